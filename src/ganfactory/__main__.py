@@ -1,0 +1,5 @@
+"""`python -m ganfactory` (also what torchrun launches)."""
+
+from ganfactory.cli import run
+
+run()

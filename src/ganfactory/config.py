@@ -1,0 +1,97 @@
+"""Typed operator configuration: defaults, ModelArts key aliases, config files and one-sentence errors.
+
+Each operator declares a pydantic model of its parameters (in its own folder); this module turns a
+config file plus command-line overrides into a validated instance of that model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ganfactory.errors import ConfigError
+
+ConfigT = TypeVar("ConfigT", bound="OperatorConfig")
+
+
+class OperatorConfig(BaseModel):
+    """Base of every operator's parameters: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def normalise_key(key: str) -> str:
+    """`total-kimg`, `total_kimg` and `--total-kimg` all name the same parameter."""
+    return key.strip().lstrip("-").replace("-", "_").lower()
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON mapping of parameters."""
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist; pass the path of a YAML or JSON file to --config.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"Config file {path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} "
+                          f"({str(exc).splitlines()[0]}); fix its syntax.") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping of parameter names to values.")
+    return data
+
+
+def _normalise_mapping(raw: dict[str, Any], allowed: set[str], origin: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = normalise_key(str(key))
+        if name not in allowed:
+            raise ConfigError(f"Unknown parameter '{key}' in {origin}; allowed: {', '.join(sorted(allowed))}.")
+        result[name] = value
+    return result
+
+
+def _describe_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first.get("loc", ())) or "configuration"
+    message = str(first.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    return f"Invalid value {first.get('input')!r} for parameter '{name}': {message}."
+
+
+def build_config(model: type[ConfigT], *, config_file: Path | None = None,
+                 overrides: dict[str, Any] | None = None, base: dict[str, Any] | None = None) -> ConfigT:
+    """Defaults <- `base` (e.g. a checkpoint's config) <- config file <- explicit overrides (None means unset)."""
+    allowed = set(model.model_fields)
+    values: dict[str, Any] = {}
+    if base:
+        values.update(_normalise_mapping(base, allowed, "the saved configuration"))
+    if config_file is not None:
+        values.update(_normalise_mapping(read_config_file(config_file), allowed, str(config_file)))
+    explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values.update(_normalise_mapping(explicit, allowed, "the command line"))
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe_error(exc)) from None
+
+
+def is_power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+def check_power_of_two(value: int, *, minimum: int = 4, maximum: int = 4096) -> int:
+    """A pydantic field check for image sizes, with a message that names what is allowed."""
+    if not (is_power_of_two(value) and minimum <= value <= maximum):
+        allowed = ", ".join(str(2 ** i) for i in range(minimum.bit_length() - 1, maximum.bit_length())
+                            if 2 ** i <= 1024)
+        raise ValueError(f"must be a power of two between {minimum} and {maximum} ({allowed}, ...)")
+    return value

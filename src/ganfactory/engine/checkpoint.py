@@ -1,0 +1,109 @@
+"""Checkpoints: full training state, written atomically, a `latest` pointer, the last few kept.
+
+A checkpoint is a dict of tensors, numbers, strings and lists (state_dicts, optimiser states, RNG
+states, counters, the resolved config); it never pickles code, and it is read with weights_only=True.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganfactory.errors import CheckpointError
+from ganfactory.output.atomic import atomic_write, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+LATEST_POINTER = "latest"
+_NAME = re.compile(r"^ckpt-(\d+)\.pt$")
+
+
+def checkpoint_name(step: int) -> str:
+    return f"ckpt-{step:09d}.pt"
+
+
+def list_checkpoints(model_dir: Path) -> list[Path]:
+    """Checkpoints in the folder, newest (highest step) first."""
+    if not model_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in model_dir.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def save_checkpoint(state: dict[str, Any], model_dir: Path, *, step: int, keep: int = 3) -> Path:
+    """Write ckpt-<step>.pt atomically, point `latest` at it, and delete all but the newest `keep`."""
+    path = model_dir / checkpoint_name(step)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    atomic_write_text(model_dir / LATEST_POINTER, path.name + "\n")
+    for old in list_checkpoints(model_dir)[max(keep, 1):]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist; pass the path of a .pt file from a run's model/ folder.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise CheckpointError(f"Checkpoint {path} is damaged or not a ganfactory checkpoint "
+                              f"({type(exc).__name__}); use an earlier one from the same model/ folder.") from exc
+    if not isinstance(state, dict):
+        raise CheckpointError(f"Checkpoint {path} does not hold a training state; pass a ganfactory checkpoint.")
+    return state
+
+
+def _pointer_target(model_dir: Path) -> Path | None:
+    pointer = model_dir / LATEST_POINTER
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    return model_dir / name if name else None
+
+
+def load_latest(model_dir: Path) -> tuple[dict[str, Any], Path] | None:
+    """The newest good checkpoint; a missing or damaged latest one falls back to the previous with a warning."""
+    candidates = list_checkpoints(model_dir)
+    target = _pointer_target(model_dir)
+    if target is not None:
+        candidates = [target] + [c for c in candidates if c != target]
+    for index, path in enumerate(candidates):
+        try:
+            state = load_checkpoint(path)
+        except CheckpointError as exc:
+            log.warning("%s Falling back to an earlier checkpoint.", exc)
+            continue
+        if index > 0:
+            log.warning("Resuming from %s because the latest checkpoint was missing or damaged.", path.name)
+        return state, path
+    return None
+
+
+def resolve_checkpoint_path(path: Path) -> Path:
+    """A run folder, its model/ folder or a checkpoint file -> the checkpoint file to use."""
+    path = Path(path)
+    if path.is_dir():
+        model_dir = path / "model" if (path / "model").is_dir() else path
+        target = _pointer_target(model_dir)
+        candidates = ([target] if target and target.is_file() else []) + list_checkpoints(model_dir)
+        if not candidates:
+            raise CheckpointError(f"No checkpoint found in {path}; pass a run folder that finished at least one tick, "
+                                  "or a .pt file.")
+        return candidates[0]
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist; pass a run folder or a .pt/.onnx file.")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

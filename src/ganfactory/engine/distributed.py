@@ -1,0 +1,107 @@
+"""Multi-process training through torch.distributed, launched by torchrun (single or multi node).
+
+torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; without them training runs as one process. Gradients are
+averaged with one all-reduce over a flat buffer per optimiser step (what DistributedDataParallel does under
+the hood), because a GAN step runs the networks several times with changing requires_grad flags, which
+DDP's module wrapper does not follow.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass
+from typing import Iterable
+
+import torch
+import torch.distributed as dist
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    # Collectives need tensors where the backend lives: CUDA for NCCL, the CPU for gloo.
+    comm_device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    def device_for(self, device: torch.device) -> torch.device:
+        return torch.device("cuda", self.local_rank) if device.type == "cuda" else device
+
+
+def init_distributed(device: torch.device) -> DistributedContext:
+    """Join the process group when launched by torchrun (NCCL on CUDA, gloo on the CPU)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistributedContext()
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo",
+                                timeout=datetime.timedelta(minutes=30))
+    log.info("Distributed training: rank %d of %d.", rank, world_size)
+    comm_device = torch.device("cuda", local_rank) if device.type == "cuda" else torch.device("cpu")
+    return DistributedContext(rank=rank, world_size=world_size, local_rank=local_rank, comm_device=comm_device)
+
+
+def shutdown_distributed(context: DistributedContext) -> None:
+    if context.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def average_gradients(parameters: Iterable[torch.nn.Parameter], context: DistributedContext) -> None:
+    """All-reduce the gradients of these parameters as one flat buffer, then divide by the world size."""
+    if not context.enabled:
+        return
+    params = [p for p in parameters if p.grad is not None]
+    if not params:
+        return
+    flat = torch.cat([p.grad.flatten() for p in params])
+    dist.all_reduce(flat)
+    flat /= context.world_size
+    offset = 0
+    for p in params:
+        count = p.grad.numel()
+        p.grad.copy_(flat[offset:offset + count].view_as(p.grad))
+        offset += count
+
+
+def broadcast_module(module: torch.nn.Module, context: DistributedContext) -> None:
+    """Start every rank from rank 0's weights and buffers."""
+    if context.enabled:
+        for tensor in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(tensor.data, src=0)
+
+
+def any_rank(flag: bool, context: DistributedContext) -> bool:
+    """True on every rank when it is True on one (a stop request must stop all ranks at the same step)."""
+    if not context.enabled:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=context.comm_device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item() > 0)
+
+
+def mean_over_ranks(value: float, context: DistributedContext) -> float:
+    if not context.enabled:
+        return value
+    tensor = torch.tensor([float(value)], dtype=torch.float64, device=context.comm_device)
+    dist.all_reduce(tensor)
+    return float(tensor.item()) / context.world_size
+
+
+def barrier(context: DistributedContext) -> None:
+    if context.enabled:
+        dist.barrier()

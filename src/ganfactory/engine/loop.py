@@ -1,0 +1,172 @@
+"""The training loop every operator shares: steps, ticks, samples, checkpoints, resume, graceful stop.
+
+An operator hands the loop a `Trainable`: something that does one optimisation step, knows how far it
+has come in its own unit (kimg for StyleGAN, epochs for CycleGAN) and can save and restore its whole
+state. The loop owns everything around the steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from tqdm import tqdm
+
+from ganfactory.engine.checkpoint import load_latest, save_checkpoint
+from ganfactory.engine.distributed import DistributedContext, any_rank
+from ganfactory.engine.rng import capture_rng_state, restore_rng_state
+from ganfactory.engine.signals import StopRequest
+from ganfactory.engine.stats import RunningMeans, StatsLogger
+from ganfactory.errors import GanFactoryError
+from ganfactory.output.layout import RunFolder
+
+log = logging.getLogger(__name__)
+
+EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped on request after saving; running the same command resumes
+
+
+class TrainingInterrupted(GanFactoryError):
+    exit_code = EXIT_INTERRUPTED
+
+
+class Trainable(Protocol):
+    unit: str  # "kimg" or "epoch"
+
+    @property
+    def total(self) -> float: ...
+
+    @property
+    def done(self) -> float: ...
+
+    @property
+    def steps(self) -> int: ...
+
+    def train_step(self) -> dict[str, float]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    def write_samples(self, path: Path) -> None: ...
+
+
+@dataclass(frozen=True)
+class Schedule:
+    tick_units: float  # a tick every this many units (kimg or epochs): stats line, samples
+    checkpoint_ticks: int = 1  # a checkpoint every this many ticks (and always at the end or on stop)
+    log_steps: int = 0  # TensorBoard scalars every this many steps (0: at ticks only)
+    keep_checkpoints: int = 3
+
+
+class TrainingLoop:
+    """Runs a Trainable to its total, resuming from the run folder's latest checkpoint when there is one."""
+
+    def __init__(self, trainable: Trainable, *, run: RunFolder, schedule: Schedule,
+                 context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
+                 progress_bar: bool = True) -> None:
+        self.trainable = trainable
+        self.run = run
+        self.schedule = schedule
+        self.context = context
+        self.stop = stop or StopRequest()
+        self.stats = StatsLogger(run.logs_dir, enabled=context.is_main)
+        self.means = RunningMeans()
+        self.tick = 0
+        self.next_tick_at = schedule.tick_units
+        self.progress_bar = progress_bar and context.is_main
+
+    # --- state -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"operator": self.trainable.state_dict(),
+                "engine": {"tick": self.tick, "next_tick_at": self.next_tick_at, "steps": self.trainable.steps},
+                "rng": capture_rng_state()}
+
+    def resume(self) -> bool:
+        """Load the latest good checkpoint of this run folder, if any; True when the run continues."""
+        found = load_latest(self.run.model_dir)
+        if found is None:
+            return False
+        state, path = found
+        self.trainable.load_state_dict(state["operator"])
+        self.tick = int(state["engine"]["tick"])
+        self.next_tick_at = float(state["engine"]["next_tick_at"])
+        restore_rng_state(state["rng"])
+        log.info("Resumed from %s at %.3f of %s %s.", path.name, self.trainable.done, self.trainable.total,
+                 self.trainable.unit)
+        return True
+
+    def save(self) -> None:
+        if self.context.is_main:
+            save_checkpoint(self.state_dict(), self.run.model_dir, step=self.trainable.steps,
+                            keep=self.schedule.keep_checkpoints)
+
+    # --- loop --------------------------------------------------------------------------------------
+    def run_to_end(self) -> None:
+        """Train until the total; on a stop request save and raise TrainingInterrupted."""
+        trainable = self.trainable
+        if trainable.done == 0 and self.context.is_main:
+            trainable.write_samples(self.run.samples_dir / "fakes_init.png")
+        bar = tqdm(total=trainable.total, initial=trainable.done, unit=trainable.unit, disable=not self.progress_bar,
+                   dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} {unit} [{elapsed}<{remaining}]{postfix}")
+        tick_start, tick_done = time.monotonic(), trainable.done
+        try:
+            while trainable.done < trainable.total:
+                if any_rank(self.stop.is_set(), self.context):
+                    self.save()
+                    raise TrainingInterrupted(f"Training stopped ({self.stop.reason or 'requested'}) after saving a "
+                                              f"checkpoint in {self.run.model_dir}; run the same command to resume.")
+                before = trainable.done
+                values = trainable.train_step()
+                self.means.add(values)
+                bar.update(trainable.done - before)
+                self._maybe_log_step(values)
+                if trainable.done >= self.next_tick_at or trainable.done >= trainable.total:
+                    tick_start, tick_done = self._end_tick(bar, tick_start, tick_done)
+        finally:
+            bar.close()
+        self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total, sec_per_unit=None,
+                            phase="generating")
+        self.stats.close()
+
+    def _maybe_log_step(self, values: dict[str, float]) -> None:
+        every = self.schedule.log_steps
+        if every and self.trainable.steps % every == 0 and self.context.is_main:
+            self.stats.scalars({f"step/{k}": v for k, v in values.items()}, step=self.trainable.steps)
+
+    def _end_tick(self, bar: tqdm, tick_start: float, tick_done: float) -> tuple[float, float]:
+        trainable, now = self.trainable, time.monotonic()
+        sec_per_unit = (now - tick_start) / max(trainable.done - tick_done, 1e-9)
+        means = self.means.means()
+        self.means.reset()
+        self.tick += 1
+        while self.next_tick_at <= trainable.done:
+            self.next_tick_at += self.schedule.tick_units
+        finished = trainable.done >= trainable.total
+        record = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
+                  f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()}}
+        bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+        if self.context.is_main:
+            self.stats.tick(record)
+            self.stats.scalars(means, step=trainable.steps)
+            trainable.write_samples(self.run.samples_dir / f"fakes_{trainable.steps:09d}.png")
+            self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total,
+                                sec_per_unit=sec_per_unit, phase="training")
+        if finished or self.tick % self.schedule.checkpoint_ticks == 0:
+            self.save()
+        log.info("tick %d: %s", self.tick, record)
+        return now, trainable.done
+
+
+def train(trainable: Trainable, *, run: RunFolder, schedule: Schedule,
+          context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
+          progress_bar: bool = True) -> TrainingLoop:
+    """Resume if the run folder holds a checkpoint, then train to the total (signals handled meanwhile)."""
+    stop = stop or StopRequest()
+    loop = TrainingLoop(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar)
+    loop.resume()
+    with stop:
+        loop.run_to_end()
+    return loop

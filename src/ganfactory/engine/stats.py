@@ -1,0 +1,75 @@
+"""Training statistics: stats.jsonl (one line per tick), TensorBoard scalars and progress.json for the job queue."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ganfactory.output.atomic import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+
+class RunningMeans:
+    """Means of the per-step scalars since the last reset (one tick)."""
+
+    def __init__(self) -> None:
+        self._sums: dict[str, float] = defaultdict(float)
+        self._counts: dict[str, int] = defaultdict(int)
+
+    def add(self, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            self._sums[name] += float(value)
+            self._counts[name] += 1
+
+    def means(self) -> dict[str, float]:
+        return {name: self._sums[name] / self._counts[name] for name in self._sums}
+
+    def reset(self) -> None:
+        self._sums.clear()
+        self._counts.clear()
+
+
+class StatsLogger:
+    """Writes only on the main process; TensorBoard is optional so a broken install never stops training."""
+
+    def __init__(self, logs_dir: Path, *, enabled: bool = True, tensorboard: bool = True) -> None:
+        self.logs_dir = logs_dir
+        self.enabled = enabled
+        self._writer = self._open_tensorboard() if enabled and tensorboard else None
+
+    def _open_tensorboard(self) -> Any:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is a dependency, but a damaged install should not stop a run
+            log.warning("TensorBoard is not importable; logging to stats.jsonl only.")
+            return None
+        return SummaryWriter(log_dir=str(self.logs_dir))
+
+    def scalars(self, values: dict[str, float], *, step: int) -> None:
+        if self._writer is not None:
+            for name, value in values.items():
+                self._writer.add_scalar(name, value, global_step=step)
+
+    def tick(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with open(self.logs_dir / "stats.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self._writer is not None:
+            self._writer.flush()
+
+    def progress(self, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str) -> None:
+        if self.enabled:
+            atomic_write_json(self.logs_dir / "progress.json", {
+                "unit": unit, "done": round(done, 4), "total": total, "sec_per_unit": sec_per_unit,
+                "phase": phase, "updated": time.time()})
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

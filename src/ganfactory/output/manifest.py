@@ -1,0 +1,128 @@
+"""The ModelArts-style manifest: UTF-8 JSON lines, one object per generated file.
+
+Appends are whole lines written with one O_APPEND write; a line torn by a crash is cut off when the
+manifest is next opened, and ids already present are never written again, so a resumed run adds no
+duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ganfactory.errors import GanFactoryError, InputError
+from ganfactory.output.atomic import disk_full_error
+
+log = logging.getLogger(__name__)
+
+CLASSIFICATION = "modelarts/image_classification"
+SEGMENTATION = "modelarts/image_segmentation"
+REQUIRED_FIELDS = ("id", "source", "usage", "annotation")
+_ID_NAMESPACE = uuid.UUID("7b1d0c4e-4c1f-4f43-9a53-6a1f7c2b9e10")
+
+
+def stable_id(*parts: object) -> str:
+    """The same generated file always gets the same id (uuid5 of what identifies it)."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "/".join(str(p) for p in parts)))
+
+
+def make_entry(*, entry_id: str, source: Path | str, annotations: Iterable[dict[str, Any]],
+               usage: str = "train", **provenance: Any) -> dict[str, Any]:
+    entry = {"id": entry_id, "source": str(source), "usage": usage, "annotation": list(annotations)}
+    entry.update({"synthetic": True, **provenance})
+    return entry
+
+
+def class_annotation(class_name: str) -> dict[str, str]:
+    return {"name": class_name, "type": CLASSIFICATION}
+
+
+def validate_entry(entry: Any, where: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise InputError(f"{where} is not a JSON object; every manifest line must be one object.")
+    missing = [name for name in REQUIRED_FIELDS if name not in entry]
+    if missing:
+        raise InputError(f"{where} lacks the field(s) {', '.join(missing)}; every line needs {', '.join(REQUIRED_FIELDS)}.")
+    if not isinstance(entry["annotation"], list) or not all(
+            isinstance(a, dict) and "name" in a and "type" in a for a in entry["annotation"]):
+        raise InputError(f"{where} has an 'annotation' that is not a list of {{name, type}} objects.")
+    return entry
+
+
+def iter_manifest(path: Path) -> Iterator[dict[str, Any]]:
+    """Read and validate every line; a bad line is an error naming its number."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                raise InputError(f"Line {number} of {path} is not valid JSON; remove or repair that line.") from None
+            yield validate_entry(entry, f"Line {number} of {path}")
+
+
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    return list(iter_manifest(path))
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """A crash can leave a last line without its newline: drop that fragment, keep every whole line."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        if data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        log.warning("Removing a torn last line from %s (left by an interrupted run).", path)
+        handle.truncate(keep)
+
+
+class ManifestWriter:
+    """Appends entries, skipping ids that are already in the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        _cut_torn_tail(self.path)
+        self._ids = {entry["id"] for entry in iter_manifest(self.path)} if self.path.exists() else set()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def __contains__(self, entry_id: str) -> bool:
+        return entry_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def append(self, entry: dict[str, Any]) -> bool:
+        """Write one line; False when an entry with that id is already there."""
+        validate_entry(entry, "A new manifest entry")
+        if entry["id"] in self._ids:
+            return False
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            os.write(self._fd, line)
+        except OSError as exc:
+            raise disk_full_error(self.path, exc) from exc
+        self._ids.add(entry["id"])
+        return True
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise GanFactoryError(f"Could not flush {self.path} ({exc.strerror}).") from exc
+            finally:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> "ManifestWriter":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
