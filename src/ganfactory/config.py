@@ -91,7 +91,5 @@ def is_power_of_two(value: int) -> bool:
 def check_power_of_two(value: int, *, minimum: int = 4, maximum: int = 4096) -> int:
     """A pydantic field check for image sizes, with a message that names what is allowed."""
     if not (is_power_of_two(value) and minimum <= value <= maximum):
-        allowed = ", ".join(str(2 ** i) for i in range(minimum.bit_length() - 1, maximum.bit_length())
-                            if 2 ** i <= 1024)
-        raise ValueError(f"must be a power of two between {minimum} and {maximum} ({allowed}, ...)")
+        raise ValueError(f"must be a power of two from {minimum} to {maximum} (e.g. 32, 64, 128, 256)")
     return value

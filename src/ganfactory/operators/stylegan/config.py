@@ -1,0 +1,47 @@
+"""StyleGAN2-ADA parameters: the ModelArts names and defaults, plus options with sensible defaults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from ganfactory.config import OperatorConfig, check_power_of_two
+
+
+class StyleGANConfig(OperatorConfig):
+    # ModelArts contract
+    resolution: int = 256
+    batch_size: int = Field(8, ge=1, le=4096)
+    total_kimg: float = Field(300, gt=0)
+    generate_num: int = Field(300, ge=0)
+    predict: bool = False
+    resume: str = ""
+    do_validation: bool = True
+    # Model and training
+    cfg: Literal["auto", "stylegan2", "paper256", "cifar", "small"] = "auto"
+    aug: Literal["ada", "noaug", "fixed"] = "ada"
+    augment_p: float = Field(0.0, ge=0, le=1)  # the starting p for ada, the constant p for fixed
+    target: float = Field(0.6, gt=0, lt=1)
+    mirror: bool = False
+    gamma: float | None = Field(None, ge=0)
+    lr: float | None = Field(None, gt=0)
+    seed: int = Field(0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    tick_kimg: float = Field(4.0, gt=0)
+    snapshot_ticks: int = Field(1, ge=1)
+    keep_checkpoints: int = Field(3, ge=1)
+    # Data
+    min_images: int = Field(70, ge=1)
+    channels: Literal[0, 1, 3] = 0  # 0: 1 when every image is grayscale, else 3
+    mode: Literal["crop", "pad"] = "crop"
+    background: str = "white"
+    # Generation
+    truncation: float = Field(1.0, ge=0, le=2)
+    image_format: Literal["png", "jpg"] = "png"
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, value: int) -> int:
+        return check_power_of_two(value, minimum=8, maximum=1024)
