@@ -84,17 +84,18 @@ class TrainingLoop:
                 "engine": {"tick": self.tick, "next_tick_at": self.next_tick_at, "steps": self.trainable.steps},
                 "rng": capture_rng_state()}
 
-    def resume(self) -> bool:
-        """Load the latest good checkpoint of this run folder, if any; True when the run continues."""
+    def resume(self, initial_state: dict[str, Any] | None = None) -> bool:
+        """Continue from the run folder's latest good checkpoint, else from `initial_state` (a checkpoint of
+        another folder, `--resume`); True when the run continues rather than starts."""
         found = load_latest(self.run.model_dir)
-        if found is None:
+        if found is None and initial_state is None:
             return False
-        state, path = found
+        state, name = (found[0], found[1].name) if found else (initial_state, "the given checkpoint")
         self.trainable.load_state_dict(state["operator"])
         self.tick = int(state["engine"]["tick"])
         self.next_tick_at = float(state["engine"]["next_tick_at"])
         restore_rng_state(state["rng"])
-        log.info("Resumed from %s at %.3f of %s %s.", path.name, self.trainable.done, self.trainable.total,
+        log.info("Resumed from %s at %.3f of %s %s.", name, self.trainable.done, self.trainable.total,
                  self.trainable.unit)
         return True
 
@@ -162,11 +163,11 @@ class TrainingLoop:
 
 def train(trainable: Trainable, *, run: RunFolder, schedule: Schedule,
           context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
-          progress_bar: bool = True) -> TrainingLoop:
-    """Resume if the run folder holds a checkpoint, then train to the total (signals handled meanwhile)."""
+          progress_bar: bool = True, initial_state: dict[str, Any] | None = None) -> TrainingLoop:
+    """Resume (the run folder's checkpoint, else `initial_state`), then train to the total, handling signals."""
     stop = stop or StopRequest()
     loop = TrainingLoop(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar)
-    loop.resume()
+    loop.resume(initial_state)
     with stop:
         loop.run_to_end()
     return loop

@@ -11,7 +11,6 @@ COMMAND_MODULES = (
     "ganfactory.data.cli",
     "ganfactory.operators.stylegan.cli",
     "ganfactory.operators.cyclegan.cli",
-    "ganfactory.jobs.cli",
     "ganfactory.demo",
 )
 

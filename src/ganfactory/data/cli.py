@@ -1,0 +1,67 @@
+"""`ganfactory validate` and `ganfactory prepare`: parse, call ganfactory.data.commands, print the summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ganfactory.config import check_power_of_two
+
+PATH = click.Path(path_type=Path)
+
+
+def _power_of_two(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    try:
+        return check_power_of_two(value, minimum=4, maximum=4096)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command("validate")
+@click.argument("data", type=PATH)
+@click.option("--resolution", default=256, show_default=True, callback=_power_of_two,
+              help="Target training resolution; smaller images are reported (they would be upscaled).")
+@click.option("--min-images", default=70, show_default=True, type=click.IntRange(1),
+              help="Fewest images a class needs (StyleGAN2-ADA's minimum is 70).")
+@click.option("--max-imbalance", default=10.0, show_default=True, type=click.FloatRange(1),
+              help="Largest/smallest class ratio above which imbalance is reported.")
+@click.option("--json", "json_path", type=PATH, default=None, help="Where to write validation.json.")
+def validate_command(data: Path, resolution: int, min_images: int, max_imbalance: float,
+                     json_path: Path | None) -> None:
+    """Check an image folder once and report what a run would use. Exit 0 when the data is usable."""
+    from ganfactory.data.commands import run_validate
+
+    report = run_validate(data, resolution=resolution, min_images=min_images, json_path=json_path,
+                          max_imbalance=max_imbalance)
+    for line in report.summary_lines():
+        click.echo(line)
+    report.raise_if_unusable()
+
+
+@click.command("prepare")
+@click.argument("data", type=PATH)
+@click.argument("out", type=PATH)
+@click.option("--resolution", default=256, show_default=True, callback=_power_of_two,
+              help="Output side length (a power of two).")
+@click.option("--mode", type=click.Choice(["crop", "pad"]), default="crop", show_default=True,
+              help="Square by centre crop, or by padding with the background colour.")
+@click.option("--background", default="white", show_default=True, help="Padding/transparency colour: name, #rrggbb or r,g,b.")
+@click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True)
+@click.option("--dedupe/--no-dedupe", default=False, show_default=True, help="Drop exact and near duplicates.")
+@click.option("--dedupe-threshold", default=4, show_default=True, type=click.IntRange(0, 64),
+              help="Largest perceptual-hash distance (bits of 64) that counts as a near duplicate.")
+def prepare_command(data: Path, out: Path, resolution: int, mode: str, background: str, channels: str,
+                    dedupe: bool, dedupe_threshold: int) -> None:
+    """Square, resize and de-duplicate DATA into OUT, keeping the class folders; DATA is never changed."""
+    from ganfactory.data.commands import run_prepare
+
+    report = run_prepare(data, out, resolution=resolution, mode=mode, background=background,
+                         channels=int(channels), dedupe=dedupe, dedupe_threshold=dedupe_threshold)
+    for line in report.summary_lines():
+        click.echo(line)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(validate_command)
+    group.add_command(prepare_command)
