@@ -1,0 +1,72 @@
+"""`ganfactory stylegan`, `interpolate`: parse, call the operator, print where the results are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganfactory.cli_options import config_from_options, config_options
+from ganfactory.operators.stylegan.config import StyleGANConfig
+
+PATH = click.Path(path_type=Path)
+
+
+@click.command("stylegan")
+@click.argument("data", type=PATH)
+@click.argument("out", type=PATH)
+@config_options(StyleGANConfig)
+def stylegan_command(data: Path, out: Path, **options: Any) -> None:
+    """Train StyleGAN2-ADA on DATA (one class, or one class per subfolder), then generate images into OUT.
+
+    With --predict --resume MODEL it only generates (DATA is not read).
+    """
+    from ganfactory.operators.stylegan.operator import run_stylegan
+
+    result = run_stylegan(data, out, config_from_options(StyleGANConfig, options))
+    click.echo(f"Wrote {result.images_written} images to {result.run.data_dir}")
+    click.echo(f"Manifest: {result.run.manifest_path}")
+    click.echo(f"Checkpoint: {result.checkpoint}")
+
+
+@click.command("generate")
+@click.argument("model", type=PATH)
+@click.argument("out", type=PATH)
+@config_options(StyleGANConfig, skip=("predict", "resume"))
+def generate_command(model: Path, out: Path, **options: Any) -> None:
+    """Generate images from a trained StyleGAN MODEL (run folder, .pt checkpoint or .onnx) into OUT."""
+    from ganfactory.operators.stylegan.operator import run_stylegan
+
+    config = config_from_options(StyleGANConfig, {**options, "predict": True, "resume": str(model)})
+    result = run_stylegan(None, out, config)
+    click.echo(f"Wrote {result.images_written} images to {result.run.data_dir}")
+    click.echo(f"Manifest: {result.run.manifest_path}")
+
+
+@click.command("interpolate")
+@click.argument("run", type=PATH)
+@click.option("--seeds", default="1,5,9", show_default=True, help="Comma-separated seeds to morph between, in order.")
+@click.option("--frames", default=60, show_default=True, type=click.IntRange(2, 10000),
+              help="Frames between two seeds.")
+@click.option("--class-name", "class_name", default=None, help="Class to morph within (conditional models).")
+@click.option("--truncation", default=1.0, show_default=True, type=float)
+@click.option("--output", type=PATH, default=None, help="GIF path [default: RUN/samples/interpolation_<seeds>.gif].")
+def interpolate_command(run: Path, seeds: str, frames: int, class_name: str | None, truncation: float,
+                        output: Path | None) -> None:
+    """Write a GIF that morphs between seeds in W space."""
+    from ganfactory.operators.stylegan.interpolate import interpolate_run
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter("use whole numbers separated by commas, e.g. 1,5,9", param_hint="--seeds") from None
+    path = interpolate_run(run, seeds=seed_list, frames=frames, class_name=class_name, truncation=truncation,
+                           output=output)
+    click.echo(f"Wrote {path}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(stylegan_command)
+    group.add_command(generate_command)
+    group.add_command(interpolate_command)

@@ -1,0 +1,88 @@
+"""Writing `generate_num` images per class into Data/ with one manifest line each, resumably."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from ganfactory.operators.stylegan.models import synthesize
+from ganfactory.operators.stylegan.sampling import image_seed
+from ganfactory.output.images import save_image, to_uint8
+from ganfactory.output.layout import RunFolder
+from ganfactory.output.manifest import ManifestWriter, class_annotation, make_entry, stable_id
+
+log = logging.getLogger(__name__)
+
+
+class ImageSampler(Protocol):
+    """A generator behind torch or onnxruntime: seeds (+ class) in, [-1, 1] images out."""
+
+    def __call__(self, *, seeds: list[int], class_index: int | None, truncation: float) -> torch.Tensor: ...
+
+
+@dataclass
+class TorchSampler:
+    G: torch.nn.Module
+    device: torch.device
+
+    def __call__(self, *, seeds: list[int], class_index: int | None, truncation: float) -> torch.Tensor:
+        return synthesize(self.G, seeds=seeds, class_index=class_index, truncation=truncation, device=self.device)
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    class_names: list[str]
+    conditional: bool
+    count: int
+    seed: int
+    truncation: float
+    batch_size: int = 16
+    image_format: str = "png"
+
+
+def _pending(plan: GenerationPlan, run: RunFolder, class_name: str | None,
+             manifest: ManifestWriter) -> list[int]:
+    """Image indices still to write: a resumed generation skips what is already there and listed."""
+    todo = []
+    for index in range(plan.count):
+        path = run.class_dir(class_name) / f"seed{image_seed(plan.seed, index):08d}.{plan.image_format}"
+        if not (path.exists() and stable_id("stylegan", path.relative_to(run.root)) in manifest):
+            todo.append(index)
+    return todo
+
+
+def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationPlan,
+                     provenance: dict[str, Any]) -> int:
+    """Generate `plan.count` images per class; returns how many files were written now."""
+    written = 0
+    classes: list[tuple[int | None, str | None]] = (
+        list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
+    with ManifestWriter(run.manifest_path) as manifest:
+        for class_index, class_name in classes:
+            run.class_dir(class_name).mkdir(parents=True, exist_ok=True)
+            todo = _pending(plan, run, class_name, manifest)
+            for start in range(0, len(todo), plan.batch_size):
+                indices = todo[start:start + plan.batch_size]
+                seeds = [image_seed(plan.seed, i) for i in indices]
+                images = to_uint8(sampler(seeds=seeds, class_index=class_index, truncation=plan.truncation))
+                for seed, image in zip(seeds, images):
+                    _write_one(run, manifest, image, seed=seed, class_index=class_index,
+                               class_name=class_name or plan.class_names[0], folder=class_name, plan=plan,
+                               provenance=provenance)
+                    written += 1
+    log.info("Wrote %d images to %s.", written, run.data_dir)
+    return written
+
+
+def _write_one(run: RunFolder, manifest: ManifestWriter, image: torch.Tensor, *, seed: int,
+               class_index: int | None, class_name: str, folder: str | None, plan: GenerationPlan,
+               provenance: dict[str, Any]) -> None:
+    path = save_image(image, run.class_dir(folder) / f"seed{seed:08d}.{plan.image_format}",
+                      image_format=plan.image_format)
+    manifest.append(make_entry(
+        entry_id=stable_id("stylegan", path.relative_to(run.root)), source=path.resolve(),
+        annotations=[class_annotation(class_name)], operator="stylegan", seed=seed,
+        class_index=class_index, truncation=plan.truncation, **provenance))

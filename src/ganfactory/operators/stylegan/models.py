@@ -1,0 +1,58 @@
+"""Building the networks from a preset, and sampling from a trained generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ganfactory.operators.stylegan.networks import Discriminator, Generator
+from ganfactory.operators.stylegan.presets import StyleGANPreset
+from ganfactory.operators.stylegan.sampling import class_batch, image_seed, z_batch
+
+GRID_SIZE = 16  # samples in a progress grid
+
+
+def build_generator(*, preset: StyleGANPreset, resolution: int, img_channels: int, num_classes: int) -> Generator:
+    return Generator(z_dim=preset.z_dim, w_dim=preset.w_dim, num_classes=num_classes, resolution=resolution,
+                     img_channels=img_channels, channel_base=preset.channel_base, channel_max=preset.channel_max,
+                     mapping_layers=preset.mapping_layers)
+
+
+def build_discriminator(*, preset: StyleGANPreset, resolution: int, img_channels: int,
+                        num_classes: int) -> Discriminator:
+    return Discriminator(num_classes=num_classes, resolution=resolution, img_channels=img_channels,
+                         channel_base=preset.channel_base, channel_max=preset.channel_max,
+                         mbstd_group_size=preset.mbstd_group_size, architecture=preset.d_architecture)
+
+
+def generator_from_state(state: dict[str, Any], *, device: torch.device) -> Generator:
+    """The EMA generator of a checkpoint, ready for sampling."""
+    from ganfactory.operators.stylegan.config import StyleGANConfig
+    from ganfactory.operators.stylegan.presets import resolve_preset
+
+    config = StyleGANConfig(**state["config"])
+    preset = resolve_preset(config.cfg, config.resolution, config.batch_size, config.gamma)
+    G = build_generator(preset=preset, resolution=config.resolution, img_channels=int(state["img_channels"]),
+                        num_classes=int(state["num_classes"]))
+    G.load_state_dict(state["G_ema"])
+    return G.to(device).eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def synthesize(G: Generator, *, seeds: list[int], class_index: int | None, truncation: float,
+               device: torch.device) -> torch.Tensor:
+    """Images for these seeds (and class), with constant noise so that a seed always gives the same image."""
+    z = z_batch(seeds, G.z_dim, device)
+    c = class_batch(class_index, len(seeds), device)
+    return G(z, c, truncation_psi=truncation, noise_mode="const").float()
+
+
+def generate_grid(G: Generator, *, num_classes: int, seed: int, device: torch.device) -> torch.Tensor:
+    """A fixed grid for progress samples: the same seeds every tick, cycling through the classes."""
+    seeds = [image_seed(seed, i) for i in range(GRID_SIZE)]
+    if not num_classes:
+        return synthesize(G, seeds=seeds, class_index=None, truncation=1.0, device=device)
+    parts = [synthesize(G, seeds=seeds[i::num_classes], class_index=i, truncation=1.0, device=device)
+             for i in range(min(num_classes, GRID_SIZE))]
+    return torch.cat(parts)

@@ -1,0 +1,125 @@
+"""The StyleGAN2-ADA operator: validate -> decode -> train (or resume) -> generate N images per class."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganfactory.data.dataset import load_image_folder
+from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_checkpoint, resolve_checkpoint_path
+from ganfactory.engine.distributed import DistributedContext, barrier, init_distributed, shutdown_distributed
+from ganfactory.engine.loop import Schedule, train
+from ganfactory.engine.precision import resolve_device, resolve_precision
+from ganfactory.engine.signals import StopRequest
+from ganfactory.errors import CheckpointError
+from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
+from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.generate import GenerationPlan, TorchSampler, generate_dataset
+from ganfactory.operators.stylegan.models import generator_from_state
+from ganfactory.operators.stylegan.presets import resolve_preset
+from ganfactory.operators.stylegan.training import StyleGANTrainable
+from ganfactory.output.layout import RunFolder, open_run_folder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StyleGANResult:
+    run: RunFolder
+    checkpoint: Path
+    images_written: int
+    kimg: float
+
+
+def run_stylegan(data: Path | None, out: Path, config: StyleGANConfig, *, progress_bar: bool = True,
+                 stop: StopRequest | None = None) -> StyleGANResult:
+    """Train on DATA into OUT (resuming what OUT already holds), then generate; `predict` only generates."""
+    device = resolve_device(config.device)
+    context = init_distributed(device)
+    try:
+        device = context.device_for(device)
+        run = open_run_folder(out, inputs=(data,) if data else ())
+        if config.predict:
+            return predict_stylegan(run, config, device=device)
+        trainable = _train(Path(data), run, config, device=device, context=context, progress_bar=progress_bar,
+                           stop=stop)
+        barrier(context)
+        checkpoint = list_checkpoints(run.model_dir)[0]
+        written = _generate(trainable.G_ema, run, config, trainable.class_names, trainable.num_classes > 0,
+                            checkpoint=checkpoint, device=device) if context.is_main else 0
+        return StyleGANResult(run=run, checkpoint=checkpoint, images_written=written, kimg=trainable.done)
+    finally:
+        shutdown_distributed(context)
+
+
+def _train(data: Path, run: RunFolder, config: StyleGANConfig, *, device: torch.device, context: DistributedContext,
+           progress_bar: bool, stop: StopRequest | None) -> StyleGANTrainable:
+    files = usable_files(data, run=run if context.is_main else None, do_validation=config.do_validation,
+                         resolution=config.resolution, min_images=config.min_images)
+    images = load_image_folder(data, resolution=config.resolution, channels=config.channels or 3, mode=config.mode,
+                               background=config.background, files=files)
+    if config.channels == 0:
+        images = squeeze_grayscale(images)
+    preset = resolve_preset(config.cfg, config.resolution, config.batch_size, config.gamma)
+    precision = resolve_precision(config.precision, device)
+    trainable = StyleGANTrainable(config=config, preset=preset, data=images, device=device, precision=precision,
+                                  context=context)
+    trainable.data_fingerprint = dataset_fingerprint(files, data)
+    initial = _initial_state(config, trainable) if not list_checkpoints(run.model_dir) else None
+    if context.is_main:
+        run.write_config({"operator": "stylegan", "data": str(data), **config.to_json_dict(),
+                          "resolved": {"preset": preset.to_dict(), "precision": precision, "device": str(device),
+                                       "world_size": context.world_size, "classes": trainable.class_names}})
+    schedule = Schedule(tick_units=config.tick_kimg, checkpoint_ticks=config.snapshot_ticks, log_steps=10,
+                        keep_checkpoints=config.keep_checkpoints)
+    train(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar,
+          initial_state=initial)
+    return trainable
+
+
+def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable) -> dict[str, Any] | None:
+    """`--resume CKPT` on a fresh run folder: the same data continues the run, other data is transfer learning."""
+    if not config.resume:
+        return None
+    state = load_checkpoint(resolve_checkpoint_path(Path(config.resume)))
+    if "operator" not in state or "G_ema" not in state["operator"]:
+        raise CheckpointError(f"{config.resume} is not a StyleGAN checkpoint; pass a checkpoint from a stylegan run.")
+    if state["operator"].get("data_fingerprint") == trainable.data_fingerprint:
+        log.info("Continuing the run of %s (same data): counters go on.", config.resume)
+        return state
+    log.info("Transfer learning from %s: weights that fit are loaded, counters start at zero.", config.resume)
+    trainable.load_weights(state["operator"], strict=False)
+    return None
+
+
+def _generate(G: torch.nn.Module, run: RunFolder, config: StyleGANConfig, class_names: list[str], conditional: bool,
+              *, checkpoint: Path, device: torch.device) -> int:
+    plan = GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
+                          seed=config.seed, truncation=config.truncation, image_format=config.image_format)
+    provenance = {"checkpoint_sha256": file_sha256(checkpoint), "checkpoint": checkpoint.name}
+    return generate_dataset(TorchSampler(G.to(device), device), run=run, plan=plan, provenance=provenance)
+
+
+def predict_stylegan(run: RunFolder, config: StyleGANConfig, *, device: torch.device) -> StyleGANResult:
+    """Only generate, from `--resume MODEL` (a checkpoint, a run folder or an exported .onnx)."""
+    if not config.resume:
+        raise CheckpointError("--predict needs --resume MODEL: a run folder, a .pt checkpoint or an exported .onnx.")
+    model = resolve_checkpoint_path(Path(config.resume))
+    if model.suffix == ".onnx":
+        from ganfactory.export.onnx_generator import OnnxStyleGANSampler
+
+        sampler = OnnxStyleGANSampler(model)
+        class_names, conditional = sampler.class_names, sampler.conditional
+    else:
+        state = load_checkpoint(model)["operator"]
+        sampler = TorchSampler(generator_from_state(state, device=device), device)
+        class_names, conditional = list(state["class_names"]), int(state["num_classes"]) > 0
+    plan = GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
+                          seed=config.seed, truncation=config.truncation, image_format=config.image_format)
+    written = generate_dataset(sampler, run=run, plan=plan,
+                               provenance={"checkpoint_sha256": file_sha256(model), "checkpoint": model.name})
+    return StyleGANResult(run=run, checkpoint=model, images_written=written, kimg=0.0)

@@ -1,0 +1,230 @@
+"""The StyleGAN2-ADA training step: G main + lazy path length, D main + lazy R1, EMA, ADA p updates.
+
+Phases follow Karras et al. 2020: the generator's path-length penalty every `G_REG_INTERVAL`
+minibatches and R1 on reals every `D_REG_INTERVAL`, each scaled by its interval; Adam's lr and
+betas scaled by c = interval / (interval + 1).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganfactory.data.dataset import ImageFolderData
+from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module
+from ganfactory.engine.precision import autocast, needs_grad_scaler
+from ganfactory.nn.augment import AdaController, AdaptiveAugment
+from ganfactory.operators.stylegan import loss as losses
+from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.models import build_discriminator, build_generator, generate_grid
+from ganfactory.operators.stylegan.presets import StyleGANPreset
+from ganfactory.output.images import save_grid
+
+log = logging.getLogger(__name__)
+
+G_REG_INTERVAL = 4
+D_REG_INTERVAL = 16
+
+
+def load_matching(module: torch.nn.Module, source: dict[str, torch.Tensor], *, label: str) -> None:
+    own = module.state_dict()
+    fitting = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    module.load_state_dict(fitting, strict=False)
+    log.info("%s: loaded %d of %d tensors from the source checkpoint.", label, len(fitting), len(own))
+
+
+def _lazy_adam(params: Any, *, lr: float, interval: int | None) -> torch.optim.Adam:
+    lr_scaled, betas = losses.lazy_reg_adam_params(lr, (0.0, 0.99), interval) if interval else (lr, (0.0, 0.99))
+    return torch.optim.Adam(params, lr=lr_scaled, betas=betas, eps=1e-8)
+
+
+class StyleGANTrainable:
+    """Everything one StyleGAN2-ADA run trains and counts; the engine's loop drives it."""
+
+    unit = "kimg"
+
+    def __init__(self, *, config: StyleGANConfig, preset: StyleGANPreset, data: ImageFolderData,
+                 device: torch.device, precision: str, context: DistributedContext = DistributedContext()) -> None:
+        self.config, self.preset, self.device, self.precision, self.context = config, preset, device, precision, context
+        self.class_names = list(data.class_names)
+        self.num_classes = len(self.class_names) if data.conditional else 0
+        self.images = data.images.to(device)  # uint8, decoded once
+        self.labels = data.labels.to(device)
+        self.G = build_generator(preset=preset, resolution=config.resolution, img_channels=data.images.shape[1],
+                                 num_classes=self.num_classes).to(device)
+        self.D = build_discriminator(preset=preset, resolution=config.resolution, img_channels=data.images.shape[1],
+                                     num_classes=self.num_classes).to(device)
+        broadcast_module(self.G, context)
+        broadcast_module(self.D, context)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        lr = config.lr or preset.lr
+        self.opt_G = _lazy_adam(self.G.parameters(), lr=lr, interval=G_REG_INTERVAL if preset.pl_weight > 0 else None)
+        self.opt_D = _lazy_adam(self.D.parameters(), lr=lr, interval=D_REG_INTERVAL if preset.gamma > 0 else None)
+        self.augment = AdaptiveAugment(img_channels=data.images.shape[1]).to(device)
+        self.augment.p.fill_(config.augment_p if config.aug != "noaug" else 0.0)
+        self.ada = AdaController(target=config.target, interval=4, ada_kimg=500, batch_size=config.batch_size) \
+            if config.aug == "ada" else None
+        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+        self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
+        self.pl_mean = torch.zeros([], device=device)
+        self.images_seen, self._steps = 0, 0
+        self.data_fingerprint = ""  # set by the operator; tells a resumed run from transfer learning
+        self.local_batch = max(1, config.batch_size // context.world_size)
+
+    # --- counters (the engine reads these) ---------------------------------------------------------
+    @property
+    def total(self) -> float:
+        return float(self.config.total_kimg)
+
+    @property
+    def done(self) -> float:
+        return self.images_seen / 1000
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
+    # --- data --------------------------------------------------------------------------------------
+    def _real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        index = torch.randint(len(self.images), (self.local_batch,), generator=self.data_rng)
+        images = self.images[index.to(self.device)].float() / 127.5 - 1
+        if self.config.mirror:  # --mirror doubles the data with x-flips, as in the paper
+            flip = (torch.rand(self.local_batch, generator=self.data_rng) < 0.5).to(self.device)
+            images = torch.where(flip[:, None, None, None], images.flip(3), images)
+        labels = self.labels[index.to(self.device)] if self.num_classes else None
+        return images.contiguous(memory_format=torch.channels_last), labels
+
+    def _fake_inputs(self, count: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(count, self.G.z_dim, generator=self.data_rng).to(self.device)
+        if not self.num_classes:
+            return z, None
+        # Class labels for fakes follow the training set's class frequencies.
+        pick = torch.randint(len(self.labels), (count,), generator=self.data_rng)
+        return z, self.labels[pick.to(self.device)]
+
+    # --- phases ------------------------------------------------------------------------------------
+    def _step(self, loss: torch.Tensor, module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(optimizer)
+        for param in module.parameters():
+            if param.grad is not None:  # the reference's guard against a rare inf/nan gradient
+                torch.nan_to_num_(param.grad, nan=0, posinf=1e5, neginf=-1e5)
+        average_gradients(module.parameters(), self.context)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def _generate(self, z: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        ws = losses.mix_styles(self.G, z, c, prob=self.preset.style_mixing, generator=self.data_rng)
+        return self.G.synthesis(ws, noise_mode="random"), ws
+
+    def _g_main(self) -> dict[str, float]:
+        self.G.requires_grad_(True)
+        self.D.requires_grad_(False)
+        z, c = self._fake_inputs(self.local_batch)
+        with autocast(self.device, self.precision):
+            fake, _ = self._generate(z, c)
+            loss = losses.g_nonsaturating_loss(self.D(self.augment(fake), c))
+        self._step(loss, self.G, self.opt_G)
+        return {"loss/G": loss.item()}
+
+    def _g_reg(self) -> dict[str, float]:
+        batch = max(1, self.local_batch // self.preset.pl_batch_shrink)
+        z, c = self._fake_inputs(batch)
+        fake, ws = self._generate(z, c)  # fp32: the penalty's second-order gradients need the range
+        penalty, self.pl_mean = losses.path_length_penalty(fake, ws, self.pl_mean, decay=self.preset.pl_decay)
+        self._step(penalty * self.preset.pl_weight * G_REG_INTERVAL, self.G, self.opt_G)
+        return {"loss/G_pl": penalty.item()}
+
+    def _d_main(self) -> dict[str, float]:
+        self.G.requires_grad_(False)
+        self.D.requires_grad_(True)
+        z, c_fake = self._fake_inputs(self.local_batch)
+        real, c_real = self._real_batch()
+        with autocast(self.device, self.precision):
+            with torch.no_grad():  # D's step needs no gradient through G
+                fake, _ = self._generate(z, c_fake)
+            fake_logits = self.D(self.augment(fake), c_fake)
+            real_logits = self.D(self.augment(real), c_real)
+            loss = losses.d_logistic_loss(real_logits.float(), fake_logits.float())
+        self._step(loss, self.D, self.opt_D)
+        if self.ada is not None:
+            self.ada.accumulate(real_logits.detach())
+        return {"loss/D": loss.item(), "D/real": real_logits.mean().item(), "D/fake": fake_logits.mean().item()}
+
+    def _d_reg(self) -> dict[str, float]:
+        real, c_real = self._real_batch()
+        real.requires_grad_(True)
+        real_logits = self.D(self.augment(real), c_real)  # fp32: R1 differentiates a gradient
+        penalty = losses.r1_penalty(real_logits, real, gamma=self.preset.gamma)
+        self._step(penalty * D_REG_INTERVAL, self.D, self.opt_D)
+        return {"loss/D_r1": penalty.item()}
+
+    def _update_ema(self) -> None:
+        ema_images = self.preset.ema_kimg * 1000
+        if self.preset.ema_rampup:
+            ema_images = min(ema_images, self.images_seen * self.preset.ema_rampup)
+        beta = 0.5 ** (self.config.batch_size / max(ema_images, 1e-8))
+        with torch.no_grad():
+            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                p_ema.lerp_(p.detach(), 1 - beta)
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
+
+    def train_step(self) -> dict[str, float]:
+        """One minibatch: every phase that is due, then EMA, counters and the ADA adjustment."""
+        stats = self._g_main()
+        if self.preset.pl_weight > 0 and self._steps % G_REG_INTERVAL == 0:
+            stats.update(self._g_reg())
+        stats.update(self._d_main())
+        if self.preset.gamma > 0 and self._steps % D_REG_INTERVAL == 0:
+            stats.update(self._d_reg())
+        self.images_seen += self.config.batch_size
+        self._steps += 1
+        self._update_ema()
+        if self.ada is not None and self._steps % self.ada.interval == 0:
+            self.ada.adjust(self.augment, self.context)
+        stats["augment/p"] = float(self.augment.p)
+        if self.ada is not None and self.ada.last_rt is not None:
+            stats["augment/rt"] = self.ada.last_rt
+        return stats
+
+    # --- state -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+                "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+                "augment": self.augment.state_dict(), "ada": self.ada.state_dict() if self.ada else {},
+                "scaler": self.scaler.state_dict(), "data_rng": self.data_rng.get_state(),
+                "pl_mean": self.pl_mean, "images_seen": self.images_seen, "steps": self._steps,
+                "config": self.config.to_json_dict(), "class_names": self.class_names,
+                "data_fingerprint": self.data_fingerprint,
+                "num_classes": self.num_classes, "img_channels": int(self.images.shape[1])}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.load_weights(state)
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self.augment.load_state_dict(state["augment"])
+        if self.ada is not None and state["ada"]:
+            self.ada.load_state_dict(state["ada"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.data_rng.set_state(state["data_rng"])
+        self.pl_mean = state["pl_mean"].to(self.device)
+        self.images_seen, self._steps = int(state["images_seen"]), int(state["steps"])
+
+    def load_weights(self, state: dict[str, Any], *, strict: bool = True) -> None:
+        """Only the networks. Not strict (transfer learning from another run, maybe another preset, resolution
+        or class count): every tensor whose name and shape fit is loaded, the rest keeps its fresh init."""
+        for name, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
+            if strict:
+                module.load_state_dict(state[name])
+            else:
+                load_matching(module, state[name], label=name)
+
+    def write_samples(self, path: Path) -> None:
+        images = generate_grid(self.G_ema, num_classes=self.num_classes, seed=self.config.seed, device=self.device)
+        save_grid(images, path)
