@@ -1,0 +1,114 @@
+"""Checking one image file cheaply: read it once, hash the bytes, decode only as far as needed.
+
+Measured on small PNG/JPEG files (benchmarks/validate_speed.py), a full decode costs several times
+more than these checks, which still catch truncation:
+* PNG: `verify()` walks every chunk and checks its CRC up to IEND without inflating the pixels.
+* JPEG: `draft()` lets libjpeg decode at 1/8 scale, which still reads all of the entropy-coded data,
+  so a truncated file fails.
+* other formats: a full `load()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from ganfactory.data.imageio import DECODE_ERRORS, EXTENSION_FORMATS, SUPPORTED_MODES, describe_decode_error
+
+_ORIENTATION_TAG = 0x0112
+_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})  # EXIF orientations that rotate by 90 degrees
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What one pass over a file found; `error` set means the file cannot be used."""
+
+    path: Path
+    num_bytes: int
+    digest: str | None = None
+    format: str | None = None
+    mode: str | None = None
+    width: int = 0
+    height: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def extension_matches(self) -> bool:
+        """False when the bytes are a readable image of another format than the extension says."""
+        allowed = EXTENSION_FORMATS.get(self.path.suffix.lower())
+        return self.format is None or allowed is None or self.format in allowed
+
+
+def content_digest(data: bytes) -> str:
+    """A content hash for exact-duplicate detection (blake2b is faster than sha1 and as safe here)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def check_file(path: Path) -> FileCheck:
+    """Read, hash and sanity-decode one file; never raises for a bad file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileCheck(path, 0, error=f"cannot be opened ({exc.strerror or exc})")
+    if not data:
+        return FileCheck(path, 0, error="is empty (0 bytes)")
+    digest = content_digest(data)
+    try:
+        img = Image.open(io.BytesIO(data))
+        fmt, mode = img.format, img.mode
+        if mode not in SUPPORTED_MODES:
+            return FileCheck(path, len(data), digest, fmt, mode, *img.size,
+                             error=f"has pixel mode {mode}, which is not supported")
+        size = img.size  # before the decode: draft() shrinks JPEGs
+        _decode_enough(img)
+        width, height = _oriented(size, img, data)
+    except DECODE_ERRORS as exc:
+        return FileCheck(path, len(data), digest, error=f"cannot be read ({describe_decode_error(exc)})")
+    return FileCheck(path, len(data), digest, fmt, mode, width, height)
+
+
+def header_ok(path: Path) -> str | None:
+    """The cheapest check, header only: None when the file opens, else the reason it does not."""
+    try:
+        if path.stat().st_size == 0:
+            return "is empty (0 bytes)"
+        with Image.open(path) as img:
+            if img.mode not in SUPPORTED_MODES:
+                return f"has pixel mode {img.mode}, which is not supported"
+    except FileNotFoundError:
+        return "no longer exists"
+    except DECODE_ERRORS as exc:
+        return f"cannot be read ({describe_decode_error(exc)})"
+    return None
+
+
+def _oriented(size: tuple[int, int], img: Image.Image, data: bytes) -> tuple[int, int]:
+    """(width, height) as displayed, i.e. after the EXIF rotation load_image applies."""
+    width, height = size
+    if img.format == "PNG":
+        if b"eXIf" not in data:
+            return width, height  # the common case: no EXIF chunk, no need to parse again
+        img = Image.open(io.BytesIO(data))  # verify() has consumed the first one
+    try:
+        orientation = img.getexif().get(_ORIENTATION_TAG, 1)
+    except DECODE_ERRORS:
+        orientation = 1  # a broken EXIF block is ignored by load_image too
+    return (height, width) if orientation in _SWAPPING_ORIENTATIONS else (width, height)
+
+
+def _decode_enough(img: Image.Image) -> None:
+    """Decode as little as possible while still failing on truncated or corrupt data."""
+    if img.format == "PNG":
+        img.verify()
+        return
+    if img.format in ("JPEG", "MPO"):
+        img.draft(img.mode, (1, 1))
+    img.load()
