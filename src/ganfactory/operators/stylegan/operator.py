@@ -110,7 +110,7 @@ def predict_stylegan(run: RunFolder, config: StyleGANConfig, *, device: torch.de
         raise CheckpointError("--predict needs --resume MODEL: a run folder, a .pt checkpoint or an exported .onnx.")
     model = resolve_checkpoint_path(Path(config.resume))
     if model.suffix == ".onnx":
-        from ganfactory.export.onnx_generator import OnnxStyleGANSampler
+        from ganfactory.export.stylegan import OnnxStyleGANSampler
 
         sampler = OnnxStyleGANSampler(model)
         class_names, conditional = sampler.class_names, sampler.conditional

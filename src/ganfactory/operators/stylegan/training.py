@@ -195,7 +195,7 @@ class StyleGANTrainable:
 
     # --- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+        return {"operator": "stylegan", "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
                 "augment": self.augment.state_dict(), "ada": self.ada.state_dict() if self.ada else {},
                 "scaler": self.scaler.state_dict(), "data_rng": self.data_rng.get_state(),
