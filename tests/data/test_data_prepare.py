@@ -124,7 +124,7 @@ def test_destination_must_be_empty(make_folder, tmp_path, kit):
 
 
 @pytest.mark.parametrize("kwargs", [{"resolution": 100}, {"resolution": 2}, {"mode": "stretch"},
-                                    {"channels": 4}, {"background": "nope"}, {"dedupe_threshold": 64}])
+                                    {"channels": 4}, {"background": "nope"}, {"dedupe_threshold": 65}])
 def test_bad_parameters_are_config_errors(make_folder, tmp_path, kwargs):
     root = make_folder({None: 1})
     with pytest.raises(ConfigError):

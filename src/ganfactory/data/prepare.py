@@ -101,8 +101,8 @@ def _settings(*, resolution: int, mode: str, background: ColorLike, channels: in
         raise ConfigError(f"mode must be 'crop' or 'pad', got {mode!r}.")
     if channels not in (1, 3):
         raise ConfigError(f"channels must be 1 or 3, got {channels!r}.")
-    if not 0 <= dedupe_threshold < HASH_BITS:
-        raise ConfigError(f"dedupe_threshold must be from 0 to {HASH_BITS - 1} bits, got {dedupe_threshold}.")
+    if not 0 <= dedupe_threshold <= HASH_BITS:
+        raise ConfigError(f"dedupe_threshold must be from 0 to {HASH_BITS} bits, got {dedupe_threshold}.")
     if min_images < 1:
         raise ConfigError(f"min_images must be at least 1, got {min_images}.")
     return _Settings(resolution, mode, parse_color(background), channels, dedupe)  # type: ignore[arg-type]
