@@ -1,0 +1,67 @@
+"""Translating a whole folder, streamed from disk in batches: any number of images, never all in memory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ganfactory.data.dataset import iter_image_batches
+from ganfactory.output.images import save_image, to_uint8
+from ganfactory.output.layout import RunFolder
+from ganfactory.output.manifest import ManifestWriter, class_annotation, make_entry, stable_id
+
+log = logging.getLogger(__name__)
+
+Translator = Callable[[torch.Tensor], torch.Tensor]  # [-1, 1] images in, translated [-1, 1] images out
+
+
+@dataclass(frozen=True)
+class TranslationJob:
+    files: list[Path]  # source images
+    root: Path  # their folder: output keeps the relative path, with the same stem
+    out_dir: Path  # where translated images go
+    target_name: str  # the domain they are carried into (the manifest's label)
+    direction: str  # "source_to_target" or "target_to_source"
+    size: tuple[int, int]
+    channels: int
+    batch_size: int = 8
+    image_format: str = "png"
+
+
+def _output_path(job: TranslationJob, source: Path) -> Path:
+    rel = source.relative_to(job.root) if source.is_relative_to(job.root) else Path(source.name)
+    return job.out_dir / rel.with_suffix(f".{job.image_format}")
+
+
+def translate_folder(translate: Translator, job: TranslationJob, *, run: RunFolder,
+                     provenance: dict[str, Any]) -> int:
+    """Translate every file of the job, skipping those already written and listed (a resumed run)."""
+    written = 0
+    with ManifestWriter(run.manifest_path) as manifest:
+        todo = [f for f in job.files if not _done(job, f, run, manifest)]
+        for images, paths in iter_image_batches(todo, size=job.size, channels=job.channels,
+                                                batch_size=job.batch_size, mode="resize"):
+            with torch.no_grad():
+                translated = to_uint8(translate(images.float() / 127.5 - 1))
+            for image, source in zip(translated, paths):
+                path = save_image(image, _output_path(job, source), image_format=job.image_format)
+                manifest.append(make_entry(
+                    entry_id=_entry_id(path, run), source=path.resolve(),
+                    annotations=[class_annotation(job.target_name)], operator="cyclegan",
+                    source_file=str(source.resolve()), direction=job.direction, **provenance))
+                written += 1
+    log.info("Translated %d images into %s.", written, job.out_dir)
+    return written
+
+
+def _entry_id(path: Path, run: RunFolder) -> str:
+    return stable_id("cyclegan", path.relative_to(run.root))
+
+
+def _done(job: TranslationJob, source: Path, run: RunFolder, manifest: ManifestWriter) -> bool:
+    path = _output_path(job, source)
+    return path.exists() and _entry_id(path, run) in manifest
