@@ -81,6 +81,14 @@ def test_near_duplicates_are_dropped_only_with_dedupe(tmp_path, kit):
     assert len(strict.files) == 3 - (near.distance == 0)
 
 
+def test_flat_images_of_different_colours_are_not_near_duplicates(tmp_path, kit):
+    for index, colour in enumerate([(200, 0, 0), (0, 0, 200), (60, 60, 60), (200, 0, 0)]):
+        kit.save(Image.new("RGB", (16, 16), colour), tmp_path / "src" / f"{index}.png", compress_level=index)
+    report = prepare_dataset(tmp_path / "src", tmp_path / "out", resolution=8, dedupe=True)
+    assert [p.source.name for p in report.files] == ["0.png", "1.png", "2.png"]
+    assert [(d.path.name, d.reason, d.distance) for d in report.dropped] == [("3.png", "near_duplicate", 0)]
+
+
 def test_name_collisions_do_not_overwrite(tmp_path, kit):
     kit.save(kit.noise(1), tmp_path / "src" / "a.png")
     kit.save(kit.noise(2), tmp_path / "src" / "a.jpg")

@@ -1,7 +1,8 @@
 """`prepare`: a training-ready copy of a data folder (square, power-of-two PNGs, duplicates removed).
 
 The source folder is only ever read. Exact duplicates (same bytes, same class) are always dropped;
-near duplicates (perceptual hash within `dedupe_threshold` bits, same class) only with `dedupe`.
+near duplicates (perceptual hash within `dedupe_threshold` bits and a similar mean colour, same
+class) only with `dedupe`.
 The first file in sorted order is the one kept. Files are written in parallel first and duplicates
 are removed from the destination afterwards, which keeps memory flat on large folders.
 """
@@ -14,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from ganfactory.data.dedupe import HASH_BITS, NearDuplicateIndex, perceptual_hash
+from ganfactory.data.dedupe import HASH_BITS, ImageSignature, NearDuplicateIndex, image_signature
 from ganfactory.data.discovery import DiscoveredDataset, discover_images
 from ganfactory.data.filecheck import content_digest
 from ganfactory.data.imageio import Color, ColorLike, fit, load_image, parse_color
@@ -50,7 +51,7 @@ class _Job:
 class _Outcome:
     job: _Job
     digest: str | None = None
-    phash: int | None = None
+    signature: ImageSignature | None = None
     error: str | None = None
 
 
@@ -161,8 +162,8 @@ def _prepare_one(job: _Job, *, settings: _Settings) -> _Outcome:
     img = fit(img, size, mode=settings.mode, background=settings.background)
     job.output.parent.mkdir(parents=True, exist_ok=True)
     img.save(job.output, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
-    phash = perceptual_hash(img) if settings.hash_images else None
-    return _Outcome(job, content_digest(data), phash)
+    signature = image_signature(img) if settings.hash_images else None
+    return _Outcome(job, content_digest(data), signature)
 
 
 def _keep_unique(report: PrepareReport, outcomes: list[_Outcome], *, threshold: int | None) -> None:
@@ -180,16 +181,16 @@ def _keep_unique(report: PrepareReport, outcomes: list[_Outcome], *, threshold: 
             report.drop(DroppedFile(job.source, job.class_name, "exact_duplicate",
                                     f"{job.source} is an exact duplicate of {original}; it is dropped.", original))
             continue
-        if threshold is not None and outcome.phash is not None:
+        if threshold is not None and outcome.signature is not None:
             index = indexes.setdefault(job.class_name, NearDuplicateIndex())
-            nearest = index.nearest(outcome.phash)
+            nearest = index.nearest(outcome.signature)
             if nearest is not None and nearest[1] <= threshold:
                 job.output.unlink(missing_ok=True)
                 report.drop(DroppedFile(job.source, job.class_name, "near_duplicate",
                                         f"{job.source} is a near duplicate of {nearest[0]} (distance {nearest[1]}); "
                                         "it is dropped.", nearest[0], nearest[1]))
                 continue
-            index.add(job.source, outcome.phash)
+            index.add(job.source, outcome.signature)
         report.files.append(PreparedFile(job.source, job.output, job.class_name))
 
 
