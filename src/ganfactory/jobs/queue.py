@@ -146,7 +146,7 @@ class JobQueue:
             )
             job_id = int(cur.lastrowid)
             conn.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (str(self.home.log_for(job_id)), job_id))
-        log.info("Queued job %d: %s %s", job_id, operator, " ".join(args))
+        log.debug("Queued job %d: %s %s", job_id, operator, " ".join(args))
         return job_id
 
     def get(self, job_id: int) -> Job:

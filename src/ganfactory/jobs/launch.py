@@ -1,0 +1,25 @@
+"""The command line a worker runs for a job: the operator itself, or torchrun around it for --nproc > 1."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from ganfactory.jobs.model import Job
+
+CommandBuilder = Callable[[Job], list[str]]
+
+
+def operator_command_line(job: Job, *, python: str = sys.executable) -> list[str]:
+    """`python -m ganfactory OPERATOR ARGS...`; running it again on the same OUT resumes the run."""
+    if job.nproc <= 1:
+        return [python, "-m", "ganfactory", job.operator, *job.args]
+    # `python -m torch.distributed.run` is torchrun from this interpreter's environment, whatever
+    # is on PATH. --standalone picks a free rendezvous port, so several jobs can share a machine.
+    return [
+        python, "-m", "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node", str(job.nproc),
+        "--max_restarts", str(job.max_restarts),
+        "-m", "ganfactory", job.operator, *job.args,
+    ]

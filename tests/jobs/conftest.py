@@ -1,0 +1,233 @@
+"""Shared helpers for the job queue tests: a fake operator and a worker that runs it.
+
+The fake operator behaves like a real one where the queue cares (resume from OUT, atomic
+checkpoints, manifest without duplicates, progress.json, exit 75 on SIGTERM, exit 2 on bad input),
+so the queue and worker mechanics are tested in seconds, without torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ganfactory.jobs.home import resolve_home
+from ganfactory.jobs.model import Job
+from ganfactory.jobs.queue import JobQueue
+from ganfactory.jobs.worker import run_worker
+
+FAKE_OPERATOR = r'''
+import argparse, fcntl, json, os, signal, sys, time
+from pathlib import Path
+
+parser = argparse.ArgumentParser()
+parser.add_argument("out")
+parser.add_argument("--total", type=int, default=10)
+parser.add_argument("--step-time", type=float, default=0.02)
+parser.add_argument("--fail-code", type=int, default=None)   # exit with this code on every run
+parser.add_argument("--fail-times", type=int, default=0)     # crash (exit 1) on the first K runs
+parser.add_argument("--record", default=None)                # shared JSON-lines file of run events
+args = parser.parse_args()
+
+out = Path(args.out)
+(out / "model").mkdir(parents=True, exist_ok=True)
+(out / "logs").mkdir(exist_ok=True)
+stop = []
+signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
+signal.signal(signal.SIGINT, lambda signum, frame: stop.append(signum))
+
+
+def atomic_write(path, text):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def record(event, **extra):
+    if not args.record:
+        return
+    line = dict(event=event, job=os.environ.get("GANFACTORY_JOB_ID"), worker=os.environ.get("GANFACTORY_WORKER_ID"),
+                pid=os.getpid(), out=str(out), time=time.time(), **extra)
+    with open(args.record, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(json.dumps(line) + "\n")
+
+
+runs_file = out / "runs.txt"
+runs = int(runs_file.read_text()) + 1 if runs_file.exists() else 1
+atomic_write(runs_file, str(runs))
+checkpoint = out / "model" / "latest.json"
+step = json.loads(checkpoint.read_text())["step"] if checkpoint.exists() else 0
+record("start", step=step)
+print(f"fake operator run {runs} starting at step {step}", flush=True)
+if args.fail_code is not None:
+    print("error: the fake operator rejects its input; fix the input.", file=sys.stderr, flush=True)
+    record("end", code=args.fail_code)
+    sys.exit(args.fail_code)
+if runs <= args.fail_times:
+    print("Traceback (most recent call last):\n  File \"x\", line 1\nRuntimeError: fake crash", file=sys.stderr)
+    record("end", code=1)
+    sys.exit(1)
+
+while step < args.total:
+    if stop:
+        record("interrupted", step=step)
+        sys.exit(75)
+    time.sleep(args.step_time)
+    step += 1
+    atomic_write(checkpoint, json.dumps({"step": step}))
+    atomic_write(out / "logs" / "progress.json", json.dumps(dict(
+        unit="kimg", done=step, total=args.total, sec_per_unit=args.step_time, phase="training", updated=time.time())))
+    print(f"step {step}", flush=True)
+
+manifest = out / "output_0.manifest"
+present = set()
+if manifest.exists():
+    present = {json.loads(line)["id"] for line in manifest.read_text().splitlines() if line.strip()}
+with manifest.open("a") as handle:
+    for index in range(args.total):
+        if f"img_{index}" not in present:
+            handle.write(json.dumps({"id": f"img_{index}", "source": str(out / f"img_{index}.png")}) + "\n")
+record("end", code=0, step=step)
+sys.exit(0)
+'''
+
+WORKER_SCRIPT = r'''
+import json, logging, sys
+from ganfactory.jobs.worker import run_worker
+
+home, fake_operator, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
+ran = run_worker(home, command_for=lambda job: [sys.executable, fake_operator, *job.args], **options)
+print(f"ran {ran}", flush=True)
+'''
+
+FAST = dict(poll=0.05, heartbeat_every=0.1, stale_after=30.0, stop_timeout=10.0)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def queue(home: Path) -> JobQueue:
+    return JobQueue(resolve_home(home))
+
+
+@pytest.fixture
+def fake_operator(tmp_path: Path) -> Path:
+    path = tmp_path / "fake_operator.py"
+    path.write_text(FAKE_OPERATOR)
+    return path
+
+
+@pytest.fixture
+def record_file(tmp_path: Path) -> Path:
+    return tmp_path / "record.jsonl"
+
+
+@pytest.fixture
+def submit_fake(queue: JobQueue, tmp_path: Path, record_file: Path) -> Callable[..., int]:
+    """Queue a fake-operator job writing to tmp_path/NAME; extra arguments go to the fake operator."""
+
+    def submit(name: str, *extra: str, total: int = 10, step_time: float = 0.02, **options: int) -> int:
+        out = tmp_path / name
+        args = [str(out), "--total", str(total), "--step-time", str(step_time), "--record", str(record_file), *extra]
+        return queue.submit(operator="fake", args=args, run_folder=out, cwd=tmp_path, **options)
+
+    return submit
+
+
+@pytest.fixture
+def command_for(fake_operator: Path) -> Callable[[Job], list[str]]:
+    return lambda job: [sys.executable, str(fake_operator), *job.args]
+
+
+@pytest.fixture
+def work(home: Path, command_for: Callable[[Job], list[str]]) -> Callable[..., int]:
+    """Run a worker in this process (or a thread) until nothing is queued or running."""
+
+    def run(**options: object) -> int:
+        return run_worker(home, command_for=command_for, **{**FAST, "exit_when_idle": True, **options})
+
+    return run
+
+
+@pytest.fixture
+def start_worker(home: Path, fake_operator: Path, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start a worker in its own process (so it can be signalled or killed); options go to run_worker."""
+    script = tmp_path / "worker_main.py"
+    script.write_text(WORKER_SCRIPT)
+    started: list[subprocess.Popen] = []
+
+    def start(**options: object) -> subprocess.Popen:
+        settings = {**FAST, **options}
+        with (tmp_path / f"worker{len(started)}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, str(script), str(home), str(fake_operator), json.dumps(settings)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:  # only the workers this test started
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+class Kit:
+    """Small helpers for the tests, handed out by the `kit` fixture (conftest modules are not importable)."""
+
+    @staticmethod
+    def wait_for(predicate: Callable[[], object], *, timeout: float = 20.0, what: str = "condition") -> object:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+    @staticmethod
+    def checkpoint_step(out: Path) -> int:
+        try:
+            return json.loads((out / "model" / "latest.json").read_text())["step"]
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    @staticmethod
+    def manifest_ids(out: Path) -> list[str]:
+        return [json.loads(line)["id"] for line in (out / "output_0.manifest").read_text().splitlines() if line.strip()]
+
+    @staticmethod
+    def records(path: Path) -> list[dict]:
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    @staticmethod
+    def process_alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # A zombie still answers kill(0); it is dead for our purposes.
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return True
+
+
+@pytest.fixture
+def kit() -> type[Kit]:
+    return Kit
