@@ -59,6 +59,12 @@ def record(event, **extra):
         handle.write(json.dumps(line) + "\n")
 
 
+if os.environ.get("RANK", "0") != "0":
+    # Under torchrun, only rank 0 writes; the others wait for it like data-parallel peers would.
+    while not stop and not (out / "output_0.manifest").exists():
+        time.sleep(0.01)
+    sys.exit(75 if stop else 0)
+
 runs_file = out / "runs.txt"
 runs = int(runs_file.read_text()) + 1 if runs_file.exists() else 1
 atomic_write(runs_file, str(runs))
@@ -67,6 +73,7 @@ step = json.loads(checkpoint.read_text())["step"] if checkpoint.exists() else 0
 record("start", step=step)
 print(f"fake operator run {runs} starting at step {step}", flush=True)
 if args.fail_code is not None:
+    time.sleep(0.2)  # let torchrun's peers start, so the failure is reported like a real one
     print("error: the fake operator rejects its input; fix the input.", file=sys.stderr, flush=True)
     record("end", code=args.fail_code)
     sys.exit(args.fail_code)
@@ -102,9 +109,12 @@ WORKER_SCRIPT = r'''
 import json, logging, sys
 from ganfactory.jobs.worker import run_worker
 
+from ganfactory.jobs.launch import torchrun_prefix
+
 home, fake_operator, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 logging.basicConfig(level=logging.INFO, format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
-ran = run_worker(home, command_for=lambda job: [sys.executable, fake_operator, *job.args], **options)
+launcher = (lambda job: torchrun_prefix(job)) if options.pop("torchrun", False) else (lambda job: [sys.executable])
+ran = run_worker(home, command_for=lambda job: [*launcher(job), fake_operator, *job.args], **options)
 print(f"ran {ran}", flush=True)
 '''
 

@@ -6,14 +6,15 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from ganfactory.jobs.commands import logs
 from ganfactory.jobs.home import resolve_home
+from ganfactory.jobs.launch import torchrun_prefix
 from ganfactory.jobs.model import JobStatus
 from ganfactory.jobs.queue import JobQueue
+from ganfactory.jobs.worker import run_worker
 
 
 def test_a_submitted_job_runs_to_done(home, queue, submit_fake, work, tmp_path, kit) -> None:
@@ -167,3 +168,28 @@ def test_logs_follow_streams_until_the_job_ends(home, queue, submit_fake, work) 
     lines = list(logs(home, job_id, follow=True, poll=0.02))
     thread.join(timeout=20)
     assert lines[-1] == "step 15" and lines[0].startswith("==> ganfactory jobs: job")
+
+
+def test_under_torchrun_a_ranks_exit_2_fails_the_job_at_once(home, queue, submit_fake, fake_operator,
+                                                              record_file, kit) -> None:
+    job_id = submit_fake("multi-bad", "--fail-code", "2", nproc=2, max_attempts=3)
+    run_worker(home, command_for=lambda job: [*torchrun_prefix(job), str(fake_operator), *job.args],
+               exit_when_idle=True, poll=0.05, heartbeat_every=0.2, stale_after=30)
+    job = queue.get(job_id)
+    assert (job.status, job.attempts, job.exit_code) == (JobStatus.FAILED, 1, 1)  # torchrun itself exits 1
+    assert job.error == "the fake operator rejects its input; fix the input."
+
+
+def test_sigterm_to_a_torchrun_job_saves_requeues_and_resumes(home, queue, submit_fake, start_worker, tmp_path,
+                                                               record_file, kit) -> None:
+    job_id = submit_fake("multi", total=100, step_time=0.01, nproc=2)
+    worker = start_worker(torchrun=True)
+    kit.wait_for(lambda: kit.checkpoint_step(tmp_path / "multi") >= 2, what="a checkpoint under torchrun")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=40) == 0
+    job = queue.get(job_id)
+    assert (job.status, job.attempts) == (JobStatus.QUEUED, 0)
+    assert [r["event"] for r in kit.records(record_file)] == ["start", "interrupted"]  # rank 0 saved and left
+    assert start_worker(torchrun=True, exit_when_idle=True).wait(timeout=40) == 0
+    assert queue.get(job_id).status is JobStatus.DONE
+    assert kit.manifest_ids(tmp_path / "multi") == [f"img_{i}" for i in range(100)]

@@ -12,8 +12,12 @@ CommandBuilder = Callable[[Job], list[str]]
 
 def operator_command_line(job: Job, *, python: str = sys.executable) -> list[str]:
     """`python -m ganfactory OPERATOR ARGS...`; running it again on the same OUT resumes the run."""
-    if job.nproc <= 1:
-        return [python, "-m", "ganfactory", job.operator, *job.args]
+    entry = ["-m", "ganfactory", job.operator, *job.args]
+    return [python, *entry] if job.nproc <= 1 else [*torchrun_prefix(job, python=python), *entry]
+
+
+def torchrun_prefix(job: Job, *, python: str = sys.executable) -> list[str]:
+    """torchrun with the job's process count, up to (not including) the program it starts."""
     # `python -m torch.distributed.run` is torchrun from this interpreter's environment, whatever
     # is on PATH. --standalone picks a free rendezvous port, so several jobs can share a machine.
     return [
@@ -21,5 +25,4 @@ def operator_command_line(job: Job, *, python: str = sys.executable) -> list[str
         "--standalone",
         "--nproc_per_node", str(job.nproc),
         "--max_restarts", str(job.max_restarts),
-        "-m", "ganfactory", job.operator, *job.args,
     ]
