@@ -178,3 +178,15 @@ def test_exif_rotation_is_taken_into_account_for_the_size_check(tmp_path, kit):
     kit.save(Image.new("RGB", (20, 10)), tmp_path / "d" / "portrait.jpg", exif=exif)
     assert validate_dataset(tmp_path / "d", resolution=(20, 10), min_images=1).issues == []
     assert validate_dataset(tmp_path / "d", resolution=(10, 20), min_images=1).issues[0].kind == "too_small"
+
+
+def test_json_report_survives_file_names_that_are_not_utf8(tmp_path, kit):
+    import os
+
+    folder = tmp_path / "d"
+    kit.save(Image.new("RGB", (4, 4)), folder / "ok.png")
+    os.rename(folder / "ok.png", os.path.join(os.fsencode(folder), b"caf\xe9.png"))  # latin-1 name
+    report = validate_dataset(folder, resolution=4, min_images=1)
+    report.write_json(tmp_path / "r.json")
+    (name,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["good_files"]["d"]
+    assert os.fsencode(name) == os.path.join(os.fsencode(folder), b"caf\xe9.png")

@@ -48,12 +48,16 @@ class FileCheck:
 
 
 def content_digest(data: bytes) -> str:
-    """A content hash for exact-duplicate detection (blake2b is faster than sha1 and as safe here)."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """A content hash for exact-duplicate detection (sha256: hardware-accelerated on current CPUs,
+    about twice as fast as blake2b there)."""
+    return hashlib.sha256(data).hexdigest()
 
 
-def check_file(path: Path) -> FileCheck:
-    """Read, hash and sanity-decode one file; never raises for a bad file."""
+def check_file(path: Path, *, orientation: bool = True) -> FileCheck:
+    """Read, hash and sanity-decode one file; never raises for a bad file.
+
+    `orientation` False skips reading EXIF rotation, which only matters for non-square targets.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -69,7 +73,7 @@ def check_file(path: Path) -> FileCheck:
                              error=f"has pixel mode {mode}, which is not supported")
         size = img.size  # before the decode: draft() shrinks JPEGs
         _decode_enough(img)
-        width, height = _oriented(size, img, data)
+        width, height = _oriented(size, img, data) if orientation else size
     except DECODE_ERRORS as exc:
         return FileCheck(path, len(data), digest, error=f"cannot be read ({describe_decode_error(exc)})")
     return FileCheck(path, len(data), digest, fmt, mode, width, height)

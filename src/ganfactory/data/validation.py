@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from ganfactory.data.discovery import DiscoveredDataset, discover_images
@@ -41,7 +42,8 @@ def validate_dataset(
         raise ConfigError(f"max_imbalance must be at least 1, got {max_imbalance}.")
     discovered = discover_images(Path(root))
     items = discovered.items()
-    checks = list(thread_map(check_file, [path for _, path in items], workers=workers))
+    check = partial(check_file, orientation=size[0] != size[1])  # a square target is rotation-proof
+    checks = list(thread_map(check, [path for _, path in items], workers=workers))
     report = ValidationReport(
         root=discovered.root, layout=discovered.layout, resolution=size, min_images=min_images,
         classes={name: ClassSummary(name, found=len(paths)) for name, paths in discovered.classes.items()},
