@@ -33,13 +33,14 @@ parser.add_argument("--step-time", type=float, default=0.02)
 parser.add_argument("--fail-code", type=int, default=None)   # exit with this code on every run
 parser.add_argument("--fail-times", type=int, default=0)     # crash (exit 1) on the first K runs
 parser.add_argument("--record", default=None)                # shared JSON-lines file of run events
+parser.add_argument("--ignore-term", action="store_true")     # a hung job that never honours SIGTERM
 args = parser.parse_args()
 
 out = Path(args.out)
 (out / "model").mkdir(parents=True, exist_ok=True)
 (out / "logs").mkdir(exist_ok=True)
 stop = []
-signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
+signal.signal(signal.SIGTERM, (lambda signum, frame: None) if args.ignore_term else (lambda signum, frame: stop.append(signum)))
 signal.signal(signal.SIGINT, lambda signum, frame: stop.append(signum))
 
 

@@ -145,6 +145,20 @@ def test_sigterm_to_the_worker_requeues_the_job_without_using_an_attempt(home, q
     assert kit.checkpoint_step(tmp_path / "term") < 2000
 
 
+def test_a_job_that_ignores_sigterm_is_killed_after_the_stop_timeout(home, queue, submit_fake, start_worker,
+                                                                     tmp_path, kit) -> None:
+    job_id = submit_fake("hung", "--ignore-term", total=2000, step_time=0.01)
+    worker = start_worker(stop_timeout=0.5)
+    kit.wait_for(lambda: kit.checkpoint_step(tmp_path / "hung") >= 2, what="a checkpoint")
+    child = queue.get(job_id).pid
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=20) == 0
+    assert not kit.process_alive(child)
+    job = queue.get(job_id)
+    assert (job.status, job.attempts) == (JobStatus.QUEUED, 0)  # resumes from its last checkpoint later
+    assert "did not stop within" in (tmp_path / "worker0.log").read_text()
+
+
 def test_two_workers_never_run_the_same_job(home, queue, submit_fake, start_worker, record_file, tmp_path,
                                             kit) -> None:
     ids = [submit_fake(f"job{i}", total=10, step_time=0.025) for i in range(8)]

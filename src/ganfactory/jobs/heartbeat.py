@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from types import TracebackType
 
@@ -29,9 +28,10 @@ class Heartbeat:
         while not self._closed.wait(self._every):
             try:
                 beat = self._queue.heartbeat(self.job_id, lease=self._lease)
-            except sqlite3.Error as exc:
-                # A busy or briefly unavailable database: the lease survives as long as a later
-                # beat lands within the stale timeout, so keep trying.
+            except Exception as exc:  # noqa: BLE001
+                # A busy or briefly unavailable database: the lease survives as long as a later beat
+                # lands within the stale timeout, so keep trying. Never let this thread die: a job whose
+                # heartbeat stopped is reclaimed, and this worker would not learn it must stop its copy.
                 log.warning("Job %d: heartbeat failed (%s); retrying.", self.job_id, exc)
                 continue
             if not beat.alive:

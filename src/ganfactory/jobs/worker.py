@@ -43,7 +43,7 @@ def make_worker_id() -> str:
 
 
 class StopSignals:
-    """SIGTERM/SIGINT ask the worker to stop; a second one means 'now' (the job is killed, not saved)."""
+    """SIGTERM/SIGINT/SIGHUP ask the worker to stop; a second one means 'now' (the job is killed, not saved)."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -59,7 +59,9 @@ class StopSignals:
     def __enter__(self) -> "StopSignals":
         # Handlers can only be installed from the main thread; elsewhere (tests) the event still works.
         if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            # SIGHUP too: a closed terminal should requeue the job, not leave it to the stale timeout.
+            hangup = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []
+            for signum in (signal.SIGTERM, signal.SIGINT, *hangup):
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -155,8 +157,9 @@ class Worker:
                     request_stop(proc)
                     deadline = time.monotonic() + self.stop_timeout
             elif deadline is not None and (time.monotonic() > deadline or self.stop.count >= 2):
-                log.warning("Job %d did not stop within %g s or a second signal came; killing it.",
-                            beat.job_id, self.stop_timeout)
+                why = ("a second stop signal came" if self.stop.count >= 2
+                       else f"it did not stop within {self.stop_timeout:g} s")
+                log.warning("Job %d: killing it, since %s.", beat.job_id, why)
                 kill_tree(proc)
                 deadline = None
 
