@@ -19,6 +19,11 @@ from ganfactory.data.imageio import (
 from ganfactory.errors import ConfigError, InputError
 
 
+def mode_of(path) -> str:
+    with Image.open(path) as img:
+        return img.mode
+
+
 def pixels(img: Image.Image) -> list:
     """Pixel values in raster order (getdata() is deprecated in Pillow 13)."""
     return np.asarray(img).reshape(-1).tolist()
@@ -58,7 +63,7 @@ def test_palette_png_with_transparency(tmp_path, kit):
     img.putpixel((0, 0), 0)
     img.putpixel((1, 0), 1)
     path = kit.save(img, tmp_path / "pal.png", transparency=0)
-    assert Image.open(path).mode == "P"
+    assert mode_of(path) == "P"
     loaded = load_image(path)
     assert loaded.getpixel((0, 0)) == (255, 255, 255)  # transparent red -> background
     assert loaded.getpixel((1, 0)) == (0, 0, 255)
@@ -68,7 +73,7 @@ def test_palette_png_with_transparency(tmp_path, kit):
 def test_16_bit_is_scaled_not_clipped(tmp_path, kit, fmt):
     values = np.array([[0, 65535, 257, 32896]], dtype=np.uint16)
     path = kit.save(Image.fromarray(values), tmp_path / f"deep.{fmt.lower()}", format=fmt)
-    assert Image.open(path).mode.startswith("I;16")
+    assert mode_of(path).startswith("I;16")
     assert pixels(load_image(path, channels=1)) == [0, 255, 1, 128]
 
 
@@ -76,10 +81,10 @@ def test_16_bit_big_endian_and_32_bit_integer_tiff(tmp_path, kit):
     values = np.array([[0, 65535, 514]], dtype=np.uint16)
     big = Image.frombytes("I;16B", (3, 1), values.astype(">u2").tobytes())
     path = kit.save(big, tmp_path / "big.tif")
-    assert Image.open(path).mode == "I;16B"
+    assert mode_of(path) == "I;16B"
     assert pixels(load_image(path, channels=1)) == [0, 255, 2]
     wide = kit.save(Image.fromarray(values.astype(np.int32)), tmp_path / "wide.tif")
-    assert Image.open(wide).mode == "I"
+    assert mode_of(wide) == "I"
     assert pixels(load_image(wide, channels=1)) == [0, 255, 2]
 
 
@@ -87,7 +92,7 @@ def test_cmyk_jpeg_is_converted_to_rgb(tmp_path, kit):
     img = Image.new("CMYK", (16, 16), (0, 0, 0, 0))
     img.paste((255, 0, 0, 0), (8, 0, 16, 16))  # pure cyan on the right half
     path = kit.save(img, tmp_path / "cmyk.jpg", quality=95)
-    assert Image.open(path).mode == "CMYK"
+    assert mode_of(path) == "CMYK"
     loaded = load_image(path)
     assert loaded.mode == "RGB"
     assert all(v >= 250 for v in loaded.getpixel((2, 8)))

@@ -36,7 +36,7 @@ def test_bad_files_are_excluded_and_the_dataset_stays_usable(make_folder, kit):
     report = validate_dataset(root, resolution=32, min_images=4)
     assert report.usable
     assert {i.path.name: i.kind for i in report.bad_files} == {
-        "corrupt.png": "unreadable", "truncated.jpg": "unreadable", "zero.png": "unreadable"}
+        "corrupt.png": "unreadable", "truncated.jpg": "unreadable", "zero.png": "empty"}
     messages = " ".join(report.warnings)
     assert "truncated" in messages and "empty (0 bytes)" in messages
     assert report.classes["data"].found == 7 and report.classes["data"].excluded == 3

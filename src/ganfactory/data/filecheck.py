@@ -35,6 +35,7 @@ class FileCheck:
     width: int = 0
     height: int = 0
     error: str | None = None
+    empty: bool = False  # zero bytes: reported apart from unreadable files, it is usually a failed copy
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,7 @@ def check_file(path: Path, *, orientation: bool = True) -> FileCheck:
     except OSError as exc:
         return FileCheck(path, 0, error=f"cannot be opened ({exc.strerror or exc})")
     if not data:
-        return FileCheck(path, 0, error="is empty (0 bytes)")
+        return FileCheck(path, 0, error="is empty (0 bytes)", empty=True)
     digest = content_digest(data)
     try:
         img = Image.open(io.BytesIO(data))

@@ -86,8 +86,9 @@ def open_image(source: Path | bytes, *, name: Path | None = None) -> Image.Image
     """Open and fully decode an image (truncation is only detected by load()), raising InputError."""
     label = name if name is not None else source
     try:
-        img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-        img.load()
+        # `with` closes the file even for multi-frame formats; load() has the pixels in memory by then.
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            img.load()
     except FileNotFoundError:
         raise InputError(f"image file {label} does not exist; check the path.") from None
     except DECODE_ERRORS as exc:

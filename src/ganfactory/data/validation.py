@@ -82,7 +82,8 @@ def _assess_files(report: ValidationReport, items: list[tuple[str, Path]], check
     height, width = report.resolution
     for (name, path), check in zip(items, checks):
         if not check.ok:
-            report.add_issue(FileIssue(path, name, "unreadable", f"{path} {check.error}; it is left out.", True))
+            kind = "empty" if check.empty else "unreadable"
+            report.add_issue(FileIssue(path, name, kind, f"{path} {check.error}; it is left out.", True))
             continue
         original_class, original = first_seen.setdefault(check.digest or "", (name, path))
         if original != path and original_class == name:

@@ -10,7 +10,7 @@ from ganfactory.data import jsonio
 from ganfactory.data.discovery import SkippedFile
 from ganfactory.errors import InputError
 
-IssueKind = Literal["unreadable", "duplicate", "cross_class_duplicate", "extension_mismatch", "too_small"]
+IssueKind = Literal["unreadable", "empty", "duplicate", "cross_class_duplicate", "extension_mismatch", "too_small"]
 
 # Summaries are read in a terminal; the JSON report holds everything.
 _SUMMARY_CLASSES = 20
