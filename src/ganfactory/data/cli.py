@@ -36,7 +36,8 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
                           max_imbalance=max_imbalance)
     for line in report.summary_lines():
         click.echo(line)
-    report.raise_if_unusable()
+    if not report.usable:  # the summary already named each problem; exit like any other input error
+        raise click.exceptions.Exit(2)
 
 
 @click.command("prepare")
@@ -48,7 +49,7 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
               help="Square by centre crop, or by padding with the background colour.")
 @click.option("--background", default="white", show_default=True, help="Padding/transparency colour: name, #rrggbb or r,g,b.")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True)
-@click.option("--dedupe/--no-dedupe", default=False, show_default=True, help="Drop exact and near duplicates.")
+@click.option("--dedupe/--no-dedupe", default=False, show_default=True, help="Also drop near duplicates (exact ones are always dropped).")
 @click.option("--dedupe-threshold", default=4, show_default=True, type=click.IntRange(0, 64),
               help="Largest perceptual-hash distance (bits of 64) that counts as a near duplicate.")
 def prepare_command(data: Path, out: Path, resolution: int, mode: str, background: str, channels: str,
