@@ -131,3 +131,18 @@ def test_init_weights_and_set_requires_grad():
     assert not any(p.requires_grad for p in d.parameters())
     set_requires_grad(d, True)
     assert all(p.requires_grad for p in d.parameters())
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # emitted inside torch.export's pytree handling
+def test_generator_exports_to_onnx_with_dynamic_batch_height_and_width(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    g = tiny_generator().eval()
+    dims = {0: torch.export.Dim("batch", min=1, max=64), 2: 4 * torch.export.Dim("h", min=2, max=512), 3: 4 * torch.export.Dim("w", min=2, max=512)}
+    path = tmp_path / "g.onnx"
+    torch.onnx.export(g, (torch.rand(1, 3, 16, 16),), path, dynamo=True, input_names=["x"], dynamic_shapes={"x": dims}, verbose=False)
+    session = ort.InferenceSession(str(path))
+    x = torch.rand(2, 3, 16, 32)
+    with torch.no_grad():
+        expected = g(x).numpy()
+    out = session.run(None, {"x": x.numpy()})[0]
+    assert out.shape == expected.shape and abs(out - expected).max() < 1e-4
