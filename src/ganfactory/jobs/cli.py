@@ -111,3 +111,7 @@ def worker(max_jobs: int | None, poll: float, heartbeat: float, stale_after: flo
     ran = commands.worker(home, max_jobs=max_jobs, poll=poll, heartbeat_every=heartbeat, stale_after=stale_after,
                           stop_timeout=stop_timeout, exit_when_idle=exit_when_idle)
     click.echo(f"worker ran {ran} job(s)")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(jobs_group, name="jobs")

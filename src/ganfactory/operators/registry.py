@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "ganfactory.data.cli",
     "ganfactory.operators.stylegan.cli",
     "ganfactory.operators.cyclegan.cli",
+    "ganfactory.jobs.cli",
     "ganfactory.export.cli",
     "ganfactory.demo",
 )
