@@ -4,6 +4,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganfactory.operators.cyclegan.networks import (
@@ -120,6 +121,19 @@ def test_bf16_autocast_and_channels_last_stay_close_to_fp32():
             out_g, out_d = g_cl(x_cl).float(), d_cl(x_cl).float()
     assert (out_g - ref_g).abs().max() < 0.06 and (out_g - ref_g).abs().mean() < 0.01
     assert (out_d - ref_d).abs().max() < 0.05 * ref_d.abs().max()
+
+
+def test_bf16_channels_last_gradients_point_the_same_way_as_fp32():
+    g = tiny_generator()
+    g_fast = copy.deepcopy(g).to(memory_format=CL)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    g(x).square().mean().backward()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = g_fast(x.contiguous(memory_format=CL))
+    out.float().square().mean().backward()
+    ref = torch.cat([p.grad.flatten() for p in g.parameters()])
+    fast = torch.cat([p.grad.flatten() for p in g_fast.parameters()])
+    assert F.cosine_similarity(ref, fast, dim=0) > 0.99
 
 
 def test_init_weights_and_set_requires_grad():

@@ -91,20 +91,6 @@ def _frozen(nets: tuple[nn.Module, ...]) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def _translate(generator: nn.Module, source: torch.Tensor, target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Return (generator(source), generator(target)) with one forward pass where shapes allow.
-
-    The generator acts per sample (InstanceNorm), so stacking the identity input onto the
-    translation input gives the same outputs with fewer, larger convolutions.
-    """
-    if target is None:
-        return generator(source), None
-    if source.shape != target.shape:
-        return generator(source), generator(target)
-    out_source, out_target = generator(torch.cat([source, target])).chunk(2)
-    return out_source, out_target
-
-
 def generator_objective(
     *,
     g_a: nn.Module,
@@ -126,10 +112,9 @@ def generator_objective(
     The discriminators' parameters get no gradients from this objective (they are frozen while it is
     recorded), so the caller only calls ``total.backward()`` and steps the generators' optimiser.
     """
-    use_idt = lambda_identity > 0
-    fake_b, idt_a = _translate(g_a, real_a, real_b if use_idt else None)
-    fake_a, idt_b = _translate(g_b, real_b, real_a if use_idt else None)
+    fake_b = g_a(real_a)
     rec_a = g_b(fake_b)
+    fake_a = g_b(real_b)
     rec_b = g_a(fake_a)
     with _frozen((d_a, d_b)):
         losses = {
@@ -138,9 +123,11 @@ def generator_objective(
         }
     losses["cycle_A"] = cycle_loss(rec_a, real_a, lambda_a)
     losses["cycle_B"] = cycle_loss(rec_b, real_b, lambda_b)
-    if idt_a is not None and idt_b is not None:
-        losses["idt_A"] = identity_loss(idt_a, real_b, lambda_b, lambda_identity)
-        losses["idt_B"] = identity_loss(idt_b, real_a, lambda_a, lambda_identity)
+    if lambda_identity > 0:
+        # Separate forwards, as in the paper: stacking the identity inputs onto the translation
+        # batch (exact, the nets act per sample) measured only ~3% faster at 256 px on CPU.
+        losses["idt_A"] = identity_loss(g_a(real_b), real_b, lambda_b, lambda_identity)
+        losses["idt_B"] = identity_loss(g_b(real_a), real_a, lambda_a, lambda_identity)
     else:
         zero = torch.zeros((), device=real_a.device)
         losses["idt_A"], losses["idt_B"] = zero, zero

@@ -38,6 +38,21 @@ def _is_exporting() -> bool:
     )
 
 
+def _cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``x.to(dtype)``, keeping channels_last tensors on the fast path.
+
+    On CPU, ``.to(dtype)`` of a channels_last tensor (batch 1) runs about 8x slower than the same
+    conversion of a contiguous one (4 ms against 0.5 ms for 64x256x256 bf16 -> fp32, torch 2.13).
+    Converting the NHWC-contiguous permuted view is the fast, layout-preserving equivalent, and its
+    backward (also a conversion) takes the fast path too.
+    """
+    if x.dtype == dtype:
+        return x
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return x.permute(0, 2, 3, 1).to(dtype).permute(0, 3, 1, 2)
+    return x.to(dtype)
+
+
 class ReflectionPad2d(nn.Module):
     """Reflection padding that keeps its input dtype under CPU autocast.
 
@@ -82,22 +97,22 @@ class InstanceNorm2d(nn.Module):
         self.eps = eps
 
     def _norm(self, x: torch.Tensor) -> torch.Tensor:
-        return F.batch_norm(x, None, None, training=True, eps=self.eps)
+        """Normalise each channel of a (1, C, H, W) tensor over H and W; half types via float32."""
+        x32 = _cast(x, torch.float32) if x.dtype in (torch.bfloat16, torch.float16) else x
+        return _cast(F.batch_norm(x32, None, None, training=True, eps=self.eps), x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if _is_exporting():
             return F.instance_norm(x, eps=self.eps)
-        x32 = x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
-        n, c, h, w = x32.shape
+        n, c, h, w = x.shape
         if n == 1:
             # No view around the call: the gradient reaches batch_norm with the strides it was made with.
-            y = self._norm(x32)
-        elif x32.is_contiguous():
-            y = self._norm(x32.reshape(1, n * c, h, w)).reshape(n, c, h, w)
-        else:
-            # channels_last cannot fold N into C without a copy; normalise sample by sample instead.
-            y = torch.cat([self._norm(sample) for sample in x32.split(1)])
-        return y.to(x.dtype)
+            return self._norm(x)
+        if x.is_contiguous():
+            return self._norm(x.reshape(1, n * c, h, w)).reshape(n, c, h, w)
+        # channels_last cannot fold N into C without a copy; normalise sample by sample instead
+        # (this also keeps float32 temporaries one sample large).
+        return torch.cat([self._norm(sample) for sample in x.split(1)])
 
     def extra_repr(self) -> str:
         return f"eps={self.eps}"
