@@ -157,7 +157,7 @@ class TrainingLoop:
                                 sec_per_unit=sec_per_unit, phase="training")
         if finished or self.tick % self.schedule.checkpoint_ticks == 0:
             self.save()
-        log.info("tick %d: %s", self.tick, record)
+        log.debug("tick %d: %s", self.tick, record)
         return now, trainable.done
 
 

@@ -15,9 +15,9 @@ from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.operators.cyclegan import loss as losses
 from ganfactory.operators.cyclegan.config import CycleGANConfig
 from ganfactory.operators.cyclegan.networks import (PatchDiscriminator, ResnetGenerator, default_n_blocks,
-                                                   default_n_layers, init_weights, set_requires_grad)
+                                                   default_n_layers, init_weights)
 from ganfactory.operators.cyclegan.pool import ImagePool
-from ganfactory.operators.cyclegan.schedule import linear_decay_scheduler
+from ganfactory.operators.cyclegan.schedule import make_lr_scheduler
 from ganfactory.output.images import save_grid
 
 SAMPLE_COUNT = 4
@@ -58,8 +58,8 @@ class CycleGANTrainable:
                                       lr=config.g_learning_rate, betas=betas)
         self.opt_D = torch.optim.Adam([*self.D_A.parameters(), *self.D_B.parameters()],
                                       lr=config.d_learning_rate, betas=betas)
-        self.schedulers = [linear_decay_scheduler(opt, max_epoch=config.max_epoch,
-                                                  decay_fraction=config.decay_fraction)
+        self.schedulers = [make_lr_scheduler(opt, max_epoch=config.max_epoch,
+                                             constant_fraction=config.decay_fraction)
                            for opt in (self.opt_G, self.opt_D)]
         self.data_rng = torch.Generator().manual_seed(config.seed * 7919 + context.rank)
         self.pools = (ImagePool(config.pool_size, generator=torch.Generator().manual_seed(config.seed + 1)),
@@ -118,15 +118,14 @@ class CycleGANTrainable:
 
     def train_step(self) -> dict[str, float]:
         real_A, real_B = self._batch(0), self._batch(1)
-        set_requires_grad([self.D_A, self.D_B], False)  # the G step needs no gradient for D's weights
-        with autocast(self.device, self.precision):
-            out = losses.generator_objective(
-                G_AB=self.G_AB, G_BA=self.G_BA, D_A=self.D_A, D_B=self.D_B, real_A=real_A, real_B=real_B,
-                lambda_cycle=self.config.lambda_cycle, lambda_identity=self.config.lambda_identity)
+        lam = self.config.lambda_cycle
+        with autocast(self.device, self.precision):  # the objective computes no gradient for D's weights
+            out = losses.generator_objective(g_a=self.G_AB, g_b=self.G_BA, d_a=self.D_B, d_b=self.D_A,
+                                             real_a=real_A, real_b=real_B, lambda_a=lam, lambda_b=lam,
+                                             lambda_identity=self.config.lambda_identity)
         self._optimise(out.total, self.opt_G, [self.G_AB, self.G_BA])
-        set_requires_grad([self.D_A, self.D_B], True)
-        fake_B = self.pools[1].query(out.fake_B.detach().float())
-        fake_A = self.pools[0].query(out.fake_A.detach().float())
+        fake_B = self.pools[1].query(out.fake_b.detach().float())
+        fake_A = self.pools[0].query(out.fake_a.detach().float())
         with autocast(self.device, self.precision):
             loss_D_B = losses.discriminator_loss(self.D_B, real_B, fake_B)
             loss_D_A = losses.discriminator_loss(self.D_A, real_A, fake_A)
@@ -135,7 +134,7 @@ class CycleGANTrainable:
         if self._steps % self.steps_per_epoch == 0:
             for scheduler in self.schedulers:
                 scheduler.step()
-        return {**{f"loss/{k}": float(v) for k, v in out.parts.items()},
+        return {**{f"loss/{k}": float(v) for k, v in out.losses.items()},
                 "loss/D_A": loss_D_A.item(), "loss/D_B": loss_D_B.item(), "lr/G": self.opt_G.param_groups[0]["lr"]}
 
     # --- state -----------------------------------------------------------------------------------
