@@ -1,0 +1,106 @@
+"""StyleGAN2-ADA losses and regularisers as pure functions.
+
+Non-saturating logistic loss for G and D, R1 on real images and the path-length regulariser, both
+meant to be applied lazily (every `interval` minibatches, multiplied by the interval) with Adam
+hyper-parameters corrected by `lazy_reg_adam_params`. The update step itself lives in the operator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganfactory.operators.stylegan.networks import Generator
+
+
+def g_nonsaturating_loss(fake_logits: Tensor) -> Tensor:
+    """G loss: softplus(-D(G(z))), averaged over the batch."""
+    return F.softplus(-fake_logits.float()).mean()
+
+
+def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """D loss: softplus(D(fake)) + softplus(-D(real)), each averaged over its batch."""
+    return F.softplus(fake_logits.float()).mean() + F.softplus(-real_logits.float()).mean()
+
+
+def r1_penalty(real_logits: Tensor, real_images: Tensor, gamma: float) -> Tensor:
+    """gamma / 2 * ||d D(x) / d x||^2 on real images, averaged over the batch.
+
+    `real_images` must have requires_grad set before D (and any augmentation) ran on them. The
+    gradient graph is kept (create_graph) so the penalty can be back-propagated into D.
+    """
+    (grads,) = torch.autograd.grad(
+        outputs=real_logits.float().sum(), inputs=real_images, create_graph=True
+    )
+    return grads.float().square().sum(dim=[1, 2, 3]).mean() * (gamma / 2)
+
+
+def path_length_penalty(
+    fake_images: Tensor,
+    ws: Tensor,
+    pl_mean: Tensor,
+    decay: float = 0.01,
+    *,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Path-length regulariser: (mean squared deviation of |J_w^T y| from its running mean, new mean).
+
+    y is Gaussian noise scaled by 1/sqrt(pixels) so the lengths do not depend on the resolution.
+    The returned penalty is unweighted (the paper weights it by 2 and the lazy interval); the new
+    running mean is detached and should replace `pl_mean` in the caller's state.
+    """
+    h, w = fake_images.shape[2], fake_images.shape[3]
+    noise = torch.randn(
+        fake_images.shape, generator=generator, device=fake_images.device, dtype=torch.float32
+    ) / math.sqrt(h * w)
+    (grads,) = torch.autograd.grad(
+        outputs=(fake_images.float() * noise).sum(), inputs=ws, create_graph=True
+    )
+    lengths = grads.float().square().sum(dim=2).mean(dim=1).sqrt()
+    new_mean = pl_mean.detach().float().lerp(lengths.mean().detach(), decay)
+    penalty = (lengths - new_mean).square().mean()
+    return penalty, new_mean
+
+
+def lazy_reg_adam_params(
+    lr: float, betas: tuple[float, float], interval: int | None
+) -> tuple[float, tuple[float, float]]:
+    """Adam lr and betas for a network whose regulariser runs every `interval` minibatches.
+
+    The optimiser then steps (interval + 1) times per interval instead of once; with
+    c = interval / (interval + 1) the lr becomes lr * c and the betas beta ** c, which keeps the
+    effective step size and averaging horizon per minibatch unchanged.
+    """
+    if not interval:
+        return lr, betas
+    c = interval / (interval + 1)
+    return lr * c, (betas[0] ** c, betas[1] ** c)
+
+
+def mix_styles(
+    G: Generator,
+    z: Tensor,
+    c: Tensor | None,
+    *,
+    prob: float,
+    update_emas: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Map z to ws and, with probability `prob`, switch to a second latent from a random layer on.
+
+    One crossover layer is drawn for the whole batch, uniformly in [1, num_ws). The second latent
+    uses the same labels and never updates w_avg.
+    """
+    ws = G.mapping(z, c, update_emas=update_emas)
+    if prob <= 0:
+        return ws
+    draw = torch.rand([], generator=generator, device=z.device)
+    if float(draw) >= prob:
+        return ws
+    cutoff = int(torch.randint(1, ws.shape[1], [], generator=generator, device=z.device))
+    z2 = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+    ws2 = G.mapping(z2, c, update_emas=False)
+    return torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)

@@ -1,0 +1,199 @@
+"""StyleGAN2-ADA training presets ('--cfg') and builders for the networks they describe.
+
+'auto', 'stylegan2', 'paper256' and 'cifar' follow the ADA paper's configurations (1 GPU for
+'auto'); 'small' is ganfactory's own: a 2-mapping-layer, narrow network that trains at 32-64 px on
+two CPU cores in minutes, for the demo and the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ganfactory.errors import ConfigError
+from ganfactory.operators.stylegan.networks import (
+    DiscriminatorArchitecture,
+    Discriminator,
+    Generator,
+)
+
+PRESET_NAMES: tuple[str, ...] = ("auto", "stylegan2", "paper256", "cifar", "small")
+
+
+@dataclass(frozen=True)
+class StyleGANPreset:
+    """Everything a StyleGAN2-ADA run needs besides the data: architecture, optimiser, losses."""
+
+    name: str
+    resolution: int
+    batch_size: int
+    # Architecture.
+    z_dim: int
+    w_dim: int
+    mapping_layers: int  # G mapping depth; D's label mapping uses the same depth
+    channel_base: int  # feature maps at resolution r: min(channel_base // r, channel_max)
+    channel_max: int
+    mbstd_group_size: int
+    d_architecture: DiscriminatorArchitecture
+    num_fp16_res: int  # top resolutions that may run in 16 bit under autocast
+    conv_clamp: float | None
+    # Optimiser (same for G and D): Adam(lr, betas, eps), before the lazy-regularisation correction.
+    lr: float
+    betas: tuple[float, float]
+    eps: float
+    # Losses and regularisation.
+    gamma: float  # R1 weight
+    r1_interval: int
+    style_mixing_prob: float
+    pl_weight: float
+    pl_batch_shrink: int
+    pl_decay: float
+    pl_interval: int
+    # Generator EMA: half-life in thousands of images, optionally ramped up with images seen.
+    ema_kimg: float
+    ema_rampup: float | None
+    # ADA.
+    ada_target: float
+    ada_interval: int
+    ada_kimg: float
+
+
+def _auto_batch(resolution: int) -> int:
+    return max(min(min(4096 // resolution, 32), 64), 1)
+
+
+def _auto_gamma(resolution: int, batch: int) -> float:
+    return 0.0002 * resolution**2 / batch
+
+
+def _common(resolution: int) -> dict:
+    """Values shared by all presets (paper defaults)."""
+    return dict(
+        resolution=resolution, z_dim=512, w_dim=512, channel_max=512, d_architecture="resnet",
+        num_fp16_res=4, conv_clamp=256.0, betas=(0.0, 0.99), eps=1e-8, r1_interval=16,
+        style_mixing_prob=0.9, pl_weight=2.0, pl_batch_shrink=2, pl_decay=0.01, pl_interval=4,
+        ada_target=0.6, ada_interval=4, ada_kimg=500.0,
+    )  # fmt: skip
+
+
+def _auto(resolution: int, batch: int | None) -> dict:
+    # The auto formulas are evaluated with the batch actually used, so an explicit batch keeps
+    # gamma, EMA and the mbstd group consistent with it.
+    b = batch or _auto_batch(resolution)
+    return dict(
+        batch_size=b, mapping_layers=2, channel_base=16384 if resolution < 512 else 32768,
+        mbstd_group_size=min(b, 4), lr=0.002 if resolution >= 1024 else 0.0025,
+        gamma=_auto_gamma(resolution, b), ema_kimg=b * 10 / 32, ema_rampup=0.05,
+    )  # fmt: skip
+
+
+def _stylegan2(resolution: int, batch: int | None) -> dict:
+    return dict(
+        batch_size=32, mapping_layers=8, channel_base=32768, mbstd_group_size=4, lr=0.002,
+        gamma=10.0, ema_kimg=10.0, ema_rampup=None,
+    )  # fmt: skip
+
+
+def _paper256(resolution: int, batch: int | None) -> dict:
+    return dict(
+        batch_size=64, mapping_layers=8, channel_base=16384, mbstd_group_size=8, lr=0.0025,
+        gamma=1.0, ema_kimg=20.0, ema_rampup=None,
+    )  # fmt: skip
+
+
+def _cifar(resolution: int, batch: int | None) -> dict:
+    return dict(
+        batch_size=64, mapping_layers=2, channel_base=32768, mbstd_group_size=32, lr=0.0025,
+        gamma=0.01, ema_kimg=500.0, ema_rampup=0.05, style_mixing_prob=0.0, pl_weight=0.0,
+        d_architecture="orig",
+    )  # fmt: skip
+
+
+def _small(resolution: int, batch: int | None) -> dict:
+    # Narrow (<= 256 maps, 128 at 32 px) so a minibatch step takes well under a second on 2 cores.
+    # Path length regularisation and style mixing are off: over a few minutes of training they
+    # cost time without a visible effect. gamma and EMA follow the 'auto' formulas.
+    b = batch or 16
+    return dict(
+        batch_size=b, z_dim=256, w_dim=256, mapping_layers=2, channel_base=4096, channel_max=256,
+        mbstd_group_size=min(b, 4), lr=0.0025, gamma=_auto_gamma(resolution, b),
+        ema_kimg=b * 10 / 32, ema_rampup=0.05, style_mixing_prob=0.0, pl_weight=0.0,
+    )  # fmt: skip
+
+
+_BUILDERS: dict[str, Callable[[int, int | None], dict]] = {
+    "auto": _auto,
+    "stylegan2": _stylegan2,
+    "paper256": _paper256,
+    "cifar": _cifar,
+    "small": _small,
+}
+
+
+def resolve_preset(
+    cfg: str, resolution: int, batch_size: int | None = None, gamma: float | None = None
+) -> StyleGANPreset:
+    """The preset `cfg` at `resolution`; an explicit batch_size or gamma overrides the preset's.
+
+    The minibatch-std group is capped at the batch size (it must divide the batch).
+    """
+    if cfg not in _BUILDERS:
+        raise ConfigError(f"Unknown StyleGAN cfg '{cfg}'; choose one of {', '.join(PRESET_NAMES)}.")
+    if resolution < 8 or 2 ** int(round(math.log2(resolution))) != resolution:
+        raise ConfigError(f"Resolution {resolution} is not a power of two >= 8; use e.g. 32, 64 or 256.")
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"Batch size {batch_size} must be at least 1.")
+    if gamma is not None and gamma < 0:
+        raise ConfigError(f"R1 gamma {gamma} must be zero or positive.")
+    values = {**_common(resolution), **_BUILDERS[cfg](resolution, batch_size)}
+    if batch_size is not None:
+        values["batch_size"] = batch_size
+    if gamma is not None:
+        values["gamma"] = float(gamma)
+    values["mbstd_group_size"] = _largest_divisor(values["batch_size"], values["mbstd_group_size"])
+    return StyleGANPreset(name=cfg, **values)
+
+
+def _largest_divisor(n: int, at_most: int) -> int:
+    g = max(1, min(n, at_most))
+    while n % g:
+        g -= 1
+    return g
+
+
+def ema_beta(*, preset: StyleGANPreset, images_seen: int) -> float:
+    """Per-step EMA decay of G: half-life ema_kimg thousand images, ramped up early in training."""
+    ema_nimg = preset.ema_kimg * 1000
+    if preset.ema_rampup is not None:
+        ema_nimg = min(ema_nimg, images_seen * preset.ema_rampup)
+    return 0.5 ** (preset.batch_size / max(ema_nimg, 1e-8))
+
+
+def build_generator(
+    preset: StyleGANPreset, *, num_classes: int, img_channels: int, channels_last: bool = True
+) -> Generator:
+    return Generator(
+        z_dim=preset.z_dim, w_dim=preset.w_dim, num_classes=num_classes,
+        resolution=preset.resolution, img_channels=img_channels, channel_base=preset.channel_base,
+        channel_max=preset.channel_max, mapping_layers=preset.mapping_layers,
+        num_fp16_res=preset.num_fp16_res, conv_clamp=preset.conv_clamp, channels_last=channels_last,
+    )  # fmt: skip
+
+
+def build_discriminator(
+    preset: StyleGANPreset, *, num_classes: int, img_channels: int, channels_last: bool = True
+) -> Discriminator:
+    return Discriminator(
+        num_classes=num_classes, resolution=preset.resolution, img_channels=img_channels,
+        channel_base=preset.channel_base, channel_max=preset.channel_max,
+        mbstd_group_size=preset.mbstd_group_size, architecture=preset.d_architecture,
+        mapping_layers=preset.mapping_layers, num_fp16_res=preset.num_fp16_res,
+        conv_clamp=preset.conv_clamp, channels_last=channels_last,
+    )  # fmt: skip
+
+
+def preset_as_dict(preset: StyleGANPreset) -> dict:
+    """JSON-friendly form for config.json and checkpoints."""
+    return dataclasses.asdict(preset)
