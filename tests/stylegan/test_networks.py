@@ -200,3 +200,27 @@ def test_unknown_preset_and_bad_values_are_config_errors() -> None:
         resolve_preset("paper512x", 256, None, None)
     with pytest.raises(ConfigError, match="power of two"):
         resolve_preset("auto", 100, None, None)
+
+
+def test_generator_exports_to_onnx_with_dynamic_batch(tmp_path) -> None:  # noqa: ANN001
+    ort = pytest.importorskip("onnxruntime")
+
+    class ConstNoise(torch.nn.Module):
+        def __init__(self, G: Generator) -> None:
+            super().__init__()
+            self.G = G
+
+        def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return self.G(z, c, truncation_psi=0.7, noise_mode="const")
+
+    model = ConstNoise(make_g(num_classes=3, resolution=8)).eval()
+    z, c = torch.randn(2, 32), torch.tensor([0, 2])
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    program = torch.onnx.export(model, (z, c), dynamo=True, verbose=False,
+                                dynamic_shapes={"z": {0: batch}, "c": {0: batch}})  # fmt: skip
+    program.save(str(tmp_path / "g.onnx"))
+    session = ort.InferenceSession(str(tmp_path / "g.onnx"))
+    names = [i.name for i in session.get_inputs()]
+    z5, c5 = torch.randn(5, 32), torch.tensor([0, 1, 2, 1, 0])
+    (out,) = session.run(None, {names[0]: z5.numpy(), names[1]: c5.numpy()})
+    torch.testing.assert_close(torch.from_numpy(out), model(z5, c5).detach(), rtol=1e-4, atol=1e-4)
