@@ -87,29 +87,40 @@ def bias_act(
     return apply_activation(x, activation=activation, clamp=None if clamp is None else clamp * gain)
 
 
-def conv_weight(
-    out_channels: int, in_channels: int, kernel_size: int, *, channels_last: bool
-) -> nn.Parameter:
-    """Unit-Gaussian conv kernel, stored channels_last when the activations are.
+def conv_weight(out_channels: int, in_channels: int, kernel_size: int) -> nn.Parameter:
+    """Unit-Gaussian conv kernel stored as [out, k, k, in]; use it through `conv_kernel`.
 
-    A channels_last kernel is what oneDNN uses with channels_last activations; storing it that way
-    saves a layout copy of every kernel in the forward, the backward and the gradient accumulation.
+    That is the channels_last memory order as a plain contiguous tensor: oneDNN gets a channels_last
+    kernel without a layout copy in the forward and the backward, gradients arrive in the same order
+    (no copy when accumulating), and fused Adam and safetensors see an ordinary contiguous tensor.
     """
-    w = torch.randn(out_channels, in_channels, kernel_size, kernel_size)
-    return nn.Parameter(w.contiguous(memory_format=torch.channels_last) if channels_last else w)
+    return nn.Parameter(torch.randn(out_channels, kernel_size, kernel_size, in_channels))
 
 
-def contiguous_state_dict_hook(
-    module: nn.Module, state_dict: dict[str, Tensor], prefix: str, local_metadata: dict
-) -> None:
-    """state_dict post-hook: channels_last parameters are exported as plain contiguous tensors.
+def conv_kernel(weight: Tensor) -> Tensor:
+    """[out, k, k, in] storage -> the [out, in, k, k] kernel conv2d expects (a view, no copy)."""
+    return weight.permute(0, 3, 1, 2)
 
-    Checkpoints then look like any other (safetensors refuses non-contiguous tensors), and
-    load_state_dict copies them back into the channels_last parameters.
-    """
-    for key, value in state_dict.items():
-        if key.startswith(prefix) and isinstance(value, Tensor) and not value.is_contiguous():
-            state_dict[key] = value.contiguous()
+
+class _SumOfSquares(torch.autograd.Function):
+    """sum over `dims` of w**2 whose backward is one multiply (w * w costs two and an add)."""
+
+    @staticmethod
+    def forward(ctx, weight: Tensor, dims: tuple[int, ...]) -> Tensor:  # noqa: ANN001
+        ctx.save_for_backward(weight)
+        ctx.dims = dims
+        return (weight * weight).sum(dim=dims)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # noqa: ANN001
+        (weight,) = ctx.saved_tensors
+        for d in sorted(ctx.dims):
+            grad = grad.unsqueeze(d)
+        return weight * (2 * grad), None
+
+
+def sum_of_squares(weight: Tensor, *, dims: tuple[int, ...]) -> Tensor:
+    return _SumOfSquares.apply(weight, dims)
 
 
 def normalize_2nd_moment(x: Tensor, *, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -269,6 +280,8 @@ class EqualizedLinear(nn.Module):
 class EqualizedConv2d(nn.Module):
     """Conv2d with equalised learning rate, fused bias + activation, optional FIR 2x down-sampling.
 
+    The kernel parameter is stored [out, k, k, in] (see `conv_weight`).
+
     Down-sampling follows the FIR-then-stride scheme: low-pass filter at full resolution (padding
     chosen so the output is exactly half the input), then a stride-2 valid convolution.
     `gain` scales the output (the residual branches use sqrt(0.5)); it is folded into the weights.
@@ -286,7 +299,6 @@ class EqualizedConv2d(nn.Module):
         gain: float = 1.0,
         conv_clamp: float | None = None,
         resample_taps: Sequence[float] = (1, 3, 3, 1),
-        channels_last: bool = False,
     ) -> None:
         super().__init__()
         if down not in (1, 2):
@@ -295,14 +307,14 @@ class EqualizedConv2d(nn.Module):
         self.kernel_size, self.down, self.gain = kernel_size, down, gain
         self.activation: Activation = activation
         self.conv_clamp = conv_clamp
-        self.weight = conv_weight(out_channels, in_channels, kernel_size, channels_last=channels_last)
+        self.weight = conv_weight(out_channels, in_channels, kernel_size)  # [out, k, k, in]
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.register_buffer("resample_kernel", fir_kernel(resample_taps), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         total_gain = activation_gain(self.activation) * self.gain
-        w = self.weight * (self.weight_gain * total_gain)
+        w = conv_kernel(self.weight) * (self.weight_gain * total_gain)
         b = None if self.bias is None else self.bias * total_gain
         w, b = match_dtype(x, w, b)
         if self.down == 2 and self.kernel_size == 1:

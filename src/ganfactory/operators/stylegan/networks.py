@@ -31,12 +31,13 @@ from ganfactory.nn.layers import (
     EqualizedLinear,
     MinibatchStd,
     apply_activation,
-    contiguous_state_dict_hook,
+    conv_kernel,
     conv_weight,
     fir_filter2d,
     fir_kernel,
     full_precision_scope,
     normalize_2nd_moment,
+    sum_of_squares,
     upsample2d,
 )
 
@@ -189,17 +190,16 @@ class MappingNetwork(nn.Module):
 # ---------------------------------------------------------------------------------------- synthesis
 
 
-def demodulation_coefficients(
-    weight: Tensor, styles: Tensor, *, transposed: bool = False, eps: float = 1e-8
-) -> Tensor:
+def demodulation_coefficients(weight: Tensor, styles: Tensor, *, eps: float = 1e-8) -> Tensor:
     """1 / ||weight * style||_2 per (sample, output channel), shape [B, out].
 
-    sum_{i,k} (w[o,i,k] s[b,i])^2 = sum_i s[b,i]^2 * (sum_k w[o,i,k]^2): one [B,in] x [in,out] matmul.
-    `transposed` means the kernel is stored [in, out, k, k] (transposed-convolution layout).
+    `weight` is a stored kernel, [out, k, k, in] (or [in, k, k, out] for the up-sampling layer,
+    see `transposed_layout`). sum_{i,k} (w[o,k,i] s[b,i])^2 = sum_i s[b,i]^2 * (sum_k w[o,k,i]^2):
+    one [B, in] x [in, out] matmul instead of a [B, out, in, k, k] tensor.
     """
-    wsq = (weight * weight).sum(dim=[2, 3])  # w * w: its backward needs no pow(w, 1) copy
+    wsq = sum_of_squares(weight, dims=(1, 2))  # [out, in]
     return torch.addmm(torch.full([], eps, dtype=wsq.dtype, device=wsq.device), styles * styles,
-                       wsq if transposed else wsq.t()).rsqrt()  # fmt: skip
+                       wsq.t()).rsqrt()  # fmt: skip
 
 
 def _up_filter_pad(taps: int, kernel_size: int) -> list[int]:
@@ -223,7 +223,6 @@ class SynthesisLayer(nn.Module):
         kernel_size: int = 3,
         conv_clamp: float | None = None,
         resample_taps: Sequence[float] = DEFAULT_TAPS,
-        channels_last: bool = True,
     ) -> None:
         super().__init__()
         if up not in (1, 2):
@@ -231,10 +230,10 @@ class SynthesisLayer(nn.Module):
         self.in_channels, self.out_channels, self.up = in_channels, out_channels, up
         self.resolution, self.kernel_size, self.conv_clamp = resolution, kernel_size, conv_clamp
         self.affine = EqualizedLinear(w_dim, in_channels, bias_init=1.0)
-        # The up-sampling layer keeps its kernel in transposed-conv layout [in, out, k, k], so the
-        # transposed convolution gets a channels_last kernel without a layout copy.
+        # Stored [out, k, k, in] (see conv_weight); the up-sampling layer keeps the transposed
+        # convolution's [in, k, k, out] instead, so that its kernel needs no layout copy either.
         shape = (in_channels, out_channels) if up == 2 else (out_channels, in_channels)
-        self.weight = conv_weight(*shape, kernel_size, channels_last=channels_last)
+        self.weight = conv_weight(*shape, kernel_size)
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
@@ -254,8 +253,8 @@ class SynthesisLayer(nn.Module):
                 # Demodulation makes the output invariant to the style scale; normalising keeps
                 # x * styles inside the float16 range.
                 styles = styles / styles.abs().amax(dim=1, keepdim=True).clamp_min(1e-8)
-            dcoefs = demodulation_coefficients(self.weight, styles, transposed=self.up == 2)
-            dcoefs = dcoefs * LRELU_GAIN
+            weight = self.weight.transpose(0, 3) if self.up == 2 else self.weight
+            dcoefs = demodulation_coefficients(weight, styles) * LRELU_GAIN
         return styles, dcoefs
 
     def _conv(self, x: Tensor, weight: Tensor) -> Tensor:
@@ -279,7 +278,7 @@ class SynthesisLayer(nn.Module):
     def forward(self, x: Tensor, w: Tensor, *, noise_mode: str = "random") -> Tensor:
         styles, dcoefs = self._styles(w, fp16=x.dtype == torch.float16 or _autocast_fp16(x))
         x = x * styles.to(x.dtype)[:, :, None, None]
-        weight = self.weight
+        weight = conv_kernel(self.weight)
         y = self._conv(x, weight if torch.is_autocast_enabled(x.device.type) else weight.to(x.dtype))
         # (y * d + noise * strength + bias) * sqrt(2), then leaky ReLU: gain folded into the terms.
         bias = (self.bias * LRELU_GAIN).to(y.dtype)[None, :, None, None]
@@ -351,9 +350,7 @@ class SynthesisBlock(nn.Module):
             reduced_precision,
             channels_last,
         )
-        layer_args = dict(
-            w_dim=w_dim, resolution=resolution, conv_clamp=conv_clamp, channels_last=channels_last
-        )
+        layer_args = dict(w_dim=w_dim, resolution=resolution, conv_clamp=conv_clamp)
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
             self.conv0 = None
@@ -479,8 +476,6 @@ class Generator(nn.Module):
             z_dim=z_dim, w_dim=w_dim, num_classes=num_classes, num_ws=self.num_ws,
             num_layers=mapping_layers, lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta,
         )  # fmt: skip
-        if channels_last:
-            self.register_state_dict_post_hook(contiguous_state_dict_hook)
 
     def forward(
         self,
@@ -517,7 +512,7 @@ class DiscriminatorBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.reduced_precision, self.channels_last = reduced_precision, channels_last
-        common = dict(activation="lrelu", conv_clamp=conv_clamp, channels_last=channels_last)
+        common = dict(activation="lrelu", conv_clamp=conv_clamp)
         self.fromrgb = (
             EqualizedConv2d(img_channels, tmp_channels, kernel_size=1, **common) if first else None
         )
@@ -532,7 +527,7 @@ class DiscriminatorBlock(nn.Module):
         if architecture == "resnet":
             self.skip = EqualizedConv2d(
                 tmp_channels, out_channels, kernel_size=1, bias=False, down=2, gain=branch_gain,
-                resample_taps=resample_taps, channels_last=channels_last,
+                resample_taps=resample_taps,
             )  # fmt: skip
 
     def forward(self, x: Tensor | None, img: Tensor) -> Tensor:
@@ -557,7 +552,6 @@ class DiscriminatorEpilogue(nn.Module):
         mbstd_group_size: int = 4,
         mbstd_channels: int = 1,
         conv_clamp: float | None = None,
-        channels_last: bool = True,
     ) -> None:
         super().__init__()
         self.cmap_dim = cmap_dim
@@ -568,7 +562,7 @@ class DiscriminatorEpilogue(nn.Module):
         )
         self.conv = EqualizedConv2d(
             in_channels + mbstd_channels, in_channels, kernel_size=3, activation="lrelu",
-            conv_clamp=conv_clamp, channels_last=channels_last,
+            conv_clamp=conv_clamp,
         )  # fmt: skip
         self.fc = EqualizedLinear(in_channels * resolution**2, in_channels, activation="lrelu")
         self.out = EqualizedLinear(in_channels, max(cmap_dim, 1))
@@ -634,10 +628,7 @@ class Discriminator(nn.Module):
         self.epilogue = DiscriminatorEpilogue(
             in_channels=channels_at(4, **ch), cmap_dim=self.cmap_dim,
             mbstd_group_size=mbstd_group_size, mbstd_channels=mbstd_channels, conv_clamp=conv_clamp,
-            channels_last=channels_last,
         )  # fmt: skip
-        if channels_last:
-            self.register_state_dict_post_hook(contiguous_state_dict_hook)
 
     def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
         if img.ndim != 4 or img.shape[1:] != (self.img_channels, self.resolution, self.resolution):
