@@ -105,3 +105,12 @@ def mean_over_ranks(value: float, context: DistributedContext) -> float:
 def barrier(context: DistributedContext) -> None:
     if context.enabled:
         dist.barrier()
+
+
+def gather_cat(tensor: torch.Tensor, context: DistributedContext) -> torch.Tensor:
+    """Every rank's tensor (same shape on each), concatenated along dim 0, on every rank."""
+    if not context.enabled:
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(context.world_size)]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts)

@@ -21,9 +21,8 @@ def export_cyclegan(state: dict[str, Any], path: Path) -> Path:
     metadata = {"operator": "cyclegan", "channels": config.image_channel,
                 "height": config.image_height, "width": config.image_width,
                 "source_name": state["domain_names"][0], "target_name": state["domain_names"][1]}
-    axes = {"image": {0: "batch", 2: "height", 3: "width"}, "translated": {0: "batch", 2: "height", 3: "width"}}
     return export_module(G, (example,), path, input_names=["image"], output_names=["translated"],
-                         dynamic_axes=axes, metadata=metadata)
+                         dynamic_axes={"image": (0, 2, 3)}, metadata=metadata)
 
 
 class OnnxCycleGANTranslator:

@@ -15,20 +15,25 @@ from ganfactory.output.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
-OPSET = 17
+OPSET = 18
 
 
 def export_module(module: torch.nn.Module, args: tuple[torch.Tensor, ...], path: Path, *, input_names: list[str],
-                  output_names: list[str], dynamic_axes: dict[str, dict[int, str]], metadata: dict[str, Any]) -> Path:
-    """Export through the TorchScript-based exporter (static graph, dynamic axes by name), then attach metadata."""
+                  output_names: list[str], dynamic_axes: dict[str, tuple[int, ...]], metadata: dict[str, Any]) -> Path:
+    """Export through torch.export (the dynamo exporter), with the named axes of each input dynamic,
+    then attach metadata so that the file alone says how to use it."""
     import onnx
+
+    dynamic_shapes = {name: {axis: torch.export.Dim.AUTO for axis in dynamic_axes.get(name, ())}
+                      for name in input_names}
 
     def write(tmp: Path) -> None:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings about Python values are expected here
-            torch.onnx.export(module.eval(), args, str(tmp), input_names=input_names, output_names=output_names,
-                              dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False, do_constant_folding=True)
-        model = onnx.load(str(tmp))
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(module.eval(), args, input_names=input_names, output_names=output_names,
+                                        dynamic_shapes=tuple(dynamic_shapes[name] for name in input_names),
+                                        opset_version=OPSET, dynamo=True, external_data=False, verbose=False)
+        model = program.model_proto
         for key, value in metadata.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, json.dumps(value)

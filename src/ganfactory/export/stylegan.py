@@ -14,34 +14,42 @@ from ganfactory.operators.stylegan.models import generator_from_state
 from ganfactory.operators.stylegan.sampling import z_batch
 
 
-class _ExportedGenerator(torch.nn.Module):
-    """G with constant noise and truncation as an input, so one file serves every psi."""
+def _truncated_image(G: torch.nn.Module, z: torch.Tensor, c: torch.Tensor | None, psi: torch.Tensor) -> torch.Tensor:
+    """Truncation applied here, with psi a tensor, so that one exported file serves every psi."""
+    ws = G.mapping(z, c, truncation_psi=1.0)
+    w_avg = G.mapping.w_avg
+    return G.synthesis(w_avg + (ws - w_avg) * psi, noise_mode="const")
 
-    def __init__(self, G: torch.nn.Module, conditional: bool) -> None:
+
+class _Unconditional(torch.nn.Module):
+    def __init__(self, G: torch.nn.Module) -> None:
         super().__init__()
-        self.G, self.conditional = G, conditional
+        self.G = G
 
-    def forward(self, z: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
-        c, psi = (rest[0], rest[1]) if self.conditional else (None, rest[0])
-        ws = self.G.mapping(z, c, truncation_psi=1.0)
-        w_avg = self.G.mapping.w_avg
-        ws = w_avg + (ws - w_avg) * psi  # truncation toward the mean latent
-        return self.G.synthesis(ws, noise_mode="const")
+    def forward(self, z: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+        return _truncated_image(self.G, z, None, psi)
+
+
+class _Conditional(_Unconditional):
+    def forward(self, z: torch.Tensor, class_index: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return _truncated_image(self.G, z, class_index, psi)
 
 
 def export_stylegan(state: dict[str, Any], path: Path) -> Path:
-    """Export a checkpoint's EMA generator."""
+    """Export a checkpoint's EMA generator (constant noise, so a seed always gives the same image)."""
     G = generator_from_state(state, device=torch.device("cpu")).float()
     conditional = int(state["num_classes"]) > 0
     z = torch.randn(2, G.z_dim)
-    args: tuple[torch.Tensor, ...] = (z, torch.zeros(2, dtype=torch.long), torch.ones(1)) if conditional \
-        else (z, torch.ones(1))
-    names = ["z", "class", "psi"] if conditional else ["z", "psi"]
-    axes = {"z": {0: "batch"}, "image": {0: "batch"}, **({"class": {0: "batch"}} if conditional else {})}
+    if conditional:
+        module: torch.nn.Module = _Conditional(G)
+        args: tuple[torch.Tensor, ...] = (z, torch.tensor([0, 1]) % int(state["num_classes"]), torch.ones(1))
+        names, axes = ["z", "class", "psi"], {"z": (0,), "class": (0,)}
+    else:
+        module, args, names, axes = _Unconditional(G), (z, torch.ones(1)), ["z", "psi"], {"z": (0,)}
     metadata = {"operator": "stylegan", "z_dim": G.z_dim, "conditional": conditional,
                 "class_names": list(state["class_names"]), "resolution": int(state["config"]["resolution"])}
-    return export_module(_ExportedGenerator(G, conditional), args, path, input_names=names, output_names=["image"],
-                         dynamic_axes=axes, metadata=metadata)
+    return export_module(module, args, path, input_names=names, output_names=["image"], dynamic_axes=axes,
+                         metadata=metadata)
 
 
 class OnnxStyleGANSampler:

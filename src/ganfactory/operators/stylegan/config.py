@@ -24,8 +24,11 @@ class StyleGANConfig(OperatorConfig):
     augment_p: float = Field(0.0, ge=0, le=1)  # the starting p for ada, the constant p for fixed
     target: float = Field(0.6, gt=0, lt=1)
     mirror: bool = False
-    gamma: float | None = Field(None, ge=0)
-    lr: float | None = Field(None, gt=0)
+    gamma: float | None = Field(None, ge=0, description="R1 weight (default: the preset's).")
+    lr: float | None = Field(None, gt=0, description="Adam learning rate (default: the preset's).")
+    cbase: int | None = Field(None, ge=16, description="Capacity: feature maps = cbase / resolution (default: the preset's).")
+    cmax: int | None = Field(None, ge=1, description="Most feature maps per layer (default: the preset's).")
+    map_layers: int | None = Field(None, ge=1, description="Mapping network depth (default: the preset's).")
     seed: int = Field(0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"

@@ -2,38 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
 
+from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.networks import Discriminator, Generator
-from ganfactory.operators.stylegan.presets import StyleGANPreset
+from ganfactory.operators.stylegan.presets import StyleGANPreset, resolve_preset
 from ganfactory.operators.stylegan.sampling import class_batch, image_seed, z_batch
 
 GRID_SIZE = 16  # samples in a progress grid
 
 
+def preset_for(config: StyleGANConfig) -> StyleGANPreset:
+    """The run's preset with the config's explicit overrides (batch, gamma, capacity, mapping depth)."""
+    preset = resolve_preset(config.cfg, config.resolution, config.batch_size, config.gamma)
+    overrides = {"channel_base": config.cbase, "channel_max": config.cmax, "mapping_layers": config.map_layers}
+    return dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+
+
 def build_generator(*, preset: StyleGANPreset, resolution: int, img_channels: int, num_classes: int) -> Generator:
     return Generator(z_dim=preset.z_dim, w_dim=preset.w_dim, num_classes=num_classes, resolution=resolution,
                      img_channels=img_channels, channel_base=preset.channel_base, channel_max=preset.channel_max,
-                     mapping_layers=preset.mapping_layers)
+                     mapping_layers=preset.mapping_layers, num_fp16_res=preset.num_fp16_res,
+                     conv_clamp=preset.conv_clamp)
 
 
 def build_discriminator(*, preset: StyleGANPreset, resolution: int, img_channels: int,
                         num_classes: int) -> Discriminator:
     return Discriminator(num_classes=num_classes, resolution=resolution, img_channels=img_channels,
                          channel_base=preset.channel_base, channel_max=preset.channel_max,
-                         mbstd_group_size=preset.mbstd_group_size, architecture=preset.d_architecture)
+                         mbstd_group_size=preset.mbstd_group_size, architecture=preset.d_architecture,
+                         mapping_layers=preset.mapping_layers, num_fp16_res=preset.num_fp16_res,
+                         conv_clamp=preset.conv_clamp)
 
 
 def generator_from_state(state: dict[str, Any], *, device: torch.device) -> Generator:
     """The EMA generator of a checkpoint, ready for sampling."""
-    from ganfactory.operators.stylegan.config import StyleGANConfig
-    from ganfactory.operators.stylegan.presets import resolve_preset
-
-    config = StyleGANConfig(**state["config"])
-    preset = resolve_preset(config.cfg, config.resolution, config.batch_size, config.gamma)
-    G = build_generator(preset=preset, resolution=config.resolution, img_channels=int(state["img_channels"]),
+    preset = preset_for(StyleGANConfig(**state["config"]))
+    G = build_generator(preset=preset, resolution=preset.resolution, img_channels=int(state["img_channels"]),
                         num_classes=int(state["num_classes"]))
     G.load_state_dict(state["G_ema"])
     return G.to(device).eval().requires_grad_(False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,7 @@ from ganfactory.errors import CheckpointError
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.generate import GenerationPlan, TorchSampler, generate_dataset
-from ganfactory.operators.stylegan.models import generator_from_state
-from ganfactory.operators.stylegan.presets import resolve_preset
+from ganfactory.operators.stylegan.models import generator_from_state, preset_for
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 from ganfactory.output.layout import RunFolder, open_run_folder
 
@@ -64,7 +64,7 @@ def _train(data: Path, run: RunFolder, config: StyleGANConfig, *, device: torch.
                                background=config.background, files=files)
     if config.channels == 0:
         images = squeeze_grayscale(images)
-    preset = resolve_preset(config.cfg, config.resolution, config.batch_size, config.gamma)
+    preset = preset_for(config)
     precision = resolve_precision(config.precision, device)
     trainable = StyleGANTrainable(config=config, preset=preset, data=images, device=device, precision=precision,
                                   context=context)
@@ -72,7 +72,7 @@ def _train(data: Path, run: RunFolder, config: StyleGANConfig, *, device: torch.
     initial = _initial_state(config, trainable) if not list_checkpoints(run.model_dir) else None
     if context.is_main:
         run.write_config({"operator": "stylegan", "data": str(data), **config.to_json_dict(),
-                          "resolved": {"preset": preset.to_dict(), "precision": precision, "device": str(device),
+                          "resolved": {"preset": dataclasses.asdict(preset), "precision": precision, "device": str(device),
                                        "world_size": context.world_size, "classes": trainable.class_names}})
     schedule = Schedule(tick_units=config.tick_kimg, checkpoint_ticks=config.snapshot_ticks, log_steps=10,
                         keep_checkpoints=config.keep_checkpoints)

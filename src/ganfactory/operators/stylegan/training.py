@@ -1,7 +1,7 @@
 """The StyleGAN2-ADA training step: G main + lazy path length, D main + lazy R1, EMA, ADA p updates.
 
-Phases follow Karras et al. 2020: the generator's path-length penalty every `G_REG_INTERVAL`
-minibatches and R1 on reals every `D_REG_INTERVAL`, each scaled by its interval; Adam's lr and
+Phases follow Karras et al. 2020: the generator's path-length penalty every `pl_interval` (4)
+minibatches and R1 on reals every `r1_interval` (16), each scaled by its interval; Adam's lr and
 betas scaled by c = interval / (interval + 1).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
-from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module
+from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module, gather_cat
 from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
@@ -26,10 +26,6 @@ from ganfactory.output.images import save_grid
 
 log = logging.getLogger(__name__)
 
-G_REG_INTERVAL = 4
-D_REG_INTERVAL = 16
-
-
 def load_matching(module: torch.nn.Module, source: dict[str, torch.Tensor], *, label: str) -> None:
     own = module.state_dict()
     fitting = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
@@ -37,9 +33,9 @@ def load_matching(module: torch.nn.Module, source: dict[str, torch.Tensor], *, l
     log.info("%s: loaded %d of %d tensors from the source checkpoint.", label, len(fitting), len(own))
 
 
-def _lazy_adam(params: Any, *, lr: float, interval: int | None) -> torch.optim.Adam:
-    lr_scaled, betas = losses.lazy_reg_adam_params(lr, (0.0, 0.99), interval) if interval else (lr, (0.0, 0.99))
-    return torch.optim.Adam(params, lr=lr_scaled, betas=betas, eps=1e-8)
+def _lazy_adam(params: Any, *, preset: StyleGANPreset, lr: float, interval: int | None) -> torch.optim.Adam:
+    lr_scaled, betas = losses.lazy_reg_adam_params(lr, preset.betas, interval) if interval else (lr, preset.betas)
+    return torch.optim.Adam(params, lr=lr_scaled, betas=betas, eps=preset.eps)
 
 
 class StyleGANTrainable:
@@ -62,14 +58,17 @@ class StyleGANTrainable:
         broadcast_module(self.D, context)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         lr = config.lr or preset.lr
-        self.opt_G = _lazy_adam(self.G.parameters(), lr=lr, interval=G_REG_INTERVAL if preset.pl_weight > 0 else None)
-        self.opt_D = _lazy_adam(self.D.parameters(), lr=lr, interval=D_REG_INTERVAL if preset.gamma > 0 else None)
-        self.augment = AdaptiveAugment(img_channels=data.images.shape[1]).to(device)
-        self.augment.p.fill_(config.augment_p if config.aug != "noaug" else 0.0)
-        self.ada = AdaController(target=config.target, interval=4, ada_kimg=500, batch_size=config.batch_size) \
-            if config.aug == "ada" else None
+        self.opt_G = _lazy_adam(self.G.parameters(), preset=preset, lr=lr,
+                                interval=preset.pl_interval if preset.pl_weight > 0 else None)
+        self.opt_D = _lazy_adam(self.D.parameters(), preset=preset, lr=lr,
+                                interval=preset.r1_interval if preset.gamma > 0 else None)
+        self.augment = AdaptiveAugment(initial_p=config.augment_p).to(device)
+        self.ada = AdaController(augment=self.augment, batch_size=config.batch_size, target=config.target,
+                                 interval=preset.ada_interval, ada_kimg=preset.ada_kimg, mode=config.aug)
         self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+        # Two generators of randomness, both saved: data picks on the CPU, latents/mixing/augment on the device.
         self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
+        self.noise_rng = torch.Generator(device=device).manual_seed(config.seed * 2003 + context.rank)
         self.pl_mean = torch.zeros([], device=device)
         self.images_seen, self._steps = 0, 0
         self.data_fingerprint = ""  # set by the operator; tells a resumed run from transfer learning
@@ -99,7 +98,7 @@ class StyleGANTrainable:
         return images.contiguous(memory_format=torch.channels_last), labels
 
     def _fake_inputs(self, count: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = torch.randn(count, self.G.z_dim, generator=self.data_rng).to(self.device)
+        z = torch.randn(count, self.G.z_dim, generator=self.noise_rng, device=self.device)
         if not self.num_classes:
             return z, None
         # Class labels for fakes follow the training set's class frequencies.
@@ -118,17 +117,22 @@ class StyleGANTrainable:
         self.scaler.step(optimizer)
         self.scaler.update()
 
-    def _generate(self, z: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        ws = losses.mix_styles(self.G, z, c, prob=self.preset.style_mixing, generator=self.data_rng)
+    def _generate(self, z: torch.Tensor, c: torch.Tensor | None, *,
+                  update_emas: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        ws = losses.mix_styles(self.G, z, c, prob=self.preset.style_mixing_prob, update_emas=update_emas,
+                               generator=self.noise_rng)
         return self.G.synthesis(ws, noise_mode="random"), ws
+
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        return self.augment(images, generator=self.noise_rng)
 
     def _g_main(self) -> dict[str, float]:
         self.G.requires_grad_(True)
         self.D.requires_grad_(False)
         z, c = self._fake_inputs(self.local_batch)
         with autocast(self.device, self.precision):
-            fake, _ = self._generate(z, c)
-            loss = losses.g_nonsaturating_loss(self.D(self.augment(fake), c))
+            fake, _ = self._generate(z, c, update_emas=True)  # the G step tracks w_avg for truncation
+            loss = losses.g_nonsaturating_loss(self.D(self._augment(fake), c))
         self._step(loss, self.G, self.opt_G)
         return {"loss/G": loss.item()}
 
@@ -137,7 +141,7 @@ class StyleGANTrainable:
         z, c = self._fake_inputs(batch)
         fake, ws = self._generate(z, c)  # fp32: the penalty's second-order gradients need the range
         penalty, self.pl_mean = losses.path_length_penalty(fake, ws, self.pl_mean, decay=self.preset.pl_decay)
-        self._step(penalty * self.preset.pl_weight * G_REG_INTERVAL, self.G, self.opt_G)
+        self._step(penalty * self.preset.pl_weight * self.preset.pl_interval, self.G, self.opt_G)
         return {"loss/G_pl": penalty.item()}
 
     def _d_main(self) -> dict[str, float]:
@@ -148,20 +152,19 @@ class StyleGANTrainable:
         with autocast(self.device, self.precision):
             with torch.no_grad():  # D's step needs no gradient through G
                 fake, _ = self._generate(z, c_fake)
-            fake_logits = self.D(self.augment(fake), c_fake)
-            real_logits = self.D(self.augment(real), c_real)
+            fake_logits = self.D(self._augment(fake), c_fake)
+            real_logits = self.D(self._augment(real), c_real)
             loss = losses.d_logistic_loss(real_logits.float(), fake_logits.float())
         self._step(loss, self.D, self.opt_D)
-        if self.ada is not None:
-            self.ada.accumulate(real_logits.detach())
+        self.ada.accumulate(gather_cat(real_logits.detach(), self.context))  # p stays equal on every rank
         return {"loss/D": loss.item(), "D/real": real_logits.mean().item(), "D/fake": fake_logits.mean().item()}
 
     def _d_reg(self) -> dict[str, float]:
         real, c_real = self._real_batch()
         real.requires_grad_(True)
-        real_logits = self.D(self.augment(real), c_real)  # fp32: R1 differentiates a gradient
+        real_logits = self.D(self._augment(real), c_real)  # fp32: R1 differentiates a gradient
         penalty = losses.r1_penalty(real_logits, real, gamma=self.preset.gamma)
-        self._step(penalty * D_REG_INTERVAL, self.D, self.opt_D)
+        self._step(penalty * self.preset.r1_interval, self.D, self.opt_D)
         return {"loss/D_r1": penalty.item()}
 
     def _update_ema(self) -> None:
@@ -178,27 +181,26 @@ class StyleGANTrainable:
     def train_step(self) -> dict[str, float]:
         """One minibatch: every phase that is due, then EMA, counters and the ADA adjustment."""
         stats = self._g_main()
-        if self.preset.pl_weight > 0 and self._steps % G_REG_INTERVAL == 0:
+        if self.preset.pl_weight > 0 and self._steps % self.preset.pl_interval == 0:
             stats.update(self._g_reg())
         stats.update(self._d_main())
-        if self.preset.gamma > 0 and self._steps % D_REG_INTERVAL == 0:
+        if self.preset.gamma > 0 and self._steps % self.preset.r1_interval == 0:
             stats.update(self._d_reg())
         self.images_seen += self.config.batch_size
         self._steps += 1
         self._update_ema()
-        if self.ada is not None and self._steps % self.ada.interval == 0:
-            self.ada.adjust(self.augment, self.context)
-        stats["augment/p"] = float(self.augment.p)
-        if self.ada is not None and self.ada.last_rt is not None:
-            stats["augment/rt"] = self.ada.last_rt
+        stats["augment/p"] = self.ada.p
+        if self.ada.r_t is not None:
+            stats["augment/rt"] = self.ada.r_t
         return stats
 
     # --- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {"operator": "stylegan", "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
-                "augment": self.augment.state_dict(), "ada": self.ada.state_dict() if self.ada else {},
+                "augment": self.augment.state_dict(), "ada": self.ada.state_dict(),
                 "scaler": self.scaler.state_dict(), "data_rng": self.data_rng.get_state(),
+                "noise_rng": self.noise_rng.get_state(),
                 "pl_mean": self.pl_mean, "images_seen": self.images_seen, "steps": self._steps,
                 "config": self.config.to_json_dict(), "class_names": self.class_names,
                 "data_fingerprint": self.data_fingerprint,
@@ -209,10 +211,10 @@ class StyleGANTrainable:
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
         self.augment.load_state_dict(state["augment"])
-        if self.ada is not None and state["ada"]:
-            self.ada.load_state_dict(state["ada"])
+        self.ada.load_state_dict(state["ada"])
         self.scaler.load_state_dict(state["scaler"])
         self.data_rng.set_state(state["data_rng"])
+        self.noise_rng.set_state(state["noise_rng"])
         self.pl_mean = state["pl_mean"].to(self.device)
         self.images_seen, self._steps = int(state["images_seen"]), int(state["steps"])
 
