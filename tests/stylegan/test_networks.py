@@ -224,3 +224,12 @@ def test_generator_exports_to_onnx_with_dynamic_batch(tmp_path) -> None:  # noqa
     z5, c5 = torch.randn(5, 32), torch.tensor([0, 1, 2, 1, 0])
     (out,) = session.run(None, {names[0]: z5.numpy(), names[1]: c5.numpy()})
     torch.testing.assert_close(torch.from_numpy(out), model(z5, c5).detach(), rtol=1e-4, atol=1e-4)
+
+
+def test_activation_clamp_only_in_reduced_precision() -> None:
+    from ganfactory.nn.layers import apply_activation
+
+    x = torch.tensor([-1000.0, -3.0, 5.0, 1000.0])
+    assert torch.equal(apply_activation(x, activation="linear", clamp=256.0), x)
+    clamped = apply_activation(x.bfloat16(), activation="lrelu", clamp=256.0).float()
+    torch.testing.assert_close(clamped, torch.tensor([-200.0, -0.6, 5.0, 256.0]), rtol=1e-2, atol=0)

@@ -59,9 +59,22 @@ def apply_activation(x: Tensor, *, activation: Activation, clamp: float | None) 
     """Leaky ReLU (gain already folded into the preceding linear op) and the reduced-precision clamp."""
     if activation == "lrelu":
         x = F.leaky_relu(x, LRELU_SLOPE)
-    if clamp is not None and is_reduced_precision(x):
+    if clamp is not None and is_reduced_precision(x) and _exceeds(x, clamp):
         x = x.clamp(-clamp, clamp)
     return x
+
+
+def _exceeds(x: Tensor, limit: float) -> bool:
+    """Whether the clamp would change anything.
+
+    On CPU one read-only min/max pass is far cheaper than clamp plus its backward (several passes),
+    and activations almost never reach the limit. Elsewhere the check would cost a device sync, so
+    the clamp is applied unconditionally.
+    """
+    if x.device.type != "cpu":
+        return True
+    lo, hi = torch.aminmax(x.detach())
+    return bool(lo < -limit) or bool(hi > limit)
 
 
 def bias_act(
