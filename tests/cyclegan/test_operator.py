@@ -1,0 +1,135 @@
+"""The CycleGAN operator in process: real training steps, exact resume, translation + manifest, ONNX parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from statistics import mean
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from PIL import Image
+
+from ganfactory.data.dataset import load_image_folder
+from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_checkpoint
+from ganfactory.engine.loop import TrainingInterrupted
+from ganfactory.engine.signals import StopRequest
+from ganfactory.export.cli import export_run
+from ganfactory.operators.cyclegan.operator import run_cyclegan
+from ganfactory.operators.cyclegan.training import CycleGANTrainable, build_generator
+
+from .conftest import image_files, manifest_lines, tiny_config, tree_digest
+
+NETS = ("G_AB", "G_BA", "D_A", "D_B")
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+@pytest.fixture(scope="module")
+def trained(domains, tmp_path_factory):
+    """One finished RGB run (SOURCE -> TARGET, 2 epochs), with the input trees hashed before it started."""
+    before = {folder: tree_digest(folder) for folder in domains}
+    out = tmp_path_factory.mktemp("trained") / "run"
+    assert torch.get_num_threads() == 1
+    return run_cyclegan(*domains, out, tiny_config(), progress_bar=False), before
+
+
+def test_training_steps_lower_the_cycle_loss(domains):
+    config = tiny_config(g_learning_rate=2e-3, d_learning_rate=2e-3, max_epoch=100)
+    source, target = (load_image_folder(folder, resolution=config.load_hw(), mode="crop") for folder in domains)
+    trainable = CycleGANTrainable(config=config, source=source, target=target, device=torch.device("cpu"),
+                                  precision="fp32")
+    cycle = [trainable.train_step()["loss/cycle_A"] for _ in range(30)]
+    assert mean(cycle[-5:]) < 0.6 * mean(cycle[:5]), cycle
+
+
+def test_resume_after_a_stop_equals_an_uninterrupted_run(domains, tmp_path, monkeypatch):
+    # pool_size 2 fills after one step, so the pool's random swaps run too; 3 epochs of 2 steps cross the
+    # lr decay (decay_fraction 0.5); the stop comes mid-epoch, between the per-epoch checkpoints.
+    config = tiny_config(max_epoch=3, pool_size=2)
+    whole = run_cyclegan(*domains, tmp_path / "whole", config, progress_bar=False)
+
+    stop, train_step = StopRequest(), CycleGANTrainable.train_step
+
+    def step_then_stop(self: CycleGANTrainable) -> dict[str, float]:
+        values = train_step(self)
+        if self.steps == 3:
+            stop.set("test")
+        return values
+
+    monkeypatch.setattr(CycleGANTrainable, "train_step", step_then_stop)
+    with pytest.raises(TrainingInterrupted):
+        run_cyclegan(*domains, tmp_path / "split", config, progress_bar=False, stop=stop)
+    monkeypatch.undo()
+    assert list_checkpoints(tmp_path / "split" / "model")[0].name == "ckpt-000000003.pt"
+    assert not (tmp_path / "split" / "output_0.manifest").exists()
+
+    resumed = run_cyclegan(*domains, tmp_path / "split", config, progress_bar=False)
+    a, b = (load_checkpoint(result.checkpoint)["operator"] for result in (whole, resumed))
+    assert a["steps"] == b["steps"] == 6 and resumed.epochs == whole.epochs == 3
+    for net in NETS:
+        assert a[net].keys() == b[net].keys()
+        unequal = [key for key in a[net] if not torch.equal(a[net][key], b[net][key])]
+        assert not unequal, f"{net}: {unequal}"
+    assert tree_digest(whole.run.data_dir) == tree_digest(resumed.run.data_dir)
+
+
+def test_translates_every_source_image_once_with_its_manifest_line(trained, domains):
+    result, _ = trained
+    source, target = domains
+    files, lines = image_files(result.run.data_dir), manifest_lines(result.run.root)
+    assert result.images_written == len(files) == len(lines) == len(image_files(source)) == 4
+    assert {line["source_file"] for line in lines} == {str(p.resolve()) for p in image_files(source)}
+    assert {line["source"] for line in lines} == {str(p.resolve()) for p in files}
+    sha = file_sha256(result.checkpoint)
+    for line in lines:
+        assert line["direction"] == "source_to_target" and line["operator"] == "cyclegan" and line["synthetic"]
+        assert line["annotation"] == [{"name": target.name, "type": "modelarts/image_classification"}]
+        assert line["checkpoint_sha256"] == sha and len({line["id"] for line in lines}) == len(lines)
+    for path in files:
+        with Image.open(path) as image:
+            assert (image.mode, image.size) == ("RGB", (32, 16))
+
+
+def test_running_again_adds_no_lines_and_no_files(trained, domains):
+    result, _ = trained
+    data_before, lines_before = tree_digest(result.run.data_dir), manifest_lines(result.run.root)
+    again = run_cyclegan(*domains, result.run.root, tiny_config(), progress_bar=False)
+    assert again.images_written == 0 and again.checkpoint == result.checkpoint
+    assert manifest_lines(result.run.root) == lines_before
+    assert tree_digest(result.run.data_dir) == data_before
+
+
+def test_source_and_target_are_unchanged(trained, domains):
+    _, before = trained
+    assert {folder: tree_digest(folder) for folder in domains} == before
+
+
+def test_grayscale_both_directions(domains, tmp_path):
+    source, target = domains
+    result = run_cyclegan(source, target, tmp_path / "gray", tiny_config(image_channel=1, direction="both",
+                                                                         max_epoch=1), progress_bar=False)
+    forward, backward = result.run.data_dir / "source_to_target", result.run.data_dir / "target_to_source"
+    assert len(image_files(forward)) == 4 and len(image_files(backward)) == 3 and result.images_written == 7
+    for path in image_files(result.run.data_dir):
+        with Image.open(path) as image:
+            assert (image.mode, image.size) == ("L", (32, 16))
+    labels = {(line["direction"], line["annotation"][0]["name"], Path(line["source_file"]).parent.name)
+              for line in manifest_lines(result.run.root)}
+    assert labels == {("source_to_target", target.name, source.name), ("target_to_source", source.name, target.name)}
+
+
+def test_onnx_export_matches_torch_at_dynamic_sizes(trained):
+    result, _ = trained
+    path = export_run(result.run.root)
+    state = load_checkpoint(result.checkpoint)["operator"]
+    G = build_generator(tiny_config()).eval()
+    G.load_state_dict(state["G_AB"])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for shape in ((1, 3, 16, 32), (3, 3, 32, 48)):
+        images = torch.rand(shape, generator=torch.Generator().manual_seed(shape[0])) * 2 - 1
+        with torch.no_grad():
+            expected = G(images).numpy()
+        got = session.run(["translated"], {"image": images.numpy()})[0]
+        assert got.shape == shape and np.abs(got - expected).max() < 1e-3
