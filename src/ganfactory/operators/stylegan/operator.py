@@ -66,6 +66,9 @@ def _train(data: Path, run: RunFolder, config: StyleGANConfig, *, device: torch.
         images = squeeze_grayscale(images)
     preset = preset_for(config)
     precision = resolve_precision(config.precision, device)
+    # The networks' init and the synthesis noise draw from the global torch RNG (which every checkpoint captures):
+    # seeding it makes --seed reproduce a run, so a stopped and resumed run equals an uninterrupted one.
+    torch.manual_seed(config.seed * 1000003 + context.rank)
     trainable = StyleGANTrainable(config=config, preset=preset, data=images, device=device, precision=precision,
                                   context=context)
     trainable.data_fingerprint = dataset_fingerprint(files, data)
