@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from ganfactory.engine.checkpoint import load_checkpoint, resolve_checkpoint_path
 from ganfactory.errors import CheckpointError
 
 
 def export_run(run: Path, output: Path | None = None) -> Path:
+    from ganfactory.engine.checkpoint import load_checkpoint, resolve_checkpoint_path  # torch: only when exporting
+
     checkpoint = resolve_checkpoint_path(run)
     state = load_checkpoint(checkpoint)["operator"]
     root = run if run.is_dir() and (run / "model").is_dir() else checkpoint.parent.parent
