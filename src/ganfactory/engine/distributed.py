@@ -17,6 +17,8 @@ from typing import Iterable
 import torch
 import torch.distributed as dist
 
+from ganfactory.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -49,11 +51,28 @@ def init_distributed(device: torch.device) -> DistributedContext:
     if device.type == "cuda":
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo",
-                                timeout=datetime.timedelta(minutes=30))
+        _init_process_group("nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world_size,
+                            timeout=datetime.timedelta(minutes=30))
     log.info("Distributed training: rank %d of %d.", rank, world_size)
     comm_device = torch.device("cuda", local_rank) if device.type == "cuda" else torch.device("cpu")
     return DistributedContext(rank=rank, world_size=world_size, local_rank=local_rank, comm_device=comm_device)
+
+
+def _init_process_group(backend: str, *, rank: int, world_size: int, timeout: datetime.timedelta) -> None:
+    """Join through torchrun's store, under a prefix of this attempt when torchrun shares its own store.
+
+    torchrun (c10d rendezvous) lends the workers its TCPStore and keeps it when --max-restarts relaunches them;
+    without a prefix per attempt the relaunched ranks read the dead ranks' addresses and fail to connect or
+    hang (pytorch/pytorch#135712). TORCHELASTIC_RESTART_COUNT is the same on every rank an agent starts.
+    """
+    restart = os.environ.get("TORCHELASTIC_RESTART_COUNT")
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True" or restart is None:
+        dist.init_process_group(backend=backend, timeout=timeout)
+        return
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size, is_master=False,
+                          timeout=timeout)
+    dist.init_process_group(backend=backend, store=dist.PrefixStore(f"ganfactory/attempt_{restart}", store),
+                            rank=rank, world_size=world_size, timeout=timeout)
 
 
 def shutdown_distributed(context: DistributedContext) -> None:
@@ -61,21 +80,36 @@ def shutdown_distributed(context: DistributedContext) -> None:
         dist.destroy_process_group()
 
 
-def average_gradients(parameters: Iterable[torch.nn.Parameter], context: DistributedContext) -> None:
-    """All-reduce the gradients of these parameters as one flat buffer, then divide by the world size."""
+def local_batch_size(batch_size: int, context: DistributedContext) -> int:
+    """Each rank's share of the global batch; the batch must split evenly, or the ranks would train on more
+    (or overlapping) images than the counters say."""
+    if batch_size % context.world_size:
+        raise ConfigError(f"--batch-size {batch_size} does not split evenly over the {context.world_size} training "
+                          f"processes; use a multiple of {context.world_size}.")
+    return batch_size // context.world_size
+
+
+def average_tensors(tensors: Iterable[torch.Tensor], context: DistributedContext) -> None:
+    """Replace each tensor, in place, by its mean over the ranks: one all-reduce of one flat buffer."""
     if not context.enabled:
         return
-    params = [p for p in parameters if p.grad is not None]
-    if not params:
+    tensors = list(tensors)
+    if not tensors:
         return
-    flat = torch.cat([p.grad.flatten() for p in params])
+    flat = torch.cat([t.detach().flatten() for t in tensors])
     dist.all_reduce(flat)
     flat /= context.world_size
     offset = 0
-    for p in params:
-        count = p.grad.numel()
-        p.grad.copy_(flat[offset:offset + count].view_as(p.grad))
+    for tensor in tensors:
+        count = tensor.numel()
+        tensor.detach().copy_(flat[offset:offset + count].view_as(tensor))
         offset += count
+
+
+def average_gradients(parameters: Iterable[torch.nn.Parameter], context: DistributedContext) -> None:
+    """All-reduce the gradients of these parameters as one flat buffer, then divide by the world size."""
+    if context.enabled:
+        average_tensors([p.grad for p in parameters if p.grad is not None], context)
 
 
 def broadcast_module(module: torch.nn.Module, context: DistributedContext) -> None:

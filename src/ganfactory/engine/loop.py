@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ganfactory.engine.checkpoint import load_latest, save_checkpoint
 from ganfactory.engine.distributed import DistributedContext, any_rank
-from ganfactory.engine.rng import capture_rng_state, restore_rng_state
+from ganfactory.engine.rng import capture_rng_state, fork_global_rng_for_rank, restore_rng_state
 from ganfactory.engine.signals import StopRequest
 from ganfactory.engine.stats import RunningMeans, StatsLogger
 from ganfactory.errors import GanFactoryError
@@ -89,15 +89,23 @@ class TrainingLoop:
         another folder, `--resume`); True when the run continues rather than starts."""
         found = load_latest(self.run.model_dir)
         if found is None and initial_state is None:
+            self._fork_rng_for_rank()
             return False
         state, name = (found[0], found[1].name) if found else (initial_state, "the given checkpoint")
         self.trainable.load_state_dict(state["operator"])
         self.tick = int(state["engine"]["tick"])
         self.next_tick_at = float(state["engine"]["next_tick_at"])
         restore_rng_state(state["rng"])
+        self._fork_rng_for_rank()
         log.info("Resumed from %s at %.3f of %s %s.", name, self.trainable.done, self.trainable.total,
                  self.trainable.unit)
         return True
+
+    def _fork_rng_for_rank(self) -> None:
+        """After a resume every rank holds rank 0's global RNG state from the checkpoint (on a fresh start,
+        perhaps torch's default seed); without a stream per rank, all ranks would draw the same noise."""
+        if self.context.enabled:
+            fork_global_rng_for_rank(self.context.rank)
 
     def save(self) -> None:
         if self.context.is_main:

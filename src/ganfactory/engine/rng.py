@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from typing import Any
 
@@ -43,3 +44,29 @@ def seeded_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gen
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
+
+
+# --- data-parallel ranks ------------------------------------------------------------------------------
+# A checkpoint holds rank 0's random streams only, so after a resume every rank would draw the same latents,
+# noise and crops (a run on N processes would train as if on one). Rank 0 keeps its saved stream; every other
+# rank reseeds from (that state, its rank): deterministic, and different on every rank.
+
+def rank_seed(state: torch.Tensor, rank: int) -> int:
+    """A 63-bit seed derived from a generator state and a rank."""
+    digest = hashlib.sha256(state.cpu().numpy().tobytes() + rank.to_bytes(4, "little")).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def fork_generator_for_rank(generator: torch.Generator, rank: int) -> None:
+    """After every rank restored the same state into `generator`: give ranks above 0 their own stream."""
+    if rank > 0:
+        generator.manual_seed(rank_seed(generator.get_state(), rank))
+
+
+def fork_global_rng_for_rank(rank: int) -> None:
+    """The same for the global torch (CPU and CUDA), numpy and Python generators."""
+    if rank > 0:
+        seed = rank_seed(torch.get_rng_state(), rank)
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)

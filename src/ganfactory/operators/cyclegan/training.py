@@ -10,8 +10,9 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
-from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module
+from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module, local_batch_size
 from ganfactory.engine.precision import autocast, needs_grad_scaler
+from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.operators.cyclegan import loss as losses
 from ganfactory.operators.cyclegan.config import CycleGANConfig
 from ganfactory.operators.cyclegan.networks import (PatchDiscriminator, ResnetGenerator, default_n_blocks,
@@ -51,7 +52,7 @@ class CycleGANTrainable:
         for net in self.nets.values():
             broadcast_module(net, context)
         self.domains = (source.images, target.images)  # uint8 at load size, decoded once
-        self.local_batch = max(1, config.batch_size // context.world_size)
+        self.local_batch = local_batch_size(config.batch_size, context)
         self.steps_per_epoch = math.ceil(max(len(source), len(target)) / config.batch_size)
         betas = (0.5, 0.999)
         self.opt_G = torch.optim.Adam([*self.G_AB.parameters(), *self.G_BA.parameters()],
@@ -157,6 +158,7 @@ class CycleGANTrainable:
             pool.load_state_dict(saved)
         self.scaler.load_state_dict(state["scaler"])
         self.data_rng.set_state(state["data_rng"])
+        fork_generator_for_rank(self.data_rng, self.context.rank)  # the checkpoint holds rank 0's stream
         self._steps = int(state["steps"])
 
     @torch.no_grad()

@@ -15,8 +15,10 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
-from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module, gather_cat
+from ganfactory.engine.distributed import (DistributedContext, average_gradients, average_tensors, broadcast_module,
+                                           gather_cat, local_batch_size)
 from ganfactory.engine.precision import autocast, needs_grad_scaler
+from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
@@ -72,7 +74,7 @@ class StyleGANTrainable:
         self.pl_mean = torch.zeros([], device=device)
         self.images_seen, self._steps = 0, 0
         self.data_fingerprint = ""  # set by the operator; tells a resumed run from transfer learning
-        self.local_batch = max(1, config.batch_size // context.world_size)
+        self.local_batch = local_batch_size(config.batch_size, context)
 
     # --- counters (the engine reads these) ---------------------------------------------------------
     @property
@@ -109,11 +111,12 @@ class StyleGANTrainable:
     def _step(self, loss: torch.Tensor, module: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        # Average before unscaling: an inf/nan on one rank then reaches all, so all skip (or take) the same step.
+        average_gradients(module.parameters(), self.context)
         self.scaler.unscale_(optimizer)
         for param in module.parameters():
             if param.grad is not None:  # the reference's guard against a rare inf/nan gradient
                 torch.nan_to_num_(param.grad, nan=0, posinf=1e5, neginf=-1e5)
-        average_gradients(module.parameters(), self.context)
         self.scaler.step(optimizer)
         self.scaler.update()
 
@@ -141,6 +144,7 @@ class StyleGANTrainable:
         z, c = self._fake_inputs(batch)
         fake, ws = self._generate(z, c)  # fp32: the penalty's second-order gradients need the range
         penalty, self.pl_mean = losses.path_length_penalty(fake, ws, self.pl_mean, decay=self.preset.pl_decay)
+        average_tensors([self.pl_mean], self.context)  # a lerp is linear: the mean of the global batch, on every rank
         self._step(penalty * self.preset.pl_weight * self.preset.pl_interval, self.G, self.opt_G)
         return {"loss/G_pl": penalty.item()}
 
@@ -172,6 +176,9 @@ class StyleGANTrainable:
         if self.preset.ema_rampup:
             ema_images = min(ema_images, self.images_seen * self.preset.ema_rampup)
         beta = 0.5 ** (self.config.batch_size / max(ema_images, 1e-8))
+        # w_avg (truncation's centre) moved towards this rank's batch; a lerp is linear, so its mean over the
+        # ranks is what one process with the global batch would have, and every rank's G and G_ema stay equal.
+        average_tensors([self.G.mapping.w_avg], self.context)
         with torch.no_grad():
             for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
                 p_ema.lerp_(p.detach(), 1 - beta)
@@ -215,6 +222,8 @@ class StyleGANTrainable:
         self.scaler.load_state_dict(state["scaler"])
         self.data_rng.set_state(state["data_rng"])
         self.noise_rng.set_state(state["noise_rng"])
+        for generator in (self.data_rng, self.noise_rng):  # the checkpoint holds rank 0's streams
+            fork_generator_for_rank(generator, self.context.rank)
         self.pl_mean = state["pl_mean"].to(self.device)
         self.images_seen, self._steps = int(state["images_seen"]), int(state["steps"])
 
