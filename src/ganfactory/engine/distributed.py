@@ -42,6 +42,11 @@ class DistributedContext:
         return torch.device("cuda", self.local_rank) if device.type == "cuda" else device
 
 
+def is_main_process() -> bool:
+    """Rank 0, or a run without torchrun: the process that reports results to the user."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def init_distributed(device: torch.device) -> DistributedContext:
     """Join the process group when launched by torchrun (NCCL on CUDA, gloo on the CPU)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))

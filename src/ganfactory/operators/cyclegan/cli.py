@@ -23,9 +23,12 @@ def cyclegan_command(source: Path, target: Path, out: Path, **options: Any) -> N
 
     With --predict --resume MODEL it only translates SOURCE (TARGET is not read).
     """
+    from ganfactory.engine.distributed import is_main_process
     from ganfactory.operators.cyclegan.operator import run_cyclegan
 
     result = run_cyclegan(source, target, out, config_from_options(CycleGANConfig, options))
+    if not is_main_process():  # under torchrun only rank 0 reports
+        return
     click.echo(f"Translated {result.images_written} images into {result.run.data_dir}")
     click.echo(f"Manifest: {result.run.manifest_path}")
     click.echo(f"Checkpoint: {result.checkpoint}")

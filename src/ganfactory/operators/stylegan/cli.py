@@ -22,9 +22,12 @@ def stylegan_command(data: Path, out: Path, **options: Any) -> None:
 
     With --predict --resume MODEL it only generates (DATA is not read).
     """
+    from ganfactory.engine.distributed import is_main_process
     from ganfactory.operators.stylegan.operator import run_stylegan
 
     result = run_stylegan(data, out, config_from_options(StyleGANConfig, options))
+    if not is_main_process():  # under torchrun only rank 0 reports
+        return
     click.echo(f"Wrote {result.images_written} images to {result.run.data_dir}")
     click.echo(f"Manifest: {result.run.manifest_path}")
     click.echo(f"Checkpoint: {result.checkpoint}")
