@@ -5,9 +5,10 @@ Runs the four phases of a StyleGAN2-ADA step with the real losses and Adam, as t
   Greg   path length on batch / pl_batch_shrink, every pl_interval minibatches
   Dmain  G(z) without grad, D(fake), D(real), logistic loss, backward into D only, Adam step
   Dreg   R1 on real images, every r1_interval minibatches
-Each phase is timed over several repetitions after warm-up and the median is combined with its
-frequency: sec/step = Gmain + Dmain + Greg / pl_interval + Dreg / r1_interval, sec/kimg = sec/step *
-1000 / batch. No augmentation (ADA starts at p = 0) and no data loading.
+Each phase is timed over several repetitions after warm-up; its median (and, less sensitive to other
+load on the machine, its minimum) is weighted by how often the phase runs:
+  sec/step = Gmain + Dmain + Greg / pl_interval + Dreg / r1_interval,  sec/kimg = sec/step * 1000 / batch.
+No augmentation (ADA starts at p = 0) and no data loading.
 
 FLOPs are counted with torch.utils.flop_counter on the same phases (forward, backward and double
 backward of conv/matmul); the floor is that count divided by a peak rate: the nominal CPU rates
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -213,12 +215,15 @@ def run_child(args: argparse.Namespace) -> dict:
             times[name].append(time.perf_counter() - t0)
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     median = {name: statistics.median(t) for name, t in times.items()}
+    best = {name: min(t) for name, t in times.items()}
     sec_per_step = sum(median[n] * freq for n, (_, freq) in phases.items())
+    best_step = sum(best[n] * freq for n, (_, freq) in phases.items())
     gflop = count_gflop(trainer)
     gflop_step = sum(gflop[n] * freq for n, (_, freq) in phases.items())
     return {
         "precision": args.precision, "phase_sec": median, "sec_per_step": sec_per_step,
-        "sec_per_kimg": sec_per_step * 1000 / args.batch, "gflop_per_image": gflop_step / args.batch,
+        "sec_per_kimg": sec_per_step * 1000 / args.batch,
+        "best_sec_per_kimg": best_step * 1000 / args.batch, "gflop_per_image": gflop_step / args.batch,
         "gflop_phase": gflop, "peak_rss_mib": rss1, "model_rss_mib": rss1 - rss0,
         "conv_peak_gflops": conv_peak_gflops(args.precision),
         "params_G": sum(p.numel() for p in trainer.G.parameters()),
@@ -232,7 +237,8 @@ def report(args: argparse.Namespace, r: dict) -> None:
     floor_here = r["gflop_per_image"] / r["conv_peak_gflops"]
     phases = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in r["phase_sec"].items())
     print(f"[{r['precision']}] {args.cfg} {args.resolution}px batch {args.batch}: "
-          f"{r['sec_per_kimg']:.0f} sec/kimg  ({phases})")
+          f"{r['sec_per_kimg']:.0f} sec/kimg (median; best-of-{args.steps} "
+          f"{r['best_sec_per_kimg']:.0f})  ({phases})")
     print(f"    GFLOP/image {r['gflop_per_image']:.1f} (per phase and batch: "
           + ", ".join(f"{k} {v:.0f}" for k, v in r["gflop_phase"].items()) + ")")
     print(f"    achieved {r['gflop_per_image'] / sec_img:.0f} GFLOP/s; floor at nominal "
@@ -258,12 +264,15 @@ def main() -> None:
         print(json.dumps(run_child(args)))
         return
     print(f"torch {torch.__version__}, {args.threads} threads; reference: {NVIDIA_REFERENCE}")
+    # Other work on the machine inflates every figure: the load average is printed beside them.
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
     for precision in args.precision.split(","):
         cmd = [sys.executable, __file__, "--child", "--precision", precision, "--cfg", args.cfg,
                "--resolution", str(args.resolution), "--batch", str(args.batch),
                "--warmup", str(args.warmup), "--steps", str(args.steps), "--threads", str(args.threads)]  # fmt: skip
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         report(args, json.loads(out.strip().splitlines()[-1]))
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -233,3 +233,12 @@ def test_activation_clamp_only_in_reduced_precision() -> None:
     assert torch.equal(apply_activation(x, activation="linear", clamp=256.0), x)
     clamped = apply_activation(x.bfloat16(), activation="lrelu", clamp=256.0).float()
     torch.testing.assert_close(clamped, torch.tensor([-200.0, -0.6, 5.0, 256.0]), rtol=1e-2, atol=0)
+
+
+def test_bias_act_matches_the_unfused_formula() -> None:
+    from ganfactory.nn.layers import bias_act
+
+    x, b = torch.randn(2, 5, 3, 3), torch.randn(5)
+    expected = torch.nn.functional.leaky_relu(x + b[None, :, None, None], 0.2) * (2**0.5) * 0.5
+    torch.testing.assert_close(bias_act(x, b, activation="lrelu", gain=0.5), expected)
+    torch.testing.assert_close(bias_act(x, None), x)
