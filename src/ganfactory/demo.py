@@ -15,7 +15,7 @@ from ganfactory.errors import InputError
 
 log = logging.getLogger(__name__)
 
-DEMO_KIMG = 6.0
+DEMO_KIMG = 4.0
 DEMO_IMAGES_PER_CLASS = 32
 
 
@@ -49,7 +49,9 @@ def demo_command(out: Path, total_kimg: float, precision: str) -> None:
     from ganfactory.operators.stylegan.operator import run_stylegan
 
     data = write_lfw_subset(out / "dataset")
-    config = StyleGANConfig(resolution=32, cfg="small", batch_size=16, total_kimg=total_kimg,
+    # cmax 128: the 'small' preset at a quarter of its low-resolution width trains ~4x faster on a CPU,
+    # which is what lets a few thousand images of training fit in minutes.
+    config = StyleGANConfig(resolution=32, cfg="small", cmax=128, batch_size=16, total_kimg=total_kimg,
                             generate_num=DEMO_IMAGES_PER_CLASS, tick_kimg=1.0, mirror=True, precision=precision,
                             device="cpu")
     result = run_stylegan(data, out / "run", config)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganfactory.data.imageio import tensor_to_pil
 from ganfactory.output.atomic import atomic_write
 
 
@@ -18,15 +19,9 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-def to_pil(image_chw: torch.Tensor) -> Image.Image:
-    """One uint8 [C, H, W] tensor -> PIL image (L or RGB)."""
-    array = image_chw.permute(1, 2, 0).numpy()
-    return Image.fromarray(array[:, :, 0], mode="L") if array.shape[2] == 1 else Image.fromarray(array, mode="RGB")
-
-
 def save_image(image_chw: torch.Tensor, path: Path, *, image_format: str = "png") -> Path:
     """Atomic, so a file in Data/ is always whole even if the run is killed while writing it."""
-    pil = to_pil(image_chw)
+    pil = tensor_to_pil(image_chw)
     fmt = "JPEG" if image_format.lower() in ("jpg", "jpeg") else image_format.upper()
     return atomic_write(path, lambda tmp: pil.save(tmp, format=fmt))
 

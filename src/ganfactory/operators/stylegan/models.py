@@ -8,8 +8,8 @@ from typing import Any
 import torch
 
 from ganfactory.operators.stylegan.config import StyleGANConfig
-from ganfactory.operators.stylegan.networks import Discriminator, Generator
-from ganfactory.operators.stylegan.presets import StyleGANPreset, resolve_preset
+from ganfactory.operators.stylegan.networks import Generator
+from ganfactory.operators.stylegan.presets import StyleGANPreset, build_generator, resolve_preset
 from ganfactory.operators.stylegan.sampling import class_batch, image_seed, z_batch
 
 GRID_SIZE = 16  # samples in a progress grid
@@ -22,27 +22,10 @@ def preset_for(config: StyleGANConfig) -> StyleGANPreset:
     return dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def build_generator(*, preset: StyleGANPreset, resolution: int, img_channels: int, num_classes: int) -> Generator:
-    return Generator(z_dim=preset.z_dim, w_dim=preset.w_dim, num_classes=num_classes, resolution=resolution,
-                     img_channels=img_channels, channel_base=preset.channel_base, channel_max=preset.channel_max,
-                     mapping_layers=preset.mapping_layers, num_fp16_res=preset.num_fp16_res,
-                     conv_clamp=preset.conv_clamp)
-
-
-def build_discriminator(*, preset: StyleGANPreset, resolution: int, img_channels: int,
-                        num_classes: int) -> Discriminator:
-    return Discriminator(num_classes=num_classes, resolution=resolution, img_channels=img_channels,
-                         channel_base=preset.channel_base, channel_max=preset.channel_max,
-                         mbstd_group_size=preset.mbstd_group_size, architecture=preset.d_architecture,
-                         mapping_layers=preset.mapping_layers, num_fp16_res=preset.num_fp16_res,
-                         conv_clamp=preset.conv_clamp)
-
-
 def generator_from_state(state: dict[str, Any], *, device: torch.device) -> Generator:
     """The EMA generator of a checkpoint, ready for sampling."""
     preset = preset_for(StyleGANConfig(**state["config"]))
-    G = build_generator(preset=preset, resolution=preset.resolution, img_channels=int(state["img_channels"]),
-                        num_classes=int(state["num_classes"]))
+    G = build_generator(preset, img_channels=int(state["img_channels"]), num_classes=int(state["num_classes"]))
     G.load_state_dict(state["G_ema"])
     return G.to(device).eval().requires_grad_(False)
 

@@ -22,8 +22,8 @@ from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
-from ganfactory.operators.stylegan.models import build_discriminator, build_generator, generate_grid
-from ganfactory.operators.stylegan.presets import StyleGANPreset
+from ganfactory.operators.stylegan.models import generate_grid
+from ganfactory.operators.stylegan.presets import StyleGANPreset, build_discriminator, build_generator, ema_beta
 from ganfactory.output.images import save_grid
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,9 @@ class StyleGANTrainable:
         self.num_classes = len(self.class_names) if data.conditional else 0
         self.images = data.images.to(device)  # uint8, decoded once
         self.labels = data.labels.to(device)
-        self.G = build_generator(preset=preset, resolution=config.resolution, img_channels=data.images.shape[1],
-                                 num_classes=self.num_classes).to(device)
-        self.D = build_discriminator(preset=preset, resolution=config.resolution, img_channels=data.images.shape[1],
-                                     num_classes=self.num_classes).to(device)
+        channels = int(data.images.shape[1])
+        self.G = build_generator(preset, img_channels=channels, num_classes=self.num_classes).to(device)
+        self.D = build_discriminator(preset, img_channels=channels, num_classes=self.num_classes).to(device)
         broadcast_module(self.G, context)
         broadcast_module(self.D, context)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
@@ -172,10 +171,7 @@ class StyleGANTrainable:
         return {"loss/D_r1": penalty.item()}
 
     def _update_ema(self) -> None:
-        ema_images = self.preset.ema_kimg * 1000
-        if self.preset.ema_rampup:
-            ema_images = min(ema_images, self.images_seen * self.preset.ema_rampup)
-        beta = 0.5 ** (self.config.batch_size / max(ema_images, 1e-8))
+        beta = ema_beta(preset=self.preset, images_seen=self.images_seen)
         # w_avg (truncation's centre) moved towards this rank's batch; a lerp is linear, so its mean over the
         # ranks is what one process with the global batch would have, and every rank's G and G_ema stay equal.
         average_tensors([self.G.mapping.w_avg], self.context)
