@@ -15,7 +15,7 @@ from ganfactory.errors import InputError
 
 log = logging.getLogger(__name__)
 
-DEMO_KIMG = 4.0
+DEMO_KIMG = 10.0
 DEMO_IMAGES_PER_CLASS = 32
 
 
@@ -40,7 +40,8 @@ def write_lfw_subset(folder: Path) -> Path:
 @click.argument("out", type=click.Path(path_type=Path), default=Path("runs/demo"))
 @click.option("--total-kimg", default=DEMO_KIMG, show_default=True, type=click.FloatRange(min=0.01),
               help="Training length; the default takes a few minutes on 2 CPU cores.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="auto: bf16 on CPUs with native bf16 (about 1.6x faster here), else fp32.")
 def demo_command(out: Path, total_kimg: float, precision: str) -> None:
     """Train on a bundled two-class face dataset and generate images, in minutes on a CPU."""
     from ganfactory.export.cli import export_run
@@ -48,7 +49,11 @@ def demo_command(out: Path, total_kimg: float, precision: str) -> None:
     from ganfactory.operators.stylegan.interpolate import interpolate_run
     from ganfactory.operators.stylegan.operator import run_stylegan
 
+    from ganfactory.engine.precision import cpu_supports_bf16
+
     data = write_lfw_subset(out / "dataset")
+    if precision == "auto":
+        precision = "bf16" if cpu_supports_bf16() else "fp32"
     # cmax 128: the 'small' preset at a quarter of its low-resolution width trains ~4x faster on a CPU,
     # which is what lets a few thousand images of training fit in minutes.
     config = StyleGANConfig(resolution=32, cfg="small", cmax=128, batch_size=16, total_kimg=total_kimg,
