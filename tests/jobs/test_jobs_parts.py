@@ -6,10 +6,9 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
 
 import pytest
-import typer
+import click
 
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs.launch import operator_command_line
@@ -126,18 +125,15 @@ def test_command_lines_for_one_and_many_processes() -> None:
     assert multi[-5:] == ["-m", "ganfactory", "stylegan", "d", "o"]
 
 
-def _fake_operator_command() -> object:
-    app = typer.Typer()
-
-    @app.command()
-    def stylegan(
-        data: Path,
-        out: Path,
-        total_kimg: Annotated[int, typer.Option()] = 300,
-    ) -> None:
+def _fake_operator_command() -> click.Command:
+    @click.command("stylegan")
+    @click.argument("data", type=click.Path(path_type=Path))
+    @click.argument("out", type=click.Path(path_type=Path))
+    @click.option("--total-kimg", type=int, default=300)
+    def stylegan(data: Path, out: Path, total_kimg: int) -> None:
         """Stand-in with the same parameter names as the real operator."""
 
-    return typer.main.get_command(app)
+    return stylegan
 
 
 def test_run_folder_is_read_from_the_out_parameter(tmp_path: Path) -> None:
