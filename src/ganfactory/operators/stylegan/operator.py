@@ -104,7 +104,8 @@ def _generate(G: torch.nn.Module, run: RunFolder, config: StyleGANConfig, class_
     plan = GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
                           seed=config.seed, truncation=config.truncation, image_format=config.image_format)
     provenance = {"checkpoint_sha256": file_sha256(checkpoint), "checkpoint": checkpoint.name}
-    return generate_dataset(TorchSampler(G.to(device), device), run=run, plan=plan, provenance=provenance)
+    sampler = TorchSampler(G.to(device), device, resolve_precision(config.precision, device))
+    return generate_dataset(sampler, run=run, plan=plan, provenance=provenance)
 
 
 def predict_stylegan(run: RunFolder, config: StyleGANConfig, *, device: torch.device) -> StyleGANResult:
@@ -119,7 +120,8 @@ def predict_stylegan(run: RunFolder, config: StyleGANConfig, *, device: torch.de
         class_names, conditional = sampler.class_names, sampler.conditional
     else:
         state = load_checkpoint(model)["operator"]
-        sampler = TorchSampler(generator_from_state(state, device=device), device)
+        sampler = TorchSampler(generator_from_state(state, device=device), device,
+                               resolve_precision(config.precision, device))
         class_names, conditional = list(state["class_names"]), int(state["num_classes"]) > 0
     plan = GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
                           seed=config.seed, truncation=config.truncation, image_format=config.image_format)
