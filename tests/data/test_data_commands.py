@@ -1,11 +1,12 @@
-"""run_validate / run_prepare, the functions behind `ganfactory validate` and `ganfactory prepare`."""
+"""run_validate and prepare_dataset, the functions behind `ganfactory validate` and `ganfactory prepare`."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from ganfactory.data.commands import run_prepare, run_validate
+from ganfactory.data.commands import run_validate
+from ganfactory.data.prepare import prepare_dataset
 
 
 def test_run_validate_writes_json_and_returns_the_report(make_folder, kit, tmp_path):
@@ -21,9 +22,9 @@ def test_run_validate_writes_json_and_returns_the_report(make_folder, kit, tmp_p
     assert lines[-1] == "result: NOT usable"
 
 
-def test_run_prepare_returns_the_report_with_a_summary(make_folder, tmp_path):
+def test_prepare_dataset_returns_the_report_with_a_summary(make_folder, tmp_path):
     root = make_folder({"a": 2, "b": 2})
-    report = run_prepare(root, tmp_path / "out", resolution=8, mode="pad", background="0,0,0", channels=1)
+    report = prepare_dataset(root, tmp_path / "out", resolution=8, mode="pad", background="0,0,0", channels=1)
     assert report.written == {"a": 2, "b": 2} and report.background == (0, 0, 0)
     assert report.summary_lines()[0].endswith("4 images written at 8x8 (pad, grayscale), 0 dropped")
     assert report.report_path.is_file()
@@ -33,9 +34,9 @@ def test_validate_and_prepare_do_not_import_torch(make_folder, tmp_path):
     import subprocess
 
     root = make_folder({None: 2})
-    code = ("import sys; from ganfactory.data import run_validate, run_prepare; "
+    code = ("import sys; from ganfactory.data import run_validate, prepare_dataset; "
             f"run_validate({str(root)!r}, resolution=8, min_images=1); "
-            f"run_prepare({str(root)!r}, {str(tmp_path / 'out')!r}, resolution=8); "
+            f"prepare_dataset({str(root)!r}, {str(tmp_path / 'out')!r}, resolution=8); "
             "print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs import commands
+from ganfactory.jobs.worker import run_worker
 from ganfactory.jobs.cli import jobs_group
 from ganfactory.jobs.model import JobStatus
 
@@ -92,9 +93,9 @@ def test_eta_is_shown_only_for_running_jobs(home: Path, fake_cli: None, tmp_path
 
 def test_worker_options_are_checked(home: Path) -> None:
     with pytest.raises(GanFactoryError, match="--stale-after"):
-        commands.worker(home, heartbeat_every=10, stale_after=15)
+        run_worker(home, heartbeat_every=10, stale_after=15)
     with pytest.raises(GanFactoryError, match="--max-jobs"):
-        commands.worker(home, max_jobs=0)
+        run_worker(home, max_jobs=0)
 
 
 def test_the_real_command_line_runs_jobs_commands(home: Path) -> None:

@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "run_prepare": "commands", "run_validate": "commands",
+    "run_validate": "commands",
     "ImageFolderData": "dataset", "from_float": "dataset", "iter_image_batches": "dataset",
     "load_image_folder": "dataset", "to_float": "dataset",
     "DiscoveredDataset": "discovery", "SkippedFile": "discovery", "discover_images": "discovery",

@@ -55,9 +55,9 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
 def prepare_command(data: Path, out: Path, resolution: int, mode: str, background: str, channels: str,
                     dedupe: bool, dedupe_threshold: int) -> None:
     """Square, resize and de-duplicate DATA into OUT, keeping the class folders; DATA is never changed."""
-    from ganfactory.data.commands import run_prepare
+    from ganfactory.data.prepare import prepare_dataset
 
-    report = run_prepare(data, out, resolution=resolution, mode=mode, background=background,
+    report = prepare_dataset(data, out, resolution=resolution, mode=mode, background=background,
                          channels=int(channels), dedupe=dedupe, dedupe_threshold=dedupe_threshold)
     for line in report.summary_lines():
         click.echo(line)

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
 
-from ganfactory.data.imageio import ColorLike
-from ganfactory.data.prepare import PrepareReport, prepare_dataset
 from ganfactory.data.validation import ValidationReport, validate_dataset
 
 logger = logging.getLogger(__name__)
@@ -37,21 +34,3 @@ def run_validate(
         logger.info("validation report written to %s", json_path)
     return report
 
-
-def run_prepare(
-    data: Path,
-    out: Path,
-    *,
-    resolution: int = 256,
-    mode: Literal["crop", "pad"] = "crop",
-    background: ColorLike = "white",
-    channels: int = 3,
-    dedupe: bool = False,
-    dedupe_threshold: int = 4,
-    min_images: int = 1,
-    workers: int | None = None,
-) -> PrepareReport:
-    """Prepare DATA into OUT (which also receives prepare_report.json) and return the report."""
-    return prepare_dataset(Path(data), Path(out), resolution=resolution, mode=mode, background=background,
-                           channels=channels, dedupe=dedupe, dedupe_threshold=dedupe_threshold,
-                           min_images=min_images, workers=workers)

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ganfactory.jobs import commands
+from ganfactory.jobs.worker import run_worker
 
 home_option = click.option(
     "--home",
@@ -108,7 +109,7 @@ def worker(max_jobs: int | None, poll: float, heartbeat: float, stale_after: flo
     """Run queued jobs one at a time; SIGTERM or Ctrl-C stops the job after a checkpoint and requeues it."""
     if not logging.getLogger().handlers:  # ganfactory's main group normally sets logging up already
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    ran = commands.worker(home, max_jobs=max_jobs, poll=poll, heartbeat_every=heartbeat, stale_after=stale_after,
+    ran = run_worker(home, max_jobs=max_jobs, poll=poll, heartbeat_every=heartbeat, stale_after=stale_after,
                           stop_timeout=stop_timeout, exit_when_idle=exit_when_idle)
     click.echo(f"worker ran {ran} job(s)")
 

@@ -13,13 +13,11 @@ from typing import Any
 
 from ganfactory.jobs.errors import JobError
 from ganfactory.jobs.home import resolve_home
-from ganfactory.jobs.launch import CommandBuilder, operator_command_line
 from ganfactory.jobs.logtail import read_tail
 from ganfactory.jobs.model import Job, JobStatus
 from ganfactory.jobs.progress import Progress, duration_text, eta_seconds, progress_text, read_progress
 from ganfactory.jobs.queue import JobQueue
 from ganfactory.jobs.runfolder import resolve_run_folder
-from ganfactory.jobs.worker import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -172,24 +170,6 @@ def _follow_lines(queue: JobQueue, job: Job, *, follow: bool, poll: float) -> It
                 time.sleep(poll)
         if partial:
             yield partial
-
-
-def worker(
-    home: HomeArg,
-    *,
-    max_jobs: int | None = None,
-    poll: float = 5.0,
-    heartbeat_every: float = 10.0,
-    stale_after: float = 120.0,
-    stop_timeout: float = 120.0,
-    exit_when_idle: bool = False,
-    command_for: CommandBuilder = operator_command_line,
-) -> int:
-    """Run a worker in this process until it is stopped; returns the number of jobs it ran."""
-    return run_worker(
-        home, max_jobs=max_jobs, poll=poll, heartbeat_every=heartbeat_every, stale_after=stale_after,
-        stop_timeout=stop_timeout, exit_when_idle=exit_when_idle, command_for=command_for,
-    )
 
 
 def _read_config(run_folder: Path | None) -> dict[str, Any] | None:
