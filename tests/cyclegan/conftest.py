@@ -3,8 +3,6 @@ the CLI. tests/cyclegan is a package, so its test modules import the helpers wit
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +15,7 @@ import torch
 from PIL import Image
 
 from ganfactory.operators.cyclegan.config import CycleGANConfig
+from run_outputs import image_files, manifest_lines, tree_digest  # noqa: F401 (re-exported to the tests)
 
 # 16x32 (non-square), one residual block, 4 base channels: a training step takes milliseconds on a CPU.
 TINY = dict(image_height=16, image_width=32, n_blocks=1, base_channels=4, batch_size=2, max_epoch=2,
@@ -54,21 +53,6 @@ def domains(tmp_path_factory) -> tuple[Path, Path]:
 def tiny_config(**overrides: object) -> CycleGANConfig:
     """A CycleGANConfig on the tiny defaults above."""
     return CycleGANConfig(**{**TINY, **overrides})
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under root; folders as 'dir' (catches added and removed entries)."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(root.rglob("*"))}
-
-
-def manifest_lines(run: Path) -> list[dict]:
-    path = run / "output_0.manifest"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-
-
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".png", ".jpg"))
 
 
 @pytest.fixture(scope="module")

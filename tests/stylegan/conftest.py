@@ -7,8 +7,6 @@ tests/stylegan is a package, so its test modules import the helpers with `from .
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -23,6 +21,7 @@ from PIL import Image
 
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.operator import StyleGANResult, run_stylegan
+from run_outputs import image_files, manifest_lines, tree_digest  # noqa: F401 (re-exported to the tests)
 
 # 16 px, the 'small' preset at a fraction of its width, batch 4: a training step takes tens of milliseconds.
 # 0.1 kimg = 25 steps; a tick (samples, stats line, checkpoint) every 10 steps, so the last tick is partial.
@@ -110,21 +109,6 @@ def load_ckpt(path: Path) -> dict[str, Any]:
 
 def latest_ckpt(run: Path) -> Path:
     return run / "model" / (run / "model" / "latest").read_text().strip()
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under root; folders as 'dir' (catches added and removed entries)."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(root.rglob("*"))}
-
-
-def manifest_lines(run: Path) -> list[dict]:
-    path = run / "output_0.manifest"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-
-
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".png", ".jpg"))
 
 
 def pixels(path: Path) -> np.ndarray:
