@@ -107,3 +107,8 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def checkpoint_provenance(path: Path) -> dict[str, str]:
+    """What a manifest line records about the model that made the file."""
+    return {"checkpoint_sha256": file_sha256(path), "checkpoint": path.name}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -78,6 +80,17 @@ def _init_process_group(backend: str, *, rank: int, world_size: int, timeout: da
                           timeout=timeout)
     dist.init_process_group(backend=backend, store=dist.PrefixStore(f"ganfactory/attempt_{restart}", store),
                             rank=rank, world_size=world_size, timeout=timeout)
+
+
+@contextmanager
+def distributed_session(device: torch.device) -> Iterator[tuple[DistributedContext, torch.device]]:
+    """Join the process group (when launched by torchrun) for the body, and leave it however the body ends.
+    Yields the context and this rank's device."""
+    context = init_distributed(device)
+    try:
+        yield context, context.device_for(device)
+    finally:
+        shutdown_distributed(context)
 
 
 def shutdown_distributed(context: DistributedContext) -> None:

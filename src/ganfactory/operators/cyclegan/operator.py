@@ -10,8 +10,9 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_checkpoint, resolve_checkpoint_path
-from ganfactory.engine.distributed import DistributedContext, barrier, init_distributed, shutdown_distributed
+from ganfactory.engine.checkpoint import (checkpoint_provenance, list_checkpoints, load_checkpoint,
+                                         resolve_checkpoint_path)
+from ganfactory.engine.distributed import DistributedContext, barrier, distributed_session
 from ganfactory.engine.loop import Schedule, train
 from ganfactory.engine.precision import autocast, resolve_device, resolve_precision
 from ganfactory.engine.signals import StopRequest
@@ -35,10 +36,7 @@ class CycleGANResult:
 
 def run_cyclegan(source: Path, target: Path, out: Path, config: CycleGANConfig, *, progress_bar: bool = True,
                  stop: StopRequest | None = None) -> CycleGANResult:
-    device = resolve_device(config.device)
-    context = init_distributed(device)
-    try:
-        device = context.device_for(device)
+    with distributed_session(resolve_device(config.device)) as (context, device):
         run = open_run_folder(out, inputs=(source, target))
         files = {"source": _files(source, "source", run, config, context)}
         if config.predict:
@@ -50,11 +48,9 @@ def run_cyclegan(source: Path, target: Path, out: Path, config: CycleGANConfig, 
         checkpoint = list_checkpoints(run.model_dir)[0]
         written = 0
         if context.is_main:
-            provenance = {"checkpoint_sha256": file_sha256(checkpoint), "checkpoint": checkpoint.name}
+            provenance = checkpoint_provenance(checkpoint)
             written = _translate_all(trainable, source, target, files, run, config, provenance)
         return CycleGANResult(run=run, checkpoint=checkpoint, images_written=written, epochs=trainable.done)
-    finally:
-        shutdown_distributed(context)
 
 
 def _files(folder: Path, name: str, run: RunFolder, config: CycleGANConfig, context: DistributedContext) -> list[Path]:
@@ -133,7 +129,7 @@ def _predict(source: Path, files: list[Path], run: RunFolder, config: CycleGANCo
                          direction="source_to_target", size=size or (config.image_height, config.image_width),
                          channels=channels, batch_size=config.translate_batch, image_format=config.image_format)
     written = translate_folder(translator, job, run=run,
-                               provenance={"checkpoint_sha256": file_sha256(model), "checkpoint": model.name})
+                               provenance=checkpoint_provenance(model))
     return CycleGANResult(run=run, checkpoint=model, images_written=written, epochs=0.0)
 
 

@@ -11,8 +11,9 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_checkpoint, resolve_checkpoint_path
-from ganfactory.engine.distributed import DistributedContext, barrier, init_distributed, shutdown_distributed
+from ganfactory.engine.checkpoint import (checkpoint_provenance, list_checkpoints, load_checkpoint,
+                                         resolve_checkpoint_path)
+from ganfactory.engine.distributed import DistributedContext, barrier, distributed_session
 from ganfactory.engine.loop import Schedule, train
 from ganfactory.engine.precision import resolve_device, resolve_precision
 from ganfactory.engine.signals import StopRequest
@@ -38,10 +39,7 @@ class StyleGANResult:
 def run_stylegan(data: Path | None, out: Path, config: StyleGANConfig, *, progress_bar: bool = True,
                  stop: StopRequest | None = None) -> StyleGANResult:
     """Train on DATA into OUT (resuming what OUT already holds), then generate; `predict` only generates."""
-    device = resolve_device(config.device)
-    context = init_distributed(device)
-    try:
-        device = context.device_for(device)
+    with distributed_session(resolve_device(config.device)) as (context, device):
         run = open_run_folder(out, inputs=(data,) if data else ())
         if config.predict:
             return predict_stylegan(run, config, device=device)
@@ -52,8 +50,6 @@ def run_stylegan(data: Path | None, out: Path, config: StyleGANConfig, *, progre
         written = _generate(trainable.G_ema, run, config, trainable.class_names, trainable.num_classes > 0,
                             checkpoint=checkpoint, device=device) if context.is_main else 0
         return StyleGANResult(run=run, checkpoint=checkpoint, images_written=written, kimg=trainable.done)
-    finally:
-        shutdown_distributed(context)
 
 
 def _train(data: Path, run: RunFolder, config: StyleGANConfig, *, device: torch.device, context: DistributedContext,
@@ -103,7 +99,7 @@ def _generate(G: torch.nn.Module, run: RunFolder, config: StyleGANConfig, class_
               *, checkpoint: Path, device: torch.device) -> int:
     plan = GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
                           seed=config.seed, truncation=config.truncation, image_format=config.image_format)
-    provenance = {"checkpoint_sha256": file_sha256(checkpoint), "checkpoint": checkpoint.name}
+    provenance = checkpoint_provenance(checkpoint)
     sampler = TorchSampler(G.to(device), device, resolve_precision(config.precision, device))
     return generate_dataset(sampler, run=run, plan=plan, provenance=provenance)
 
@@ -126,5 +122,5 @@ def predict_stylegan(run: RunFolder, config: StyleGANConfig, *, device: torch.de
     plan = GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
                           seed=config.seed, truncation=config.truncation, image_format=config.image_format)
     written = generate_dataset(sampler, run=run, plan=plan,
-                               provenance={"checkpoint_sha256": file_sha256(model), "checkpoint": model.name})
+                               provenance=checkpoint_provenance(model))
     return StyleGANResult(run=run, checkpoint=model, images_written=written, kimg=0.0)
