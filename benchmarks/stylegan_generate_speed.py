@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ganfactory.export.stylegan import OnnxStyleGANSampler, export_stylegan
+from ganfactory.operators.stylegan.onnx import OnnxStyleGANSampler, export_stylegan
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import preset_for, synthesize
 from ganfactory.operators.stylegan.presets import build_generator

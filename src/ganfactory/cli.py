@@ -11,7 +11,38 @@ import click
 
 from ganfactory import __version__
 from ganfactory.errors import GanFactoryError
-from ganfactory.operators.registry import register_all
+from ganfactory import demo
+from ganfactory.data import cli as data_cli
+from ganfactory.export import cli as export_cli
+from ganfactory.jobs import cli as jobs_cli
+from ganfactory.operators.command import operator_command
+from ganfactory.operators.registry import all_operators
+from ganfactory.operators.stylegan import cli as stylegan_cli
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log lines on stderr that do not tear a running progress bar (tqdm.write moves the bar below them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # logging must never stop a run
+            self.handleError(record)
+
+
+def configure_logging(level: int) -> None:
+    """Configure the `ganfactory` logger only: third-party loggers (onnx, torch.onnx) keep their own settings,
+    so their INFO chatter stays off the console while their warnings still reach it."""
+    logger = logging.getLogger("ganfactory")
+    for handler in [h for h in logger.handlers if isinstance(h, _ConsoleHandler)]:
+        logger.removeHandler(handler)
+    handler = _ConsoleHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -22,15 +53,22 @@ def cli(debug: bool, quiet: bool) -> None:
     """Grow small image datasets with GANs."""
     if debug:
         os.environ["GANFACTORY_DEBUG"] = "1"
-    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr, force=True)
+    configure_logging(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
 
 
-register_all(cli)
+def _register_commands(group: click.Group) -> None:
+    """Every operator of the registry becomes `ganfactory NAME`; the other command modules add their own."""
+    for spec in all_operators():
+        group.add_command(operator_command(spec))
+    for module in (data_cli, stylegan_cli, jobs_cli, export_cli, demo):
+        module.register(group)
+
+
+_register_commands(cli)
 
 
 def get_operator_command(name: str) -> click.Command:
-    """The click command behind `ganfactory NAME` (the job queue parses submitted arguments with it)."""
+    """The click command behind `ganfactory NAME`."""
     command = cli.commands.get(name)
     if command is None:
         raise GanFactoryError(f"Unknown operator '{name}'; run 'ganfactory --help' for the list.")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ganfactory.errors import ConfigError
 
@@ -25,6 +25,22 @@ class OperatorConfig(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class RunOptions(OperatorConfig):
+    """The options every operator shares (its config model extends this): how a run starts, where it runs,
+    how it resumes and what it writes. Operator configs may change a default (CycleGAN: min_images 1)."""
+
+    predict: bool = Field(False, description="Only generate, from --resume MODEL (no training).")
+    resume: str = Field("", description="A run folder, checkpoint or .onnx to continue from or generate with.")
+    do_validation: bool = Field(True, description="Check the input images first and write a report.")
+    seed: int = Field(0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")
+    keep_checkpoints: int = Field(3, ge=1)
+    min_images: int = Field(70, ge=1)
+    image_format: Literal["png", "jpg"] = "png"
 
 
 def normalise_key(key: str) -> str:

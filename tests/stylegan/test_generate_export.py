@@ -12,7 +12,7 @@ from PIL import Image
 from ganfactory.engine.checkpoint import file_sha256
 from ganfactory.errors import ConfigError
 from ganfactory.export.cli import export_run
-from ganfactory.export.stylegan import OnnxStyleGANSampler
+from ganfactory.operators.stylegan.onnx import OnnxStyleGANSampler
 from ganfactory.operators.stylegan.generate import TorchSampler
 from ganfactory.operators.stylegan.interpolate import interpolate_run
 from ganfactory.operators.stylegan.models import generator_from_state

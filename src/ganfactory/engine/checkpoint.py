@@ -10,7 +10,7 @@ import hashlib
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -35,11 +35,18 @@ def list_checkpoints(model_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
-def save_checkpoint(state: dict[str, Any], model_dir: Path, *, step: int, keep: int = 3) -> Path:
-    """Write ckpt-<step>.pt atomically, point `latest` at it, and delete all but the newest `keep`."""
+def save_checkpoint(state: dict[str, Any], model_dir: Path, *, step: int, keep: int = 3,
+                    run_model_dir: Path | None = None) -> Path:
+    """Write ckpt-<step>.pt atomically, point `latest` at it, and delete all but the newest `keep` of this
+    folder. A stage's folder (model/<stage>/) keeps its own checkpoints and pointer, so pruning never touches
+    another stage's files; `run_model_dir` (model/) then also gets a `latest` pointing into the stage folder,
+    so a run folder always names its newest model."""
+    model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / checkpoint_name(step)
     atomic_write(path, lambda tmp: torch.save(state, tmp))
     atomic_write_text(model_dir / LATEST_POINTER, path.name + "\n")
+    if run_model_dir is not None and run_model_dir != model_dir:
+        atomic_write_text(run_model_dir / LATEST_POINTER, path.relative_to(run_model_dir).as_posix() + "\n")
     for old in list_checkpoints(model_dir)[max(keep, 1):]:
         old.unlink(missing_ok=True)
     return path
@@ -112,3 +119,35 @@ def file_sha256(path: Path) -> str:
 def checkpoint_provenance(path: Path) -> dict[str, str]:
     """What a manifest line records about the model that made the file."""
     return {"checkpoint_sha256": file_sha256(path), "checkpoint": path.name}
+
+
+def checkpoint_operator(state: dict[str, Any]) -> str | None:
+    """The operator that wrote a checkpoint: its "meta" (format 2), else the operator state's own "operator"
+    field (format 1); None when neither says."""
+    meta = state.get("meta")
+    if isinstance(meta, dict) and meta.get("operator"):
+        return str(meta["operator"])
+    inner = state.get("operator")
+    if isinstance(inner, dict) and isinstance(inner.get("operator"), str):
+        return inner["operator"]
+    return None
+
+
+def require_operator(state: dict[str, Any], name: str, path: Path,
+                     legacy: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """The operator state of a checkpoint written by operator `name`, or one sentence saying whose it is.
+    `legacy` recognises this operator's older files that name no operator at all."""
+    found = checkpoint_operator(state)
+    if found is None and legacy is not None and isinstance(state.get("operator"), dict) and legacy(state["operator"]):
+        found = name
+    if found != name or not isinstance(state.get("operator"), dict):
+        whose = f"a {found} checkpoint" if found else "not a ganfactory training checkpoint"
+        raise CheckpointError(f"{path} is {whose}, not a {name} one; pass a run folder or checkpoint of a "
+                              f"'ganfactory {name}' run.")
+    return state["operator"]
+
+
+def checkpoint_architecture(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The resolved architecture a format-2 checkpoint records (None for format 1: rebuild from its config)."""
+    meta = state.get("meta")
+    return meta.get("architecture") if isinstance(meta, dict) else None

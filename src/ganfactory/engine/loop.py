@@ -2,7 +2,9 @@
 
 An operator hands the loop a `Trainable`: something that does one optimisation step, knows how far it
 has come in its own unit (kimg for StyleGAN, epochs for CycleGAN) and can save and restore its whole
-state. The loop owns everything around the steps.
+state. The loop owns everything around the steps. A Trainable may also stop early (`stopped_early`, e.g.
+early stopping on a validation loss) and may have no samples to draw (no `write_samples`: a classifier).
+A run may train in named stages: each stage's checkpoints live in model/<stage>/.
 """
 
 from __future__ import annotations
@@ -50,7 +52,17 @@ class Trainable(Protocol):
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
-    def write_samples(self, path: Path) -> None: ...
+
+def is_finished(trainable: Trainable) -> bool:
+    """Reached its total, or decided to stop early (an optional `stopped_early` attribute)."""
+    return trainable.done >= trainable.total or bool(getattr(trainable, "stopped_early", False))
+
+
+def write_samples(trainable: Trainable, path: Path) -> None:
+    """Draw the progress grid when the trainable has one (a pixel classifier has none)."""
+    writer = getattr(trainable, "write_samples", None)
+    if writer is not None:
+        writer(path)
 
 
 @dataclass(frozen=True)
@@ -66,9 +78,12 @@ class TrainingLoop:
 
     def __init__(self, trainable: Trainable, *, run: RunFolder, schedule: Schedule,
                  context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
-                 progress_bar: bool = True) -> None:
+                 progress_bar: bool = True, stage: str = "", meta: dict[str, Any] | None = None) -> None:
         self.trainable = trainable
         self.run = run
+        self.stage = stage  # "" for a single-stage operator: checkpoints go straight into model/
+        self.model_dir = run.model_dir / stage if stage else run.model_dir
+        self.meta = {**(meta or {}), "stage": stage}  # what the checkpoint says about itself (operator, format)
         self.schedule = schedule
         self.context = context
         self.stop = stop or StopRequest()
@@ -82,12 +97,12 @@ class TrainingLoop:
     def state_dict(self) -> dict[str, Any]:
         return {"operator": self.trainable.state_dict(),
                 "engine": {"tick": self.tick, "next_tick_at": self.next_tick_at, "steps": self.trainable.steps},
-                "rng": capture_rng_state()}
+                "rng": capture_rng_state(), "meta": self.meta}
 
     def resume(self, initial_state: dict[str, Any] | None = None) -> bool:
         """Continue from the run folder's latest good checkpoint, else from `initial_state` (a checkpoint of
         another folder, `--resume`); True when the run continues rather than starts."""
-        found = load_latest(self.run.model_dir)
+        found = load_latest(self.model_dir)
         if found is None and initial_state is None:
             self._fork_rng_for_rank()
             return False
@@ -109,36 +124,44 @@ class TrainingLoop:
 
     def save(self) -> None:
         if self.context.is_main:
-            save_checkpoint(self.state_dict(), self.run.model_dir, step=self.trainable.steps,
-                            keep=self.schedule.keep_checkpoints)
+            save_checkpoint(self.state_dict(), self.model_dir, step=self.trainable.steps,
+                            keep=self.schedule.keep_checkpoints, run_model_dir=self.run.model_dir)
 
     # --- loop --------------------------------------------------------------------------------------
     def run_to_end(self) -> None:
         """Train until the total; on a stop request save and raise TrainingInterrupted."""
         trainable = self.trainable
         if trainable.done == 0 and self.context.is_main:
-            trainable.write_samples(self.run.samples_dir / "fakes_init.png")
+            write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}init.png")
         bar = tqdm(total=trainable.total, initial=trainable.done, unit=trainable.unit, disable=not self.progress_bar,
                    dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} {unit} [{elapsed}<{remaining}]{postfix}")
         tick_start, tick_done = time.monotonic(), trainable.done
         try:
-            while trainable.done < trainable.total:
+            while not is_finished(trainable):
                 if any_rank(self.stop.is_set(), self.context):
                     self.save()
                     raise TrainingInterrupted(f"Training stopped ({self.stop.reason or 'requested'}) after saving a "
-                                              f"checkpoint in {self.run.model_dir}; run the same command to resume.")
+                                              f"checkpoint in {self.model_dir}; run the same command to resume.")
                 before = trainable.done
                 values = trainable.train_step()
                 self.means.add(values)
                 bar.update(trainable.done - before)
                 self._maybe_log_step(values)
-                if trainable.done >= self.next_tick_at or trainable.done >= trainable.total:
+                if trainable.done >= self.next_tick_at or is_finished(trainable):
                     tick_start, tick_done = self._end_tick(bar, tick_start, tick_done)
         finally:
             bar.close()
-        self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total, sec_per_unit=None,
-                            phase="generating")
         self.stats.close()
+
+    @property
+    def _sample_prefix(self) -> str:
+        return f"fakes_{self.stage}_" if self.stage else "fakes_"
+
+    def progress(self, *, sec_per_unit: float | None, phase: str) -> None:
+        """progress.json for `jobs list` and the console: unit, done, total, speed, phase, stage."""
+        trainable = self.trainable
+        self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total,
+                            sec_per_unit=sec_per_unit, phase=phase, stage=self.stage)
 
     def _maybe_log_step(self, values: dict[str, float]) -> None:
         every = self.schedule.log_steps
@@ -153,28 +176,47 @@ class TrainingLoop:
         self.tick += 1
         while self.next_tick_at <= trainable.done:
             self.next_tick_at += self.schedule.tick_units
-        finished = trainable.done >= trainable.total
+        finished = is_finished(trainable)
         record = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
                   f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()}}
+        if self.stage:
+            record = {"stage": self.stage, **record}
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
         if self.context.is_main:
             self.stats.tick(record)
             self.stats.scalars(means, step=trainable.steps)
-            trainable.write_samples(self.run.samples_dir / f"fakes_{trainable.steps:09d}.png")
-            self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total,
-                                sec_per_unit=sec_per_unit, phase="training")
+            write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}{trainable.steps:09d}.png")
+            self.progress(sec_per_unit=sec_per_unit, phase="training")
+            log.info("%s", self._tick_line(means, sec_per_unit))
         if finished or self.tick % self.schedule.checkpoint_ticks == 0:
             self.save()
-        log.debug("tick %d: %s", self.tick, record)
         return now, trainable.done
+
+    def _tick_line(self, means: dict[str, float], sec_per_unit: float) -> str:
+        """One console line per tick: where the run is, its losses, its speed and the time left."""
+        trainable = self.trainable
+        eta = max(trainable.total - trainable.done, 0.0) * sec_per_unit
+        losses = " ".join(f"{name}={value:.4g}" for name, value in means.items())
+        stage = f"{self.stage} " if self.stage else ""
+        return (f"{stage}tick {self.tick}: {trainable.unit} {trainable.done:.2f}/{trainable.total:g} {losses} "
+                f"{sec_per_unit:.2f} s/{trainable.unit} ETA {_duration(eta)}")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def train(trainable: Trainable, *, run: RunFolder, schedule: Schedule,
           context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
-          progress_bar: bool = True, initial_state: dict[str, Any] | None = None) -> TrainingLoop:
-    """Resume (the run folder's checkpoint, else `initial_state`), then train to the total, handling signals."""
+          progress_bar: bool = True, initial_state: dict[str, Any] | None = None, stage: str = "",
+          meta: dict[str, Any] | None = None) -> TrainingLoop:
+    """Resume (the stage's latest checkpoint in the run folder, else `initial_state`), then train to the total
+    (or an early stop), handling signals."""
     stop = stop or StopRequest()
-    loop = TrainingLoop(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar)
+    loop = TrainingLoop(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar,
+                        stage=stage, meta=meta)
     loop.resume(initial_state)
     with stop:
         loop.run_to_end()

@@ -1,4 +1,8 @@
-"""Device and numeric precision: fp32, bf16 autocast (CPUs with bf16 support, CUDA), fp16 autocast (CUDA)."""
+"""Device and numeric precision, decided once per run: fp32, bf16 autocast, fp16 autocast with loss scaling.
+
+The driver resolves `--device` and `--precision` into one `Precision` and passes it down to training,
+generation and translation, so `auto` means the same thing everywhere (the demo included).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,41 @@ import torch
 from ganfactory.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Precision(str):
+    """A resolved precision: compares equal to its name ("fp32", "bf16", "fp16") and carries the device,
+    the autocast dtype and whether gradients need loss scaling. Being a `str` keeps code that stores or
+    prints the name (config.json, checkpoints, the trainables' `precision` argument) unchanged."""
+
+    device: torch.device
+
+    def __new__(cls, name: str, device: torch.device) -> "Precision":
+        if name not in _DTYPES:
+            raise ConfigError(f"Unknown precision '{name}'; use one of {', '.join(PRECISIONS)}.")
+        value = super().__new__(cls, name)
+        value.device = torch.device(device)
+        return value
+
+    def __reduce__(self) -> tuple:  # pickles (and deep-copies) as the plain name plus the device
+        return (Precision, (str(self), str(self.device)))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The autocast compute dtype (torch.float32 for fp32: no autocast)."""
+        return _DTYPES[str(self)]
+
+    @property
+    def needs_grad_scaler(self) -> bool:
+        return needs_grad_scaler(self)
+
+    def autocast(self) -> ContextManager:
+        return autocast(self.device, self)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """A GradScaler that is active only for fp16."""
+        return torch.amp.GradScaler(self.device.type, enabled=self.needs_grad_scaler)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -29,18 +68,26 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """`auto`: fp16 mixed precision on CUDA, fp32 on the CPU (bf16 there is opt-in)."""
+def native_bf16(device: torch.device) -> bool:
+    """bf16 runs at full speed here: a CPU with avx512_bf16/AMX, or a CUDA GPU with bf16 tensor cores."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False))
+    return device.type == "cpu" and cpu_supports_bf16()
+
+
+def resolve_precision(precision: str, device: torch.device) -> Precision:
+    """`auto`: bf16 where the device has native bf16, else fp16 mixed precision on CUDA, else fp32."""
     if precision not in PRECISIONS:
         raise ConfigError(f"Unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}.")
     if precision == "auto":
-        return "fp16" if device.type == "cuda" else "fp32"
+        name = "bf16" if native_bf16(device) else "fp16" if device.type == "cuda" else "fp32"
+        return Precision(name, device)
     if precision == "fp16" and device.type != "cuda":
         raise ConfigError("--precision fp16 needs a CUDA GPU; on the CPU use bf16 or fp32.")
     if precision == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
         raise ConfigError("This CPU has no native bf16 support (avx512_bf16/AMX), so bf16 would be slower; "
                           "use --precision fp32.")
-    return precision
+    return Precision(precision, device)
 
 
 def autocast(device: torch.device, precision: str) -> ContextManager:

@@ -63,13 +63,32 @@ class StatsLogger:
         if self._writer is not None:
             self._writer.flush()
 
-    def progress(self, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str) -> None:
+    def progress(self, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
+                 stage: str = "") -> None:
+        """phase: "training", "generating" or "done"; stage: the training stage's name ("" when one)."""
         if self.enabled:
-            atomic_write_json(self.logs_dir / "progress.json", {
-                "unit": unit, "done": round(done, 4), "total": total, "sec_per_unit": sec_per_unit,
-                "phase": phase, "updated": time.time()})
+            write_progress(self.logs_dir, unit=unit, done=done, total=total, sec_per_unit=sec_per_unit, phase=phase,
+                           stage=stage)
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+def write_progress(logs_dir: Path, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
+                   stage: str = "") -> None:
+    """The run's progress.json (read by `jobs list`), written atomically."""
+    atomic_write_json(logs_dir / "progress.json", {
+        "unit": unit, "done": round(done, 4), "total": total, "sec_per_unit": sec_per_unit, "phase": phase,
+        "stage": stage, "updated": time.time()})
+
+
+def set_phase(logs_dir: Path, phase: str) -> None:
+    """Rewrite progress.json's phase (generating, done), keeping the rest; nothing when there is none."""
+    path = logs_dir / "progress.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    atomic_write_json(path, {**data, "phase": phase, "sec_per_unit": None, "updated": time.time()})

@@ -1,4 +1,4 @@
-"""`ganfactory export RUN`: the run's generator as ONNX (the operator is read from the checkpoint)."""
+"""`ganfactory export RUN`: the run's generator as ONNX, by the exporter of the operator that wrote it."""
 
 from __future__ import annotations
 
@@ -10,22 +10,30 @@ from ganfactory.errors import CheckpointError
 
 
 def export_run(run: Path, output: Path | None = None) -> Path:
+    """Export RUN (a run folder or checkpoint) to `output` (default RUN/model/generator.onnx).
+
+    Raises CheckpointError when no checkpoint is found or its operator has nothing to export."""
     from ganfactory.engine.checkpoint import load_checkpoint, resolve_checkpoint_path  # torch: only when exporting
+    from ganfactory.operators.registry import operator_of_checkpoint
 
+    run = Path(run)
     checkpoint = resolve_checkpoint_path(run)
-    state = load_checkpoint(checkpoint)["operator"]
-    root = run if run.is_dir() and (run / "model").is_dir() else checkpoint.parent.parent
-    output = output or root / "model" / "generator.onnx"
-    operator = state.get("operator", "stylegan" if "G_ema" in state else None)
-    if operator == "stylegan":
-        from ganfactory.export.stylegan import export_stylegan
+    state = load_checkpoint(checkpoint)
+    spec = operator_of_checkpoint(state)
+    if spec is None or spec.exporter is None:
+        what = f"the {spec.name} operator has no exporter" if spec else "it holds no ganfactory generator"
+        raise CheckpointError(f"{checkpoint} cannot be exported: {what}; pass a run folder of an operator that "
+                              "exports (stylegan, cyclegan).")
+    root = run if run.is_dir() and (run / "model").is_dir() else _run_root(checkpoint)
+    return spec.exporter(state, output or root / "model" / "generator.onnx")
 
-        return export_stylegan(state, output)
-    if operator == "cyclegan":
-        from ganfactory.export.cyclegan import export_cyclegan
 
-        return export_cyclegan(state, output)
-    raise CheckpointError(f"{checkpoint} holds no exportable generator; pass a stylegan or cyclegan run folder.")
+def _run_root(checkpoint: Path) -> Path:
+    """RUN of RUN/model/ckpt.pt or RUN/model/<stage>/ckpt.pt."""
+    for parent in checkpoint.parents:
+        if parent.name == "model":
+            return parent.parent
+    return checkpoint.parent.parent
 
 
 @click.command("export")

@@ -107,8 +107,12 @@ def logs(job_id: int, follow: bool, home: Path | None) -> None:
 def worker(max_jobs: int | None, poll: float, heartbeat: float, stale_after: float, stop_timeout: float,
            exit_when_idle: bool, home: Path | None) -> None:
     """Run queued jobs one at a time; SIGTERM or Ctrl-C stops the job after a checkpoint and requeues it."""
-    if not logging.getLogger().handlers:  # ganfactory's main group normally sets logging up already
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logger = logging.getLogger("ganfactory")
+    if not logger.handlers:  # ganfactory's main group normally sets its logger up already
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     ran = run_worker(home, max_jobs=max_jobs, poll=poll, heartbeat_every=heartbeat, stale_after=stale_after,
                           stop_timeout=stop_timeout, exit_when_idle=exit_when_idle)
     click.echo(f"worker ran {ran} job(s)")

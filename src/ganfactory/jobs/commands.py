@@ -17,7 +17,7 @@ from ganfactory.jobs.logtail import read_tail
 from ganfactory.jobs.model import Job, JobStatus
 from ganfactory.jobs.progress import Progress, duration_text, eta_seconds, progress_text, read_progress
 from ganfactory.jobs.queue import JobQueue
-from ganfactory.jobs.runfolder import resolve_run_folder
+from ganfactory.jobs.runfolder import resolve_job
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,10 @@ def submit(
     if max_restarts < 0:
         raise JobError(f"--max-restarts must be 0 or more, not {max_restarts}.")
     where = (cwd or Path.cwd()).resolve()
-    run_folder = resolve_run_folder(operator, list(args), cwd=where)
+    run_folder, request = resolve_job(operator, list(args), cwd=where)
     return open_queue(home).submit(
         operator=operator, args=list(args), run_folder=run_folder, cwd=where, priority=priority,
-        max_attempts=max_attempts, nproc=nproc, max_restarts=max_restarts,
+        max_attempts=max_attempts, nproc=nproc, max_restarts=max_restarts, request=request,
     )
 
 

@@ -11,8 +11,9 @@ CommandBuilder = Callable[[Job], list[str]]
 
 
 def operator_command_line(job: Job, *, python: str = sys.executable) -> list[str]:
-    """`python -m ganfactory OPERATOR ARGS...`; running it again on the same OUT resumes the run."""
-    entry = ["-m", "ganfactory", job.operator, *job.args]
+    """`python -m ganfactory OPERATOR ARGS...`; running it again on the same OUT resumes the run. A job with a
+    typed request runs exactly that request (its validated config, spelled out as flags), not the argv."""
+    entry = ["-m", "ganfactory", job.operator, *(request_argv(job) if job.request else job.args)]
     return [python, *entry] if job.nproc <= 1 else [*torchrun_prefix(job, python=python), *entry]
 
 
@@ -26,3 +27,12 @@ def torchrun_prefix(job: Job, *, python: str = sys.executable) -> list[str]:
         "--nproc_per_node", str(job.nproc),
         "--max_restarts", str(job.max_restarts),
     ]
+
+
+def request_argv(job: Job) -> list[str]:
+    """The arguments of the job's typed request, read through its operator's spec."""
+    from ganfactory.operators.command import OperatorRequest
+    from ganfactory.operators.registry import get_operator
+
+    assert job.request is not None
+    return OperatorRequest.from_json(job.request, get_operator(job.operator)).argv()

@@ -49,6 +49,7 @@ class Job:
     exit_code: int | None
     error: str | None
     log_path: Path
+    request: dict | None = None  # the typed operator request ({"operator", "inputs", "out", "config"})
 
     @property
     def command_line(self) -> str:
@@ -80,6 +81,7 @@ class Job:
             exit_code=row["exit_code"],
             error=row["error"],
             log_path=Path(row["log_path"]),
+            request=json.loads(row["request"]) if "request" in row.keys() and row["request"] else None,
         )
 
 

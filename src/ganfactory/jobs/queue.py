@@ -22,7 +22,7 @@ from ganfactory.jobs.model import Beat, Job, JobStatus
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the typed operator request (JSON) beside the argv
 BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     exit_code        INTEGER,
     error            TEXT,
-    log_path         TEXT    NOT NULL DEFAULT ''
+    log_path         TEXT    NOT NULL DEFAULT '',
+    request          TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_claim_order ON jobs (status, priority DESC, id);
 CREATE INDEX IF NOT EXISTS jobs_by_run_folder ON jobs (run_folder, status);
@@ -113,6 +114,9 @@ class JobQueue:
                 # Statement by statement: executescript() would commit our transaction early.
                 for statement in _statements():
                     conn.execute(statement)
+                columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+                if "request" not in columns:  # a version-1 database: its jobs keep running from their argv
+                    conn.execute("ALTER TABLE jobs ADD COLUMN request TEXT")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise JobError(
@@ -133,16 +137,18 @@ class JobQueue:
         max_attempts: int = 3,
         nproc: int = 1,
         max_restarts: int = 0,
+        request: dict | None = None,
     ) -> int:
-        """Queue a job and return its id; refused when an unfinished job already uses the run folder."""
+        """Queue a job and return its id; refused when an unfinished job already uses the run folder.
+        `request`: the typed operator request (OperatorRequest.to_json()) the worker runs; None: run `args`."""
         folder = str(run_folder) if run_folder is not None else None
         with self._write() as conn:
             _refuse_shared_run_folder(conn, folder, job_id=None)
             cur = conn.execute(
                 "INSERT INTO jobs (operator, args, run_folder, cwd, priority, max_attempts, nproc,"
-                " max_restarts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " max_restarts, created_at, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (operator, json.dumps(list(args)), folder, str(cwd), priority, max_attempts, nproc,
-                 max_restarts, self._clock()),
+                 max_restarts, self._clock(), None if request is None else json.dumps(request)),
             )
             job_id = int(cur.lastrowid)
             conn.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (str(self.home.log_for(job_id)), job_id))

@@ -1,4 +1,5 @@
-"""Find a job's run folder (its `out` parameter) by parsing the operator's arguments like the CLI would."""
+"""A submitted job's run folder and typed request, read from the operator's arguments through the operator's
+own command (made from its spec by ganfactory.operators.command; the `ganfactory` CLI is not involved)."""
 
 from __future__ import annotations
 
@@ -6,36 +7,36 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ganfactory.errors import GanFactoryError
 from ganfactory.jobs.errors import JobError
 
 log = logging.getLogger(__name__)
 
 
 def operator_command(operator: str) -> Any:
-    """The (click-compatible) command behind `ganfactory OPERATOR`; imported late to keep workers light."""
+    """The click command of `ganfactory OPERATOR`, made from the registered spec."""
+    from ganfactory.operators.command import operator_command as command_of
+    from ganfactory.operators.registry import get_operator
+
     try:
-        from ganfactory.cli import get_operator_command
-    except ImportError as exc:
-        raise JobError(
-            f"The ganfactory command line cannot be loaded ({exc}); reinstall ganfactory to submit jobs."
-        ) from exc
-    try:
-        return get_operator_command(operator)
-    except LookupError as exc:
+        return command_of(get_operator(operator))
+    except GanFactoryError as exc:
         raise JobError(f"Unknown operator '{operator}'; run 'ganfactory --help' for the list.") from exc
 
 
-def run_folder_from_command(command: Any, *, operator: str, args: list[str], cwd: Path) -> Path:
-    """The absolute `out` folder that `command` would receive for `args` (relative paths against cwd)."""
+def _parse(command: Any, *, operator: str, args: list[str]) -> dict[str, Any]:
     try:
-        # resilient_parsing: read the values without validating or running anything; the operator
-        # itself reports bad arguments (exit 2) when the job runs.
-        ctx = command.make_context(operator, list(args), resilient_parsing=True)
+        # resilient_parsing: read the values without running anything; the config is validated below.
+        return dict(command.make_context(operator, list(args), resilient_parsing=True).params)
     except Exception as exc:  # click raises its own exception types; any of them means "cannot parse"
         raise JobError(
             f"Cannot read the arguments of '{operator}' ({exc}); check them with 'ganfactory {operator} --help'."
         ) from exc
-    out = ctx.params.get("out")
+
+
+def run_folder_from_command(command: Any, *, operator: str, args: list[str], cwd: Path) -> Path:
+    """The absolute `out` folder that `command` would receive for `args` (relative paths against cwd)."""
+    out = _parse(command, operator=operator, args=args).get("out")
     if out in (None, ""):
         raise JobError(
             f"The '{operator}' job has no output folder; give OUT as in 'ganfactory {operator} --help'."
@@ -47,3 +48,15 @@ def run_folder_from_command(command: Any, *, operator: str, args: list[str], cwd
 def resolve_run_folder(operator: str, args: list[str], *, cwd: Path) -> Path:
     """The run folder of `ganfactory OPERATOR ARGS...` when started in cwd."""
     return run_folder_from_command(operator_command(operator), operator=operator, args=args, cwd=cwd)
+
+
+def resolve_job(operator: str, args: list[str], *, cwd: Path) -> tuple[Path, dict[str, Any] | None]:
+    """(run folder, typed request as JSON) of a submitted command line. The config is validated now, so a bad
+    parameter is refused at submit (one sentence) instead of failing the job later. A command that is not an
+    operator's (no spec) is queued by its arguments alone (request None)."""
+    command = operator_command(operator)
+    folder = run_folder_from_command(command, operator=operator, args=args, cwd=cwd)
+    if not hasattr(command, "request"):
+        return folder, None
+    request = command.request(_parse(command, operator=operator, args=args), cwd=cwd)
+    return folder, request.to_json()

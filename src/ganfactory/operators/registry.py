@@ -1,28 +1,66 @@
-"""Commands register themselves here: a new operator is a new folder plus one line below."""
+"""The operators ganfactory knows: one typed list of built-in specs plus plugins registered under the
+`ganfactory.operators` entry-point group. A wrong entry is an error at import, never silently skipped."""
 
 from __future__ import annotations
 
-import importlib
+from importlib.metadata import entry_points
+from typing import Any
 
-import click
+from ganfactory.engine.contract import OperatorSpec
+from ganfactory.errors import ConfigError
+from ganfactory.operators.cyclegan.spec import CYCLEGAN
+from ganfactory.operators.stylegan.spec import STYLEGAN
 
-# Each module exposes `register(group: click.Group) -> None`.
-COMMAND_MODULES = (
-    "ganfactory.data.cli",
-    "ganfactory.operators.stylegan.cli",
-    "ganfactory.operators.cyclegan.cli",
-    "ganfactory.jobs.cli",
-    "ganfactory.export.cli",
-    "ganfactory.demo",
-)
+BUILTIN: tuple[OperatorSpec, ...] = (STYLEGAN, CYCLEGAN)
+ENTRY_POINT_GROUP = "ganfactory.operators"  # a plugin: `toy = "toy_package.spec:TOY"` in its pyproject
+
+_registered: dict[str, OperatorSpec] = {}
 
 
-def register_all(group: click.Group) -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # not written yet in this checkout; the others still work
-                continue
-            raise
-        module.register(group)
+def register_operator(spec: OperatorSpec) -> OperatorSpec:
+    """Add an operator (also usable as a decorator on a function returning the spec's module attribute).
+
+    Raises TypeError for something that is not an OperatorSpec or a name already taken by another spec."""
+    if not isinstance(spec, OperatorSpec):
+        raise TypeError(f"Only an OperatorSpec can be registered as an operator, not {type(spec).__name__}.")
+    known = _registered.get(spec.name)
+    if known is not None and known is not spec:
+        raise TypeError(f"Two operators are named '{spec.name}'; rename one.")
+    _registered[spec.name] = spec
+    return spec
+
+
+def _load() -> dict[str, OperatorSpec]:
+    if not _registered:
+        for spec in BUILTIN:
+            register_operator(spec)
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            register_operator(entry.load())  # a broken plugin raises here, with its own traceback
+    return _registered
+
+
+def all_operators() -> list[OperatorSpec]:
+    return list(_load().values())
+
+
+def get_operator(name: str) -> OperatorSpec:
+    """The spec of `ganfactory NAME`; ConfigError (one sentence) for an unknown name."""
+    found = _load().get(name)
+    if found is None:
+        raise ConfigError(f"Unknown operator '{name}'; known: {', '.join(sorted(_load()))}.")
+    return found
+
+
+def operator_of_checkpoint(state: dict[str, Any]) -> OperatorSpec | None:
+    """The operator that wrote a checkpoint (its meta, its operator state, or a spec recognising an old file)."""
+    from ganfactory.engine.checkpoint import checkpoint_operator
+
+    name = checkpoint_operator(state)
+    if name is not None:
+        return _load().get(name)
+    inner = state.get("operator")
+    if isinstance(inner, dict):
+        for spec in _load().values():
+            if spec.recognises is not None and spec.recognises(inner):
+                return spec
+    return None

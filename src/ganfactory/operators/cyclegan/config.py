@@ -6,12 +6,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ganfactory.config import OperatorConfig, check_power_of_two
+from ganfactory.config import RunOptions, check_power_of_two
 
 
-class CycleGANConfig(OperatorConfig):
-    # ModelArts contract
-    do_validation: bool = True
+class CycleGANConfig(RunOptions):
+    # ModelArts contract (with predict, resume, do_validation from RunOptions)
     image_channel: Literal[1, 3] = 3
     image_height: int = 256
     image_width: int = 256
@@ -21,8 +20,6 @@ class CycleGANConfig(OperatorConfig):
     d_learning_rate: float = Field(1e-4, gt=0)
     log_frequency: int = Field(5, ge=1, description="Steps between loss logs.")
     save_frequency: int = Field(5, ge=1, description="Epochs between checkpoints.")
-    predict: bool = False
-    resume: str = ""
     # Model and training
     direction: Literal["ab", "both"] = "ab"
     load_size: int | None = Field(None, ge=1, description="Resize the shorter side to this before the random crop "
@@ -33,13 +30,8 @@ class CycleGANConfig(OperatorConfig):
     lambda_cycle: float = Field(10.0, ge=0)
     lambda_identity: float = Field(0.5, ge=0)
     pool_size: int = Field(50, ge=0)
-    seed: int = Field(0, ge=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    keep_checkpoints: int = Field(3, ge=1)
-    min_images: int = Field(1, ge=1)
+    min_images: int = Field(1, ge=1)  # RunOptions' 70 is a GAN-from-scratch floor; a domain may be small
     translate_batch: int = Field(8, ge=1)
-    image_format: Literal["png", "jpg"] = "png"
 
     @field_validator("image_height", "image_width")
     @classmethod

@@ -3,87 +3,86 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import (checkpoint_provenance, list_checkpoints, load_checkpoint,
-                                         resolve_checkpoint_path)
-from ganfactory.engine.distributed import DistributedContext, barrier, distributed_session
-from ganfactory.engine.loop import Schedule, train
-from ganfactory.engine.precision import autocast, resolve_device, resolve_precision
+from ganfactory.engine.checkpoint import checkpoint_provenance, load_checkpoint, require_operator, resolve_checkpoint_path
+from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
+from ganfactory.engine.driver import run_operator
+from ganfactory.engine.loop import Schedule
+from ganfactory.engine.precision import autocast
 from ganfactory.engine.signals import StopRequest
-from ganfactory.errors import CheckpointError
 from ganfactory.operators.cyclegan.config import CycleGANConfig
-from ganfactory.operators.cyclegan.training import CycleGANTrainable, build_generator
+from ganfactory.operators.cyclegan.models import generator_architecture, load_generator
+from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator
+from ganfactory.operators.cyclegan.spec import CYCLEGAN
+from ganfactory.operators.cyclegan.training import CycleGANTrainable
 from ganfactory.operators.cyclegan.translate import TranslationJob, Translator, translate_folder
 from ganfactory.operators.inputs import usable_files
-from ganfactory.output.layout import RunFolder, open_run_folder
+from ganfactory.output.layout import RunFolder
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CycleGANResult:
-    run: RunFolder
-    checkpoint: Path
-    images_written: int
-    epochs: float
+class CycleGANResult(RunResult):
+    @property
+    def epochs(self) -> float:
+        return self.done
 
 
-def run_cyclegan(source: Path, target: Path, out: Path, config: CycleGANConfig, *, progress_bar: bool = True,
+def run_cyclegan(source: Path, target: Path | None, out: Path, config: CycleGANConfig, *, progress_bar: bool = True,
                  stop: StopRequest | None = None) -> CycleGANResult:
-    with distributed_session(resolve_device(config.device)) as (context, device):
-        run = open_run_folder(out, inputs=(source, target))
-        files = {"source": _files(source, "source", run, config, context)}
-        if config.predict:
-            return _predict(source, files["source"], run, config, device=device)
-        files["target"] = _files(target, "target", run, config, context)
-        trainable = _train(source, target, files, run, config, device=device, context=context,
-                           progress_bar=progress_bar, stop=stop)
-        barrier(context)
-        checkpoint = list_checkpoints(run.model_dir)[0]
-        written = 0
-        if context.is_main:
-            provenance = checkpoint_provenance(checkpoint)
-            written = _translate_all(trainable, source, target, files, run, config, provenance)
-        return CycleGANResult(run=run, checkpoint=checkpoint, images_written=written, epochs=trainable.done)
+    """Train between SOURCE and TARGET into OUT (resuming what OUT holds), then translate SOURCE; `predict`
+    only translates SOURCE with `--resume MODEL`."""
+    result = run_operator(CYCLEGAN, (source, target), out, config, progress_bar=progress_bar, stop=stop)
+    return CycleGANResult(**vars(result))
 
 
-def _files(folder: Path, name: str, run: RunFolder, config: CycleGANConfig, context: DistributedContext) -> list[Path]:
-    found = usable_files(folder, run=run if context.is_main else None, do_validation=config.do_validation,
+def _files(folder: Path, name: str, env: RunEnv) -> list[Path]:
+    config = env.config
+    assert isinstance(config, CycleGANConfig)
+    found = usable_files(folder, run=env.run if env.context.is_main else None, do_validation=config.do_validation,
                          resolution=(config.image_height, config.image_width), min_images=config.min_images,
                          report_name=f"validation_{name}.json")
     return [path for paths in found.values() for path in paths]
 
 
-def _train(source: Path, target: Path, files: dict[str, list[Path]], run: RunFolder, config: CycleGANConfig, *,
-           device: torch.device, context: DistributedContext, progress_bar: bool,
-           stop: StopRequest | None) -> CycleGANTrainable:
+def plan_cyclegan(env: RunEnv) -> TrainingPlan:
+    config = env.config
+    assert isinstance(config, CycleGANConfig)
+    source, target = env.inputs
+    files = {"source": _files(source, "source", env), "target": _files(target, "target", env)}
     domains = [load_image_folder(folder, resolution=config.load_hw(), channels=config.image_channel, mode="crop",
                                  files={folder.name: files[name]})
                for name, folder in (("source", source), ("target", target))]
-    precision = resolve_precision(config.precision, device)
-    trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=device,
-                                  precision=precision, context=context, domain_names=(source.name, target.name))
-    initial = None
-    if config.resume and not list_checkpoints(run.model_dir):
-        initial = load_checkpoint(resolve_checkpoint_path(Path(config.resume)))
-        if initial.get("operator", {}).get("operator") != "cyclegan":
-            raise CheckpointError(f"{config.resume} is not a CycleGAN checkpoint; pass one from a cyclegan run.")
-    if context.is_main:
-        run.write_config({"operator": "cyclegan", "source": str(source), "target": str(target),
-                          **config.to_json_dict(), "resolved": {"precision": precision, "device": str(device),
-                                                               "world_size": context.world_size,
-                                                               "steps_per_epoch": trainable.steps_per_epoch}})
-    schedule = Schedule(tick_units=1.0, checkpoint_ticks=config.save_frequency, log_steps=config.log_frequency,
-                        keep_checkpoints=config.keep_checkpoints)
-    train(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar,
-          initial_state=initial)
-    return trainable
+
+    def build(previous: list[Any]) -> CycleGANTrainable:
+        trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=env.device,
+                                      precision=env.precision, context=env.context,
+                                      domain_names=(source.name, target.name))
+        trainable.files = files  # the translation after training reads the same validated files
+        return trainable
+
+    stage = Stage(name="", build=build, initial_state=lambda trainable: _initial_state(config),
+                  architecture=lambda trainable: generator_architecture(config),
+                  schedule=Schedule(tick_units=1.0, checkpoint_ticks=config.save_frequency,
+                                    log_steps=config.log_frequency, keep_checkpoints=config.keep_checkpoints))
+    steps = math.ceil(max(len(domains[0]), len(domains[1])) / config.batch_size)
+    return TrainingPlan(stages=[stage], config_record={"resolved": {"steps_per_epoch": steps}})
+
+
+def _initial_state(config: CycleGANConfig) -> dict[str, Any] | None:
+    """`--resume CKPT` on a fresh run folder continues that run."""
+    if not config.resume:
+        return None
+    path = resolve_checkpoint_path(Path(config.resume))
+    state = load_checkpoint(path)
+    require_operator(state, "cyclegan", path)
+    return state
 
 
 def torch_translator(G: torch.nn.Module, device: torch.device, precision: str = "fp32") -> Translator:
@@ -111,40 +110,35 @@ def _jobs(source: Path, target: Path, files: dict[str, list[Path]], run: RunFold
     return jobs
 
 
-def _translate_all(trainable: CycleGANTrainable, source: Path, target: Path, files: dict[str, list[Path]],
-                   run: RunFolder, config: CycleGANConfig, provenance: dict[str, Any]) -> int:
-    return sum(translate_folder(torch_translator(trainable.nets[name], trainable.device, trainable.precision), job,
-                                run=run, provenance=provenance)
-               for name, job in _jobs(source, target, files, run, config))
+def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
+    trainable = trainables[-1]
+    config = env.config
+    assert isinstance(config, CycleGANConfig)
+    source, target = env.inputs
+    return sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
+                                run=env.run, provenance=provenance)
+               for name, job in _jobs(source, target, trainable.files, env.run, config))
 
 
-def _predict(source: Path, files: list[Path], run: RunFolder, config: CycleGANConfig, *,
-             device: torch.device) -> CycleGANResult:
-    """Only translate SOURCE, with `--resume MODEL` (a run folder, a .pt checkpoint or an exported .onnx)."""
-    if not config.resume:
-        raise CheckpointError("--predict needs --resume MODEL: a run folder, a .pt checkpoint or an exported .onnx.")
-    model = resolve_checkpoint_path(Path(config.resume))
-    translator, target_name, size, channels = _load_translator(model, device)
-    job = TranslationJob(files=files, root=source, out_dir=run.data_dir, target_name=target_name,
+def predict_cyclegan(env: RunEnv, model: Path) -> int:
+    """Only translate SOURCE with MODEL (a .pt checkpoint or an exported .onnx), in the run's precision."""
+    config = env.config
+    assert isinstance(config, CycleGANConfig)
+    source = env.inputs[0]
+    files = _files(source, "source", env)
+    translator, target_name, size, channels = _load_translator(model, env.device, env.precision)
+    job = TranslationJob(files=files, root=source, out_dir=env.run.data_dir, target_name=target_name,
                          direction="source_to_target", size=size or (config.image_height, config.image_width),
                          channels=channels, batch_size=config.translate_batch, image_format=config.image_format)
-    written = translate_folder(translator, job, run=run,
-                               provenance=checkpoint_provenance(model))
-    return CycleGANResult(run=run, checkpoint=model, images_written=written, epochs=0.0)
+    return translate_folder(translator, job, run=env.run, provenance=checkpoint_provenance(model))
 
 
-def _load_translator(model: Path, device: torch.device) -> tuple[Translator, str, tuple[int, int] | None, int]:
+def _load_translator(model: Path, device: torch.device,
+                     precision: str) -> tuple[Translator, str, tuple[int, int] | None, int]:
     """(translator, target domain name, trained size or None for any, channels) of a checkpoint or .onnx."""
     if model.suffix == ".onnx":
-        from ganfactory.export.cyclegan import OnnxCycleGANTranslator
-
         onnx_translator = OnnxCycleGANTranslator(model)
         return onnx_translator, onnx_translator.target_name, onnx_translator.size, onnx_translator.channels
-    state = load_checkpoint(model)["operator"]
-    if state.get("operator") != "cyclegan":
-        raise CheckpointError(f"{model} is not a CycleGAN checkpoint; pass one from a cyclegan run.")
-    saved = CycleGANConfig(**state["config"])
-    G = build_generator(saved)
-    G.load_state_dict(state["G_AB"])
-    return (torch_translator(G, device), state["domain_names"][1], (saved.image_height, saved.image_width),
-            saved.image_channel)
+    G, arch, operator_state = load_generator(load_checkpoint(model), model)
+    return (torch_translator(G, device, precision), operator_state["domain_names"][1], (arch["height"], arch["width"]),
+            arch["channels"])

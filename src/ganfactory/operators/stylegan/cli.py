@@ -1,4 +1,5 @@
-"""`ganfactory stylegan`, `interpolate`: parse, call the operator, print where the results are."""
+"""`ganfactory generate`, `interpolate`: StyleGAN's sampling commands (`ganfactory stylegan` itself is made
+from the operator's spec by ganfactory.operators.command)."""
 
 from __future__ import annotations
 
@@ -9,28 +10,9 @@ import click
 
 from ganfactory.cli_options import config_from_options, config_options
 from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.spec import STYLEGAN
 
 PATH = click.Path(path_type=Path)
-
-
-@click.command("stylegan")
-@click.argument("data", type=PATH)
-@click.argument("out", type=PATH)
-@config_options(StyleGANConfig)
-def stylegan_command(data: Path, out: Path, **options: Any) -> None:
-    """Train StyleGAN2-ADA on DATA (one class, or one class per subfolder), then generate images into OUT.
-
-    With --predict --resume MODEL it only generates (DATA is not read).
-    """
-    from ganfactory.engine.distributed import is_main_process
-    from ganfactory.operators.stylegan.operator import run_stylegan
-
-    result = run_stylegan(data, out, config_from_options(StyleGANConfig, options))
-    if not is_main_process():  # under torchrun only rank 0 reports
-        return
-    click.echo(f"Wrote {result.images_written} images to {result.run.data_dir}")
-    click.echo(f"Manifest: {result.run.manifest_path}")
-    click.echo(f"Checkpoint: {result.checkpoint}")
 
 
 @click.command("generate")
@@ -39,10 +21,12 @@ def stylegan_command(data: Path, out: Path, **options: Any) -> None:
 @config_options(StyleGANConfig, skip=("predict", "resume"))
 def generate_command(model: Path, out: Path, **options: Any) -> None:
     """Generate images from a trained StyleGAN MODEL (run folder, .pt checkpoint or .onnx) into OUT."""
-    from ganfactory.operators.stylegan.operator import run_stylegan
+    from ganfactory.engine.driver import run_operator
+    from ganfactory.operators.model_identity import require_model_of
 
+    require_model_of(model, STYLEGAN, hint="generate")
     config = config_from_options(StyleGANConfig, {**options, "predict": True, "resume": str(model)})
-    result = run_stylegan(None, out, config)
+    result = run_operator(STYLEGAN, (), out, config, sampler_only=True)
     click.echo(f"Wrote {result.images_written} images to {result.run.data_dir}")
     click.echo(f"Manifest: {result.run.manifest_path}")
 
@@ -58,7 +42,10 @@ def generate_command(model: Path, out: Path, **options: Any) -> None:
 def interpolate_command(run: Path, seeds: str, frames: int, class_name: str | None, truncation: float,
                         output: Path | None) -> None:
     """Write a GIF that morphs between seeds in W space."""
+    from ganfactory.operators.model_identity import require_model_of
     from ganfactory.operators.stylegan.interpolate import interpolate_run
+
+    require_model_of(run, STYLEGAN, hint="interpolate")
 
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
@@ -70,6 +57,5 @@ def interpolate_command(run: Path, seeds: str, frames: int, class_name: str | No
 
 
 def register(group: click.Group) -> None:
-    group.add_command(stylegan_command)
     group.add_command(generate_command)
     group.add_command(interpolate_command)

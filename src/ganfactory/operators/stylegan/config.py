@@ -6,18 +6,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ganfactory.config import OperatorConfig, check_power_of_two
+from ganfactory.config import RunOptions, check_power_of_two
 
 
-class StyleGANConfig(OperatorConfig):
-    # ModelArts contract
+class StyleGANConfig(RunOptions):
+    # ModelArts contract (with predict, resume, do_validation from RunOptions)
     resolution: int = 256
     batch_size: int = Field(8, ge=1, le=4096)
     total_kimg: float = Field(300, gt=0)
     generate_num: int = Field(300, ge=0)
-    predict: bool = False
-    resume: str = ""
-    do_validation: bool = True
     # Model and training
     cfg: Literal["auto", "stylegan2", "paper256", "cifar", "small"] = "auto"
     aug: Literal["ada", "noaug", "fixed"] = "ada"
@@ -29,20 +26,14 @@ class StyleGANConfig(OperatorConfig):
     cbase: int | None = Field(None, ge=16, description="Capacity: feature maps = cbase / resolution (default: the preset's).")
     cmax: int | None = Field(None, ge=1, description="Most feature maps per layer (default: the preset's).")
     map_layers: int | None = Field(None, ge=1, description="Mapping network depth (default: the preset's).")
-    seed: int = Field(0, ge=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     tick_kimg: float = Field(4.0, gt=0)
     snapshot_ticks: int = Field(1, ge=1)
-    keep_checkpoints: int = Field(3, ge=1)
     # Data
-    min_images: int = Field(70, ge=1)
     channels: Literal[0, 1, 3] = 0  # 0: 1 when every image is grayscale, else 3
     mode: Literal["crop", "pad"] = "crop"
     background: str = "white"
     # Generation
     truncation: float = Field(1.0, ge=0, le=2)
-    image_format: Literal["png", "jpg"] = "png"
 
     @field_validator("resolution")
     @classmethod

@@ -9,7 +9,7 @@ import torch
 
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.networks import Generator
-from ganfactory.operators.stylegan.presets import StyleGANPreset, build_generator, resolve_preset
+from ganfactory.operators.stylegan.presets import StyleGANPreset, resolve_preset
 from ganfactory.operators.stylegan.sampling import class_batch, image_seed, z_batch
 
 GRID_SIZE = 16  # samples in a progress grid
@@ -22,10 +22,24 @@ def preset_for(config: StyleGANConfig) -> StyleGANPreset:
     return dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def generator_from_state(state: dict[str, Any], *, device: torch.device) -> Generator:
-    """The EMA generator of a checkpoint, ready for sampling."""
-    preset = preset_for(StyleGANConfig(**state["config"]))
-    G = build_generator(preset, img_channels=int(state["img_channels"]), num_classes=int(state["num_classes"]))
+def generator_architecture(preset: StyleGANPreset, *, img_channels: int, num_classes: int) -> dict[str, Any]:
+    """The Generator's constructor arguments, resolved: what a checkpoint records to rebuild G by itself."""
+    arch = {"z_dim": preset.z_dim, "w_dim": preset.w_dim, "num_classes": num_classes,
+            "resolution": preset.resolution, "img_channels": img_channels, "channel_base": preset.channel_base,
+            "channel_max": preset.channel_max, "mapping_layers": preset.mapping_layers,
+            "num_fp16_res": preset.num_fp16_res, "conv_clamp": preset.conv_clamp}
+    return {key: (float(value) if isinstance(value, float) else value) for key, value in arch.items()}
+
+
+def generator_from_state(state: dict[str, Any], *, device: torch.device,
+                         architecture: dict[str, Any] | None = None) -> Generator:
+    """The EMA generator of a checkpoint's operator state, ready for sampling. `architecture` (recorded by
+    format-2 checkpoints) rebuilds it as trained; None rebuilds it from the saved config and preset table."""
+    if architecture is None:
+        preset = preset_for(StyleGANConfig(**state["config"]))
+        architecture = generator_architecture(preset, img_channels=int(state["img_channels"]),
+                                              num_classes=int(state["num_classes"]))
+    G = Generator(**architecture, channels_last=True)
     G.load_state_dict(state["G_ema"])
     return G.to(device).eval().requires_grad_(False)
 

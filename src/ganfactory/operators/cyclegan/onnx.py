@@ -8,19 +8,16 @@ from typing import Any
 import torch
 
 from ganfactory.errors import CheckpointError
-from ganfactory.export.onnx_io import export_module, open_session
-from ganfactory.operators.cyclegan.config import CycleGANConfig
-from ganfactory.operators.cyclegan.training import build_generator
+from ganfactory.output.onnx import export_module, open_session
+from ganfactory.operators.cyclegan.models import load_generator
 
 
 def export_cyclegan(state: dict[str, Any], path: Path) -> Path:
-    config = CycleGANConfig(**state["config"])
-    G = build_generator(config)
-    G.load_state_dict(state["G_AB"])
-    example = torch.zeros(1, config.image_channel, config.image_height, config.image_width)
-    metadata = {"operator": "cyclegan", "channels": config.image_channel,
-                "height": config.image_height, "width": config.image_width,
-                "source_name": state["domain_names"][0], "target_name": state["domain_names"][1]}
+    """Export G_AB of a whole checkpoint dict (its recorded architecture, else its config)."""
+    G, arch, operator_state = load_generator(state, path)
+    example = torch.zeros(1, arch["channels"], arch["height"], arch["width"])
+    metadata = {"operator": "cyclegan", "channels": arch["channels"], "height": arch["height"], "width": arch["width"],
+                "source_name": operator_state["domain_names"][0], "target_name": operator_state["domain_names"][1]}
     return export_module(G, (example,), path, input_names=["image"], output_names=["translated"],
                          dynamic_axes={"image": (0, 2, 3)}, metadata=metadata)
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ganfactory.errors import CheckpointError
-from ganfactory.export.onnx_io import export_module, open_session
+from ganfactory.output.onnx import export_module, open_session
 from ganfactory.operators.stylegan.models import generator_from_state
 from ganfactory.operators.stylegan.sampling import z_batch
 
@@ -35,9 +35,10 @@ class _Conditional(_Unconditional):
         return _truncated_image(self.G, z, class_index, psi)
 
 
-def export_stylegan(state: dict[str, Any], path: Path) -> Path:
-    """Export a checkpoint's EMA generator (constant noise, so a seed always gives the same image)."""
-    G = generator_from_state(state, device=torch.device("cpu")).float()
+def export_stylegan(state: dict[str, Any], path: Path, *, architecture: dict[str, Any] | None = None) -> Path:
+    """Export a checkpoint's EMA generator (constant noise, so a seed always gives the same image);
+    `architecture`: the checkpoint's recorded one (None: rebuilt from its config)."""
+    G = generator_from_state(state, device=torch.device("cpu"), architecture=architecture).float()
     conditional = int(state["num_classes"]) > 0
     z = torch.randn(2, G.z_dim)
     if conditional:
@@ -47,7 +48,7 @@ def export_stylegan(state: dict[str, Any], path: Path) -> Path:
     else:
         module, args, names, axes = _Unconditional(G), (z, torch.ones(1)), ["z", "psi"], {"z": (0,)}
     metadata = {"operator": "stylegan", "z_dim": G.z_dim, "conditional": conditional,
-                "class_names": list(state["class_names"]), "resolution": int(state["config"]["resolution"])}
+                "class_names": list(state["class_names"]), "resolution": int(G.resolution)}
     return export_module(module, args, path, input_names=names, output_names=["image"], dynamic_axes=axes,
                          metadata=metadata)
 

@@ -1,0 +1,144 @@
+"""The operator contract: what an operator tells ganfactory about itself, read by the CLI, `export`,
+`generate`, the job queue and the driver (docs/adding-an-operator.md walks through it).
+
+An operator is a folder with a config model (extending `RunOptions`), a `plan` function that says how to
+train (one or more named stages), a `generate` function for after training, and optionally a predictor
+(`--predict --resume MODEL`), a sampler (`ganfactory generate MODEL OUT`) and an exporter (`ganfactory
+export RUN`). It becomes a command by one registration in `ganfactory.operators.registry`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+
+from ganfactory.config import RunOptions
+
+if TYPE_CHECKING:  # the contract itself stays light: `ganfactory --help` lists operators without torch
+    import torch
+
+    from ganfactory.engine.distributed import DistributedContext
+    from ganfactory.engine.loop import Schedule, Trainable
+    from ganfactory.engine.precision import Precision
+    from ganfactory.output.layout import RunFolder
+
+InputKind = Literal["folder", "two_folders", "run"]
+# The positional arguments before OUT, per input kind (the CLI's argument names, the job queue's fields).
+INPUT_NAMES: dict[str, tuple[str, ...]] = {"folder": ("data",), "two_folders": ("source", "target"),
+                                           "run": ("run",)}
+CHECKPOINT_FORMAT = 2  # 1: no "meta" (operator, stage, architecture) in the checkpoint
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class RunEnv:
+    """Everything the driver decided for one run, handed to the operator's functions."""
+
+    run: RunFolder
+    config: RunOptions
+    inputs: tuple[Path, ...]  # the input folders in INPUT_NAMES order (empty for --predict of a sampler)
+    context: DistributedContext
+    device: torch.device  # this rank's device
+    precision: Precision  # resolved once: dtype, autocast, grad scaler
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage. `name` "" means the operator trains in one stage (checkpoints in model/);
+    a named stage keeps its checkpoints in model/<name>/. `build` runs only when the stage starts, after
+    the previous stages finished (so it may read their trainables)."""
+
+    name: str
+    build: Callable[[list[Trainable]], Trainable]  # the trainables of the finished stages -> this stage's
+    schedule: Schedule
+    # --resume CKPT on a fresh run folder: the state to continue from (None: start fresh, e.g. transfer learning)
+    initial_state: Callable[[Trainable], dict[str, Any] | None] | None = None
+    # The resolved architecture the checkpoint records, so it can rebuild its networks without the config
+    architecture: Callable[[Trainable], dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    stages: Sequence[Stage]
+    config_record: dict[str, Any] = field(default_factory=dict)  # extra keys for config.json ("resolved", ...)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: RunFolder
+    checkpoint: Path
+    images_written: int
+    done: float  # the last stage's progress in its unit (0 for --predict)
+    unit: str = ""
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A function named "package.module:function", imported on its first call: an operator's spec can
+    name its torch-heavy parts without importing them when the CLI only lists commands."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise TypeError(f"lazy() needs 'package.module:function', not {target!r}.")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module_name), attribute)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = attribute
+    call.__doc__ = f"{target}, imported on first use."
+    return call
+
+
+Generate = Callable[[RunEnv, list[Any], dict[str, str]], int]  # env, trainables, provenance -> files written
+Predict = Callable[[RunEnv, Path], int]  # env, model path (checkpoint or .onnx) -> files written
+Export = Callable[[dict[str, Any], Path], Path]  # checkpoint (whole dict), output path -> written path
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """One operator, as every front end sees it.
+
+    name: the command (`ganfactory NAME`); lowercase letters, digits and dashes.
+    summary: the command's help text (first line: the `--help` listing).
+    config: the pydantic model of its parameters; extends RunOptions.
+    inputs: "folder" (DATA OUT), "two_folders" (SOURCE TARGET OUT) or "run" (RUN OUT).
+    plan: (env) -> the stages to train.
+    generate: what the run writes after training (images, translations, pairs).
+    predict: `--predict --resume MODEL` without training (None: the operator has no such mode).
+    sampler: `ganfactory generate MODEL OUT`, generation that needs no input folder (None: not offered).
+    exporter: `ganfactory export RUN` (None: nothing to export).
+    recognises: tells a format-1 checkpoint (no meta) of this operator from its operator state.
+    """
+
+    name: str
+    summary: str
+    config: type[RunOptions]
+    inputs: InputKind
+    plan: Callable[[RunEnv], TrainingPlan]
+    generate: Generate
+    predict: Predict | None = None
+    sampler: Predict | None = None
+    exporter: Export | None = None
+    recognises: Callable[[dict[str, Any]], bool] | None = None
+    report: Callable[[RunResult], list[str]] | None = None  # lines the CLI prints after a run
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise TypeError(f"Operator name {self.name!r} must be lowercase letters, digits and dashes.")
+        if not (isinstance(self.config, type) and issubclass(self.config, RunOptions)):
+            raise TypeError(f"Operator '{self.name}': config must be a RunOptions subclass, not {self.config!r}.")
+        if self.inputs not in INPUT_NAMES:
+            raise TypeError(f"Operator '{self.name}': inputs must be one of {', '.join(INPUT_NAMES)}.")
+        for name in ("plan", "generate"):
+            if not callable(getattr(self, name)):
+                raise TypeError(f"Operator '{self.name}': {name} must be callable.")
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return INPUT_NAMES[self.inputs]
+
+
+def checkpoint_meta(spec: OperatorSpec) -> dict[str, Any]:
+    """The part of a checkpoint's "meta" the driver fills in (the loop adds the stage)."""
+    return {"format": CHECKPOINT_FORMAT, "operator": spec.name}

@@ -1,0 +1,114 @@
+"""The one sequence every operator runs: distributed session -> run folder -> (predict | train each stage ->
+barrier -> newest checkpoint -> provenance -> generate). Operators supply the parts (engine.contract)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganfactory.config import RunOptions
+from ganfactory.engine.checkpoint import checkpoint_provenance, list_checkpoints, resolve_checkpoint_path
+from ganfactory.engine.contract import OperatorSpec, RunEnv, RunResult, Stage, TrainingPlan, checkpoint_meta
+from ganfactory.engine.distributed import barrier, distributed_session
+from ganfactory.engine.loop import Trainable, train
+from ganfactory.engine.precision import resolve_device, resolve_precision
+from ganfactory.engine.signals import StopRequest
+from ganfactory.engine.stats import set_phase
+from ganfactory.errors import CheckpointError, ConfigError
+from ganfactory.output.layout import RunFolder, open_run_folder
+
+log = logging.getLogger(__name__)
+
+
+def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path, config: RunOptions, *,
+                 progress_bar: bool = True, stop: StopRequest | None = None,
+                 sampler_only: bool = False) -> RunResult:
+    """Train `spec` on `inputs` into OUT (resuming what OUT holds), then generate; with `config.predict`
+    only predict from `config.resume`. `sampler_only`: `ganfactory generate` (no input folders at all).
+
+    Raises ConfigError for a config of another operator; CheckpointError for a missing or foreign model.
+    """
+    if not isinstance(config, spec.config):
+        raise ConfigError(f"The '{spec.name}' operator needs a {spec.config.__name__}, not {type(config).__name__}.")
+    device = resolve_device(config.device)
+    with distributed_session(device) as (context, rank_device):
+        given = tuple(Path(p) for p in inputs if p is not None)
+        run = open_run_folder(out, inputs=given)
+        env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,
+                     precision=resolve_precision(config.precision, rank_device))
+        if config.predict or sampler_only:
+            return _predict(spec, env, sampler_only=sampler_only)
+        plan = spec.plan(env)
+        trainables = _train_stages(spec, env, plan, progress_bar=progress_bar, stop=stop)
+        barrier(context)
+        checkpoint = _newest_checkpoint(run, plan.stages[-1])
+        written = 0
+        if context.is_main:
+            set_phase(run.logs_dir, "generating")
+            written = spec.generate(env, trainables, checkpoint_provenance(checkpoint))
+            set_phase(run.logs_dir, "done")
+        last = trainables[-1]
+        return RunResult(run=run, checkpoint=checkpoint, images_written=written, done=last.done, unit=last.unit)
+
+
+def _train_stages(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan, *, progress_bar: bool,
+                  stop: StopRequest | None) -> list[Trainable]:
+    """Each stage in order; a finished stage resumes from its last checkpoint and takes no step, so an
+    interrupted run continues in the stage it was in."""
+    fresh_folder = not _any_checkpoint(env.run)
+    trainables: list[Trainable] = []
+    for index, stage in enumerate(plan.stages):
+        trainable = stage.build(list(trainables))
+        initial = stage.initial_state(trainable) if (stage.initial_state and fresh_folder and index == 0) else None
+        if index == 0 and env.context.is_main:
+            _write_config(spec, env, plan)
+        meta: dict[str, Any] = checkpoint_meta(spec)
+        if stage.architecture is not None:
+            meta["architecture"] = stage.architecture(trainable)
+        train(trainable, run=env.run, schedule=stage.schedule, context=env.context, stop=stop,
+              progress_bar=progress_bar, initial_state=initial, stage=stage.name, meta=meta)
+        trainables.append(trainable)
+    return trainables
+
+
+def _write_config(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan) -> None:
+    inputs = dict(zip(spec.input_names, (str(p) for p in env.inputs)))
+    resolved = {"precision": str(env.precision), "device": str(env.device), "world_size": env.context.world_size}
+    record = {"operator": spec.name, **inputs, **env.config.to_json_dict(), **plan.config_record}
+    record["resolved"] = {**resolved, **record.get("resolved", {})}
+    env.run.write_config(record)
+
+
+def _any_checkpoint(run: RunFolder) -> bool:
+    model = run.model_dir
+    return bool(list_checkpoints(model)) or any(list_checkpoints(d) for d in model.iterdir() if d.is_dir())
+
+
+def _newest_checkpoint(run: RunFolder, stage: Stage) -> Path:
+    folder = run.model_dir / stage.name if stage.name else run.model_dir
+    found = list_checkpoints(folder)
+    if not found:
+        raise CheckpointError(f"Training ended without a checkpoint in {folder}; run the same command again.")
+    return found[0]
+
+
+def _predict(spec: OperatorSpec, env: RunEnv, *, sampler_only: bool) -> RunResult:
+    """Only generate, from `--resume MODEL` (a run folder, a checkpoint or an exported .onnx)."""
+    function = spec.sampler if sampler_only else spec.predict
+    if function is None:
+        what = "generate from a model alone" if sampler_only else "predict"
+        raise ConfigError(f"The '{spec.name}' operator cannot {what}; train it with 'ganfactory {spec.name}'.")
+    if not env.config.resume:
+        raise CheckpointError("--predict needs --resume MODEL: a run folder, a .pt checkpoint or an exported .onnx.")
+    model = resolve_checkpoint_path(Path(env.config.resume))
+    written = function(env, model)
+    return RunResult(run=env.run, checkpoint=model, images_written=written, done=0.0)
+
+
+def seed_everything(seed: int, rank: int) -> None:
+    """Seed the global torch RNG from --seed (per rank): network init and noise draw from it, and every
+    checkpoint captures it, so a stopped and resumed run equals an uninterrupted one."""
+    torch.manual_seed(seed * 1000003 + rank)
