@@ -21,6 +21,7 @@ class Progress:
     sec_per_unit: float | None
     phase: str  # "training", "generating" or "done"
     updated: float
+    stage: str = ""  # the training stage ("" for an operator that trains in one stage)
 
 
 def read_progress(run_folder: Path | None) -> Progress | None:
@@ -38,6 +39,7 @@ def read_progress(run_folder: Path | None) -> Progress | None:
             sec_per_unit=None if speed is None else float(speed),
             phase=str(data.get("phase", "training")),
             updated=float(data.get("updated", 0.0)),
+            stage=str(data.get("stage") or ""),
         )
     except FileNotFoundError:
         return None
@@ -48,10 +50,11 @@ def read_progress(run_folder: Path | None) -> Progress | None:
 
 
 def progress_text(progress: Progress | None) -> str:
-    """'12.3/300 kimg'; the phase is appended once training is over."""
+    """'12.3/300 kimg', 'stage2 3/10 epoch'; the phase is appended once training is over."""
     if progress is None:
         return "-"
     text = f"{_number(progress.done)}/{_number(progress.total)} {progress.unit}"
+    text = f"{progress.stage} {text}" if progress.stage else text
     return text if progress.phase == "training" else f"{text} ({progress.phase})"
 
 

@@ -27,6 +27,10 @@ def export_module(module: torch.nn.Module, args: tuple[torch.Tensor, ...], path:
     dynamic_shapes = {name: {axis: torch.export.Dim.AUTO for axis in dynamic_axes.get(name, ())}
                       for name in input_names}
 
+    # torch.onnx warns once per torchvision operator it cannot register when torchvision is absent (it is not a
+    # dependency); those lines say nothing about this export, so only that registry logger is quietened.
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+
     def write(tmp: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

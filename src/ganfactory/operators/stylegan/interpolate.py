@@ -6,10 +6,12 @@ from pathlib import Path
 
 import torch
 
-from ganfactory.engine.checkpoint import load_checkpoint, resolve_checkpoint_path
+from ganfactory.engine.checkpoint import (checkpoint_architecture, load_checkpoint, require_operator,
+                                         resolve_checkpoint_path)
 from ganfactory.errors import ConfigError
 from ganfactory.operators.stylegan.models import generator_from_state
 from ganfactory.operators.stylegan.sampling import class_batch, z_batch
+from ganfactory.operators.stylegan.spec import is_legacy_stylegan
 from ganfactory.output.images import save_gif, to_uint8
 from ganfactory.output.layout import RunFolder
 
@@ -42,8 +44,10 @@ def interpolate_run(run_or_model: Path, *, seeds: list[int], frames: int, class_
                     truncation: float = 1.0, output: Path | None = None) -> Path:
     if len(seeds) < 2:
         raise ConfigError("--seeds needs at least two seeds to morph between, e.g. --seeds 1,5,9.")
-    state = load_checkpoint(resolve_checkpoint_path(Path(run_or_model)))["operator"]
-    G = generator_from_state(state, device=torch.device("cpu"))
+    path = resolve_checkpoint_path(Path(run_or_model))
+    checkpoint = load_checkpoint(path)
+    state = require_operator(checkpoint, "stylegan", path, legacy=is_legacy_stylegan)
+    G = generator_from_state(state, device=torch.device("cpu"), architecture=checkpoint_architecture(checkpoint))
     index = _class_index(list(state["class_names"]), int(state["num_classes"]) > 0, class_name)
     images = morph_frames(G, seeds=seeds, frames=frames, class_index=index, truncation=truncation)
     if output is None:
