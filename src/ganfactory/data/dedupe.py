@@ -46,11 +46,6 @@ def perceptual_hash(img: Image.Image) -> int:
     return int(np.packbits(bits).view(">u8")[0])
 
 
-def hamming_distance(first: int, second: int) -> int:
-    """Number of differing bits between two hashes."""
-    return (first ^ second).bit_count()
-
-
 class NearDuplicateIndex:
     """The signatures kept so far, searchable for the closest one (a linear numpy scan: fine to ~10^5)."""
 

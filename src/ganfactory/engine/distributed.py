@@ -146,14 +146,6 @@ def any_rank(flag: bool, context: DistributedContext) -> bool:
     return bool(value.item() > 0)
 
 
-def mean_over_ranks(value: float, context: DistributedContext) -> float:
-    if not context.enabled:
-        return value
-    tensor = torch.tensor([float(value)], dtype=torch.float64, device=context.comm_device)
-    dist.all_reduce(tensor)
-    return float(tensor.item()) / context.world_size
-
-
 def barrier(context: DistributedContext) -> None:
     if context.enabled:
         dist.barrier()

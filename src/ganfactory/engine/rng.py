@@ -36,10 +36,6 @@ def _as_tuple(value: Any) -> Any:
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def generator_state(generator: torch.Generator) -> torch.Tensor:
-    return generator.get_state()
-
-
 def seeded_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))

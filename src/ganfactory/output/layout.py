@@ -46,14 +46,6 @@ class RunFolder:
     def config_path(self) -> Path:
         return self.root / "config.json"
 
-    @property
-    def progress_path(self) -> Path:
-        return self.logs_dir / "progress.json"
-
-    @property
-    def onnx_path(self) -> Path:
-        return self.model_dir / "generator.onnx"
-
     def class_dir(self, class_name: str | None) -> Path:
         """Data/<class>/ for a class-conditional run, Data/ for a single class."""
         return self.data_dir / class_name if class_name else self.data_dir

@@ -7,7 +7,6 @@ two CPU cores in minutes, for the demo and the tests.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -193,7 +192,3 @@ def build_discriminator(
         conv_clamp=preset.conv_clamp, channels_last=channels_last,
     )  # fmt: skip
 
-
-def preset_as_dict(preset: StyleGANPreset) -> dict:
-    """JSON-friendly form for config.json and checkpoints."""
-    return dataclasses.asdict(preset)

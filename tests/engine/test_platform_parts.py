@@ -1,0 +1,92 @@
+"""Platform parts on their own: the resolved precision, the contract's type checks, the registry, and the loop
+with a trainable that stops early and draws no samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from ganfactory.config import OperatorConfig, RunOptions
+from ganfactory.engine.checkpoint import list_checkpoints
+from ganfactory.engine.contract import OperatorSpec, lazy
+from ganfactory.engine.loop import Schedule, train
+from ganfactory.engine.precision import Precision, native_bf16, resolve_precision
+from ganfactory.errors import ConfigError
+from ganfactory.operators import registry
+from ganfactory.output.layout import RunFolder
+
+
+def test_auto_precision_is_native_bf16_else_fp16_on_cuda_else_fp32() -> None:
+    cpu = torch.device("cpu")
+    precision = resolve_precision("auto", cpu)
+    assert precision == ("bf16" if native_bf16(cpu) else "fp32") and precision.device == cpu
+    fp32 = resolve_precision("fp32", cpu)
+    assert isinstance(fp32, Precision) and fp32.dtype is torch.float32 and not fp32.grad_scaler().is_enabled()
+    assert json.dumps({"p": fp32}) == '{"p": "fp32"}'
+    with pytest.raises(ConfigError, match="needs a CUDA GPU"):
+        resolve_precision("fp16", cpu)
+
+
+def test_a_spec_is_checked_when_made_and_when_registered() -> None:
+    parts: dict[str, Any] = dict(summary="s", config=RunOptions, inputs="folder", plan=lambda env: None,
+                                 generate=lambda env, trainables, provenance: 0)
+    with pytest.raises(TypeError, match="lowercase"):
+        OperatorSpec(name="Bad_Name", **parts)
+    with pytest.raises(TypeError, match="RunOptions subclass"):
+        OperatorSpec(name="x", **{**parts, "config": OperatorConfig})
+    with pytest.raises(TypeError, match="inputs must be"):
+        OperatorSpec(name="x", **{**parts, "inputs": "three_folders"})
+    with pytest.raises(TypeError, match="Only an OperatorSpec"):
+        registry.register_operator("stylegan")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Two operators are named 'stylegan'"):
+        registry.register_operator(OperatorSpec(name="stylegan", **parts))
+    with pytest.raises(ConfigError, match="Unknown operator 'stylegann'; known: cyclegan, stylegan"):
+        registry.get_operator("stylegann")
+    with pytest.raises(ModuleNotFoundError):
+        lazy("ganfactory.no_such_module:plan")()
+
+
+class _EarlyStopper:
+    """Not a GAN and no samples: a counter that stops early once its 'validation loss' stops improving."""
+
+    unit = "epoch"
+
+    def __init__(self) -> None:
+        self._steps, self.total, self.stopped_early = 0, 100.0, False
+
+    @property
+    def done(self) -> float:
+        return float(self._steps)
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
+    def train_step(self) -> dict[str, float]:
+        self._steps += 1
+        self.stopped_early = self._steps >= 7
+        return {"val_loss": max(1.0 - 0.1 * self._steps, 0.4)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self._steps, "stopped_early": self.stopped_early}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._steps, self.stopped_early = int(state["steps"]), bool(state["stopped_early"])
+
+
+def test_the_loop_ends_on_an_early_stop_and_needs_no_samples(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path).create()
+    trainable = _EarlyStopper()
+    train(trainable, run=run, schedule=Schedule(tick_units=5, keep_checkpoints=1), progress_bar=False,
+          stage="classifier")
+    assert trainable.steps == 7 and not list(run.samples_dir.iterdir())
+    assert [p.name for p in list_checkpoints(run.model_dir / "classifier")] == ["ckpt-000000007.pt"]
+    again = _EarlyStopper()
+    train(again, run=run, schedule=Schedule(tick_units=5), progress_bar=False, stage="classifier")
+    assert again.steps == 7  # resumed as finished: no further step
+    progress = json.loads((run.logs_dir / "progress.json").read_text())
+    assert progress["stage"] == "classifier" and progress["done"] == 7
