@@ -82,3 +82,23 @@ def test_interpolation_rejects_an_unknown_class_and_one_seed(trained):
         interpolate_run(trained, seeds=[1, 2], frames=2, class_name="birds")
     with pytest.raises(ConfigError, match="at least two seeds"):
         interpolate_run(trained, seeds=[1], frames=2)
+
+
+def test_a_checkpoint_rebuilds_its_generator_from_its_recorded_architecture(trained, torch_sampler, tmp_path):
+    """Format 2 records the architecture: a changed preset table cannot change what it rebuilds. A format-1 file
+    (no meta) still loads, from its saved config."""
+    checkpoint = load_ckpt(latest_ckpt(trained))
+    assert checkpoint["meta"]["operator"] == "stylegan" and checkpoint["meta"]["format"] == 2
+    arch = checkpoint["meta"]["architecture"]
+    assert (arch["resolution"], arch["num_classes"], arch["img_channels"]) == (16, len(CLASSES), 3)
+    # A config whose preset would build another network (as after a preset-table change) is not read.
+    changed = dict(checkpoint["operator"], config={**checkpoint["operator"]["config"], "cmax": 4})
+    G = generator_from_state(changed, device=torch.device("cpu"), architecture=arch)
+    expected = torch_sampler(seeds=[5], class_index=1, truncation=1.0)
+    got = TorchSampler(G, torch.device("cpu"))(seeds=[5], class_index=1, truncation=1.0)
+    assert torch.equal(got, expected)
+    old = tmp_path / "old" / "model"
+    old.mkdir(parents=True)
+    torch.save({key: value for key, value in checkpoint.items() if key != "meta"}, old / "ckpt-000000001.pt")
+    result = train(None, tmp_path / "from_old", predict=True, resume=str(old.parent), generate_num=1)
+    assert result.images_written == len(CLASSES)

@@ -18,7 +18,7 @@ _registered: dict[str, OperatorSpec] = {}
 
 
 def register_operator(spec: OperatorSpec) -> OperatorSpec:
-    """Add an operator (also usable as a decorator on a function returning the spec's module attribute).
+    """Add an operator in this process (the built-ins and entry points are added on first use); returns it.
 
     Raises TypeError for something that is not an OperatorSpec or a name already taken by another spec."""
     if not isinstance(spec, OperatorSpec):
