@@ -22,6 +22,7 @@ from ganfactory.data.imageio import Color, ColorLike, fit, load_image, parse_col
 from ganfactory.data.parallel import thread_map
 from ganfactory.data.prepare_report import DroppedFile, PreparedFile, PrepareReport
 from ganfactory.errors import ConfigError, InputError
+from ganfactory.output.overlap import refuse_overlap
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +112,7 @@ def _settings(*, resolution: int, mode: str, background: ColorLike, channels: in
 
 def _check_destination(src: Path, dst: Path) -> None:
     """Refuse destinations that could write into the source or mix with an earlier run."""
-    source, target = src.resolve(), dst.resolve()
-    if target == source or source in target.parents:
-        raise InputError(f"output folder {dst} is inside the data folder {src}; choose a folder outside it.")
-    if target in source.parents:
-        raise InputError(f"output folder {dst} contains the data folder {src}; choose a separate, new folder.")
+    refuse_overlap(inputs=[src], outputs=[dst], command="prepare")
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise InputError(f"output folder {dst} already exists and is not empty; remove it or choose a new folder.")
 

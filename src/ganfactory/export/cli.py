@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ganfactory.errors import CheckpointError
+from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 
 
 def export_run(run: Path, output: Path | None = None) -> Path:
@@ -16,6 +17,7 @@ def export_run(run: Path, output: Path | None = None) -> Path:
     state = load_checkpoint(checkpoint)["operator"]
     root = run if run.is_dir() and (run / "model").is_dir() else checkpoint.parent.parent
     output = output or root / "model" / "generator.onnx"
+    refuse_overlap(inputs=[checkpoint, *recorded_inputs(checkpoint)], outputs=[output], command="export")
     operator = state.get("operator", "stylegan" if "G_ema" in state else None)
     if operator == "stylegan":
         from ganfactory.export.stylegan import export_stylegan

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganfactory.errors import GanFactoryError
+from ganfactory.output.pathtext import utf8_text
 
 
 def fsync_directory(directory: Path) -> None:
@@ -51,7 +52,8 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    """UTF-8; a file name that is not valid UTF-8 inside `text` is kept as \\udcXX escapes (valid JSON)."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(utf8_text(text)))
 
 
 def atomic_write_json(path: Path, data: Any) -> Path:

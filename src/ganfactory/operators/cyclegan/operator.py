@@ -37,7 +37,8 @@ class CycleGANResult:
 def run_cyclegan(source: Path, target: Path, out: Path, config: CycleGANConfig, *, progress_bar: bool = True,
                  stop: StopRequest | None = None) -> CycleGANResult:
     with distributed_session(resolve_device(config.device)) as (context, device):
-        run = open_run_folder(out, inputs=(source, target))
+        run = open_run_folder(out, inputs=(source, target), model=config.resume if config.predict else None,
+                              command="cyclegan")
         files = {"source": _files(source, "source", run, config, context)}
         if config.predict:
             return _predict(source, files["source"], run, config, device=device)

@@ -12,6 +12,7 @@ from ganfactory.operators.stylegan.models import generator_from_state
 from ganfactory.operators.stylegan.sampling import class_batch, z_batch
 from ganfactory.output.images import save_gif, to_uint8
 from ganfactory.output.layout import RunFolder
+from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 
 
 def _class_index(class_names: list[str], conditional: bool, class_name: str | None) -> int | None:
@@ -42,11 +43,13 @@ def interpolate_run(run_or_model: Path, *, seeds: list[int], frames: int, class_
                     truncation: float = 1.0, output: Path | None = None) -> Path:
     if len(seeds) < 2:
         raise ConfigError("--seeds needs at least two seeds to morph between, e.g. --seeds 1,5,9.")
-    state = load_checkpoint(resolve_checkpoint_path(Path(run_or_model)))["operator"]
+    checkpoint = resolve_checkpoint_path(Path(run_or_model))
+    if output is None:
+        root = Path(run_or_model) if Path(run_or_model).is_dir() else checkpoint.parent.parent
+        output = RunFolder(root).samples_dir / f"interpolation_{'-'.join(map(str, seeds))}.gif"
+    refuse_overlap(inputs=[checkpoint, *recorded_inputs(checkpoint)], outputs=[output], command="interpolate")
+    state = load_checkpoint(checkpoint)["operator"]
     G = generator_from_state(state, device=torch.device("cpu"))
     index = _class_index(list(state["class_names"]), int(state["num_classes"]) > 0, class_name)
     images = morph_frames(G, seeds=seeds, frames=frames, class_index=index, truncation=truncation)
-    if output is None:
-        root = Path(run_or_model) if Path(run_or_model).is_dir() else Path(run_or_model).parent.parent
-        output = RunFolder(root).samples_dir / f"interpolation_{'-'.join(map(str, seeds))}.gif"
     return save_gif(images, output, duration_ms=40)

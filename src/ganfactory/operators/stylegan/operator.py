@@ -40,7 +40,8 @@ def run_stylegan(data: Path | None, out: Path, config: StyleGANConfig, *, progre
                  stop: StopRequest | None = None) -> StyleGANResult:
     """Train on DATA into OUT (resuming what OUT already holds), then generate; `predict` only generates."""
     with distributed_session(resolve_device(config.device)) as (context, device):
-        run = open_run_folder(out, inputs=(data,) if data else ())
+        run = open_run_folder(out, inputs=(data,) if data else (), model=config.resume if config.predict else None,
+                              command="stylegan")
         if config.predict:
             return predict_stylegan(run, config, device=device)
         trainable = _train(Path(data), run, config, device=device, context=context, progress_bar=progress_bar,
