@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ganfactory.errors import InputError
-from ganfactory.output.atomic import atomic_write_json
+from ganfactory.output.atomic import atomic_write_json, remove_stale_temp_files
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 
 
@@ -64,8 +64,12 @@ class RunFolder:
         return [self.root, self.model_dir, self.samples_dir, self.data_dir, self.logs_dir]
 
     def create(self) -> "RunFolder":
+        """Make the folders, and remove temporary files that a killed run left (a checkpoint's can be GBs)."""
         for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(self.root)
+        for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
+            remove_stale_temp_files(folder, recursive=folder == self.data_dir)  # Data/<class>/ too
         return self
 
     def write_config(self, config: dict[str, Any]) -> Path:
