@@ -52,13 +52,17 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
 @click.option("--dedupe/--no-dedupe", default=False, show_default=True, help="Also drop near duplicates (exact ones are always dropped).")
 @click.option("--dedupe-threshold", default=4, show_default=True, type=click.IntRange(0, 64),
               help="Largest perceptual-hash distance (bits of 64) that counts as a near duplicate.")
+@click.option("--remove-background", is_flag=True, default=False,
+              help="Replace the background (OpenCV GrabCut) with --background; writes OUT/.background_sheet.png "
+                   "(before/after) and flags doubtful images in the report. Needs ganfactory[background].")
 def prepare_command(data: Path, out: Path, resolution: int, mode: str, background: str, channels: str,
-                    dedupe: bool, dedupe_threshold: int) -> None:
+                    dedupe: bool, dedupe_threshold: int, remove_background: bool) -> None:
     """Square, resize and de-duplicate DATA into OUT, keeping the class folders; DATA is never changed."""
     from ganfactory.data.prepare import prepare_dataset
 
     report = prepare_dataset(data, out, resolution=resolution, mode=mode, background=background,
-                         channels=int(channels), dedupe=dedupe, dedupe_threshold=dedupe_threshold)
+                             channels=int(channels), dedupe=dedupe, dedupe_threshold=dedupe_threshold,
+                             remove_background=remove_background)
     for line in report.summary_lines():
         click.echo(line)
 

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from ganfactory.data.validation import ValidationReport, validate_dataset
+from ganfactory.output.overlap import refuse_overlap
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def run_validate(
     Raises InputError only when there is nothing to report on (missing folder, no image at all);
     an unusable dataset is returned with `usable` False: call `raise_if_unusable()` for the exit code.
     """
+    refuse_overlap(inputs=[Path(data)], outputs=[Path(json_path)] if json_path is not None else [],
+                   command="validate --json")
     report = validate_dataset(Path(data), resolution=resolution, min_images=min_images,
                               max_imbalance=max_imbalance, workers=workers)
     if json_path is not None:

@@ -1,23 +1,22 @@
-"""Checking one image file cheaply: read it once, hash the bytes, decode only as far as needed.
+"""Checking one image file: read it once, hash the bytes, decode it exactly as the loaders do.
 
-Measured on small PNG/JPEG files (benchmarks/validate_speed.py), a full decode costs several times
-more than these checks, which still catch truncation:
-* PNG: `verify()` walks every chunk and checks its CRC up to IEND without inflating the pixels.
-* JPEG: `draft()` lets libjpeg decode at 1/8 scale, which still reads all of the entropy-coded data,
-  so a truncated file fails.
-* other formats: a full `load()`.
+Validation's verdict must be the loader's: an earlier version only walked PNG chunk checksums
+(`verify()`) and decoded JPEGs at 1/8 scale, so a PNG with valid checksums but a corrupt pixel stream
+was counted usable and then skipped by the loader. Now every file goes through `imageio.open_image`,
+the function the loaders call (full decode plus the pixel-mode check); benchmarks/validate_speed.py
+measures the cost.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from ganfactory.data.imageio import DECODE_ERRORS, EXTENSION_FORMATS, SUPPORTED_MODES, describe_decode_error
+from ganfactory.data.imageio import (DECODE_ERRORS, EXTENSION_FORMATS, SUPPORTED_MODES, UnreadableImage,
+                                     describe_decode_error, open_image)
 
 _ORIENTATION_TAG = 0x0112
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})  # EXIF orientations that rotate by 90 degrees
@@ -55,7 +54,7 @@ def content_digest(data: bytes) -> str:
 
 
 def check_file(path: Path, *, orientation: bool = True) -> FileCheck:
-    """Read, hash and sanity-decode one file; never raises for a bad file.
+    """Read, hash and decode one file the way the loaders do; never raises for a bad file.
 
     `orientation` False skips reading EXIF rotation, which only matters for non-square targets.
     """
@@ -67,17 +66,11 @@ def check_file(path: Path, *, orientation: bool = True) -> FileCheck:
         return FileCheck(path, 0, error="is empty (0 bytes)", empty=True)
     digest = content_digest(data)
     try:
-        img = Image.open(io.BytesIO(data))
-        fmt, mode = img.format, img.mode
-        if mode not in SUPPORTED_MODES:
-            return FileCheck(path, len(data), digest, fmt, mode, *img.size,
-                             error=f"has pixel mode {mode}, which is not supported")
-        size = img.size  # before the decode: draft() shrinks JPEGs
-        _decode_enough(img)
-        width, height = _oriented(size, img, data) if orientation else size
-    except DECODE_ERRORS as exc:
-        return FileCheck(path, len(data), digest, error=f"cannot be read ({describe_decode_error(exc)})")
-    return FileCheck(path, len(data), digest, fmt, mode, width, height)
+        img = open_image(data, name=path)  # the loader's own decode: its verdict is this verdict
+    except UnreadableImage as exc:
+        return FileCheck(path, len(data), digest, error=exc.reason)
+    width, height = _oriented(img) if orientation else img.size
+    return FileCheck(path, len(data), digest, img.format, img.mode, width, height)
 
 
 def header_ok(path: Path) -> str | None:
@@ -95,25 +88,11 @@ def header_ok(path: Path) -> str | None:
     return None
 
 
-def _oriented(size: tuple[int, int], img: Image.Image, data: bytes) -> tuple[int, int]:
+def _oriented(img: Image.Image) -> tuple[int, int]:
     """(width, height) as displayed, i.e. after the EXIF rotation load_image applies."""
-    width, height = size
-    if img.format == "PNG":
-        if b"eXIf" not in data:
-            return width, height  # the common case: no EXIF chunk, no need to parse again
-        img = Image.open(io.BytesIO(data))  # verify() has consumed the first one
+    width, height = img.size
     try:
         orientation = img.getexif().get(_ORIENTATION_TAG, 1)
     except DECODE_ERRORS:
         orientation = 1  # a broken EXIF block is ignored by load_image too
     return (height, width) if orientation in _SWAPPING_ORIENTATIONS else (width, height)
-
-
-def _decode_enough(img: Image.Image) -> None:
-    """Decode as little as possible while still failing on truncated or corrupt data."""
-    if img.format == "PNG":
-        img.verify()
-        return
-    if img.format in ("JPEG", "MPO"):
-        img.draft(img.mode, (1, 1))
-    img.load()

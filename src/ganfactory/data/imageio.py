@@ -7,6 +7,7 @@ so every odd storage format is normalised here, once.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Union
 
@@ -82,19 +83,33 @@ def parse_color(value: ColorLike) -> Color:
         ) from None
 
 
+class UnreadableImage(InputError):
+    """An image file the loader cannot use; `reason` is the short why ("cannot be read (...)")."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def open_image(source: Path | bytes, *, name: Path | None = None) -> Image.Image:
-    """Open and fully decode an image (truncation is only detected by load()), raising InputError."""
+    """Open and fully decode an image (truncation and corrupt pixel data are only detected by load()).
+
+    This is the one decode both the loaders and validation use, so validation's verdict on a file is
+    the loader's. Raises UnreadableImage (an InputError) for a missing, undecodable or unsupported file.
+    """
     label = name if name is not None else source
     try:
         # `with` closes the file even for multi-frame formats; load() has the pixels in memory by then.
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             img.load()
     except FileNotFoundError:
-        raise InputError(f"image file {label} does not exist; check the path.") from None
+        raise UnreadableImage(f"image file {label} does not exist; check the path.", reason="no longer exists") from None
     except DECODE_ERRORS as exc:
-        raise InputError(
-            f"image file {label} cannot be read ({describe_decode_error(exc)}); replace or remove it."
-        ) from None
+        reason = f"cannot be read ({describe_decode_error(exc)})"
+        raise UnreadableImage(f"image file {label} {reason}; replace or remove it.", reason=reason) from None
+    if img.mode not in SUPPORTED_MODES:
+        reason = f"has pixel mode {img.mode}, which is not supported"
+        raise UnreadableImage(f"image file {label} {reason}; convert it to RGB.", reason=reason)
     return img
 
 
@@ -113,10 +128,7 @@ def load_image(
     """
     if channels not in (1, 3):
         raise ConfigError(f"channels must be 1 or 3, got {channels}.")
-    label = name if name is not None else path
     img = open_image(path, name=name)
-    if img.mode not in SUPPORTED_MODES:
-        raise InputError(f"image file {label} has pixel mode {img.mode}, which is not supported; convert it to RGB.")
     try:
         img = ImageOps.exif_transpose(img)
     except DECODE_ERRORS:
@@ -244,7 +256,9 @@ def describe_decode_error(exc: BaseException) -> str:
     """A short, lower-case reason from a PIL exception, without the noisy parts."""
     if isinstance(exc, Image.UnidentifiedImageError):
         return "not a recognised image format"
-    text = str(exc).split(" (")[0].strip().rstrip(".")
+    # Only a trailing parenthetical is noise ("... (3 bytes not processed)"); one inside the sentence is part of
+    # it ("Image size (200000000 pixels) exceeds limit of ... pixels, could be decompression bomb DOS attack").
+    text = re.sub(r"\s*\([^()]*\)\s*$", "", str(exc).strip()).strip().rstrip(".")
     if "truncated" in text:
         return "the file is truncated"
     return text or type(exc).__name__

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ganfactory.output.atomic import atomic_write_text
 
 
 def plain(value: Any) -> Any:
@@ -29,18 +29,9 @@ def dumps(data: Any) -> str:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename) so a reader never sees half a report.
+    """Write JSON atomically (temp file + rename, the run folder's one writer) so a reader never sees half a report.
 
-    File names that are not valid UTF-8 reach Python as lone surrogates; 'backslashreplace' writes
-    them as \\udcXX, which is itself a valid JSON escape, so the file stays valid and round-trips.
+    File names that are not valid UTF-8 reach Python as lone surrogates; they are written as \\udcXX,
+    which is itself a valid JSON escape, so the file stays valid and round-trips.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as stream:
-            stream.write(dumps(data) + "\n")
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(Path(path), dumps(data) + "\n")

@@ -15,6 +15,8 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
+from ganfactory.data.background import ForegroundEstimate, remove_background, require_opencv
+from ganfactory.data.background_sheet import write_contact_sheet
 from ganfactory.data.dedupe import HASH_BITS, ImageSignature, NearDuplicateIndex, image_signature
 from ganfactory.data.discovery import DiscoveredDataset, discover_images
 from ganfactory.data.filecheck import content_digest
@@ -22,6 +24,7 @@ from ganfactory.data.imageio import Color, ColorLike, fit, load_image, parse_col
 from ganfactory.data.parallel import thread_map
 from ganfactory.data.prepare_report import DroppedFile, PreparedFile, PrepareReport
 from ganfactory.errors import ConfigError, InputError
+from ganfactory.output.overlap import refuse_overlap
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class _Settings:
     background: Color
     channels: int
     hash_images: bool
+    remove_background: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class _Outcome:
     digest: str | None = None
     signature: ImageSignature | None = None
     error: str | None = None
+    estimate: ForegroundEstimate | None = None
 
 
 def prepare_dataset(
@@ -66,11 +71,18 @@ def prepare_dataset(
     dedupe: bool = False,
     dedupe_threshold: int = 4,
     min_images: int = 1,
+    remove_background: bool = False,
     workers: int | None = None,
 ) -> PrepareReport:
-    """Write every usable image of `src` to `dst` as a square `resolution` PNG, keeping the classes."""
+    """Write every usable image of `src` to `dst` as a square `resolution` PNG, keeping the classes.
+
+    remove_background: replace what GrabCut calls background with `background` (needs OpenCV); each
+    written file then records its foreground fraction and, when doubtful, why; a before/after contact
+    sheet is written to `dst/.background_sheet.png` (hidden, so training never reads it as an image).
+    """
     settings = _settings(resolution=resolution, mode=mode, background=background, channels=channels,
-                         dedupe=dedupe, dedupe_threshold=dedupe_threshold, min_images=min_images)
+                         dedupe=dedupe, dedupe_threshold=dedupe_threshold, min_images=min_images,
+                         remove_background=remove_background)
     src, dst = Path(src), Path(dst)
     discovered = discover_images(src)
     _check_destination(src, dst)
@@ -79,13 +91,15 @@ def prepare_dataset(
     report = PrepareReport(
         source=src, destination=dst, layout=discovered.layout, resolution=resolution, mode=mode,
         channels=channels, background=settings.background, dedupe=dedupe, dedupe_threshold=dedupe_threshold,
-        skipped=list(discovered.skipped),
+        skipped=list(discovered.skipped), remove_background=remove_background,
     )
     report.warnings += [f"images in {folder} are not prepared: it is nested more than two levels deep."
                         for folder in discovered.nested_too_deep]
     _keep_unique(report, outcomes, threshold=dedupe_threshold if dedupe else None)
     _drop_small_classes(report, list(discovered.classes), min_images=min_images)
     dst.mkdir(parents=True, exist_ok=True)
+    if remove_background and report.files:
+        report.background_sheet = write_contact_sheet(report, settings=settings)
     report.write_json()
     logger.info("prepared %d images from %s into %s, dropped %d", len(report.files), src, dst, len(report.dropped))
     if not report.files:
@@ -94,7 +108,7 @@ def prepare_dataset(
 
 
 def _settings(*, resolution: int, mode: str, background: ColorLike, channels: int, dedupe: bool,
-              dedupe_threshold: int, min_images: int) -> _Settings:
+              dedupe_threshold: int, min_images: int, remove_background: bool = False) -> _Settings:
     """Check the parameters before any file is touched."""
     if not isinstance(resolution, int) or resolution < 4 or resolution & (resolution - 1):
         raise ConfigError(f"resolution must be a power of two of at least 4 (e.g. 256), got {resolution!r}.")
@@ -106,16 +120,15 @@ def _settings(*, resolution: int, mode: str, background: ColorLike, channels: in
         raise ConfigError(f"dedupe_threshold must be from 0 to {HASH_BITS} bits, got {dedupe_threshold}.")
     if min_images < 1:
         raise ConfigError(f"min_images must be at least 1, got {min_images}.")
-    return _Settings(resolution, mode, parse_color(background), channels, dedupe)  # type: ignore[arg-type]
+    if remove_background:
+        require_opencv()  # one sentence naming the package, before any file is written
+    return _Settings(resolution, mode, parse_color(background), channels, dedupe,  # type: ignore[arg-type]
+                     remove_background)
 
 
 def _check_destination(src: Path, dst: Path) -> None:
     """Refuse destinations that could write into the source or mix with an earlier run."""
-    source, target = src.resolve(), dst.resolve()
-    if target == source or source in target.parents:
-        raise InputError(f"output folder {dst} is inside the data folder {src}; choose a folder outside it.")
-    if target in source.parents:
-        raise InputError(f"output folder {dst} contains the data folder {src}; choose a separate, new folder.")
+    refuse_overlap(inputs=[src], outputs=[dst], command="prepare")
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise InputError(f"output folder {dst} already exists and is not empty; remove it or choose a new folder.")
 
@@ -160,10 +173,13 @@ def _prepare_one(job: _Job, *, settings: _Settings) -> _Outcome:
         return _Outcome(job, content_digest(data), error=str(exc))
     size = (settings.resolution, settings.resolution)
     img = fit(img, size, mode=settings.mode, background=settings.background)
+    estimate = None
+    if settings.remove_background:
+        img, estimate = remove_background(img, background=settings.background)
     job.output.parent.mkdir(parents=True, exist_ok=True)
     img.save(job.output, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
     signature = image_signature(img) if settings.hash_images else None
-    return _Outcome(job, content_digest(data), signature)
+    return _Outcome(job, content_digest(data), signature, estimate=estimate)
 
 
 def _keep_unique(report: PrepareReport, outcomes: list[_Outcome], *, threshold: int | None) -> None:
@@ -191,7 +207,12 @@ def _keep_unique(report: PrepareReport, outcomes: list[_Outcome], *, threshold: 
                                         "it is dropped.", nearest[0], nearest[1]))
                 continue
             index.add(job.source, outcome.signature)
-        report.files.append(PreparedFile(job.source, job.output, job.class_name))
+        estimate = outcome.estimate
+        report.files.append(PreparedFile(job.source, job.output, job.class_name,
+                                         estimate.fraction if estimate else None, estimate.doubt if estimate else None))
+        if estimate is not None and estimate.doubt:
+            report.warnings.append(f"background removal for {job.source} is doubtful ({estimate.doubt}); check "
+                                   f"{job.output}.")
 
 
 def _drop_small_classes(report: PrepareReport, class_names: list[str], *, min_images: int) -> None:

@@ -33,6 +33,8 @@ class PreparedFile:
     source: Path
     output: Path
     class_name: str
+    foreground_fraction: float | None = None  # with remove_background: the share of the image kept
+    background_doubt: str | None = None  # why the foreground estimate is doubtful; None when it looks plausible
 
 
 @dataclass
@@ -53,6 +55,12 @@ class PrepareReport:
     dropped_classes: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    remove_background: bool = False
+    background_sheet: Path | None = None  # the before/after contact sheet, with remove_background
+
+    @property
+    def doubtful_backgrounds(self) -> list[PreparedFile]:
+        return [prepared for prepared in self.files if prepared.background_doubt]
 
     @property
     def written(self) -> dict[str, int]:
@@ -87,6 +95,9 @@ class PrepareReport:
         lines = [f"{self.source} -> {self.destination}: {len(self.files)} images written at "
                  f"{self.resolution}x{self.resolution} ({self.mode}, {colour}), {len(self.dropped)} dropped"]
         lines += [f"  {name}: {count} written" for name, count in list(self.written.items())[:20]]
+        if self.remove_background:
+            lines.append(f"  background removed; {len(self.doubtful_backgrounds)} doubtful result(s); before/after: "
+                         f"{self.background_sheet}")
         lines += [f"warning: {sentence}" for sentence in self.warnings[:_SUMMARY_WARNINGS]]
         if len(self.warnings) > _SUMMARY_WARNINGS:
             lines.append(f"... and {len(self.warnings) - _SUMMARY_WARNINGS} more warnings (see {self.report_path})")

@@ -6,6 +6,7 @@ states, counters, the resolved config); it never pickles code, and it is read wi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import re
@@ -15,7 +16,7 @@ from typing import Any, Callable
 import torch
 
 from ganfactory.errors import CheckpointError
-from ganfactory.output.atomic import atomic_write, atomic_write_text
+from ganfactory.output.atomic import atomic_write, atomic_write_text, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,37 @@ def save_checkpoint(state: dict[str, Any], model_dir: Path, *, step: int, keep: 
     so a run folder always names its newest model."""
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / checkpoint_name(step)
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    needed = _state_bytes(state)
+    atomic_write(path, lambda tmp: _torch_save(state, tmp, needed_bytes=needed), needed_bytes=needed)
     atomic_write_text(model_dir / LATEST_POINTER, path.name + "\n")
     if run_model_dir is not None and run_model_dir != model_dir:
         atomic_write_text(run_model_dir / LATEST_POINTER, path.relative_to(run_model_dir).as_posix() + "\n")
     for old in list_checkpoints(model_dir)[max(keep, 1):]:
         old.unlink(missing_ok=True)
     return path
+
+
+def _state_bytes(value: Any) -> int:
+    """The bytes of every tensor in a (nested) state: about the size of the checkpoint file."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_state_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_state_bytes(v) for v in value)
+    return 0
+
+
+def _torch_save(state: dict[str, Any], tmp: Path, *, needed_bytes: int) -> None:
+    """torch.save, with its write failures as OSError: its zip writer reports a full disk as a RuntimeError
+    ("[enforce fail at inline_container.cc] unexpected pos"), which atomic_write would not recognise."""
+    try:
+        torch.save(state, tmp)
+    except RuntimeError as exc:
+        free = free_bytes(tmp.parent)
+        written = tmp.stat().st_size if tmp.exists() else 0  # freed again once atomic_write removes it
+        short = free is not None and free + written < needed_bytes
+        raise OSError(errno.ENOSPC if short else errno.EIO, f"torch.save failed: {exc}") from exc
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     device = resolve_device(config.device)
     with distributed_session(device) as (context, rank_device):
         given = tuple(Path(p) for p in inputs if p is not None)
-        run = open_run_folder(out, inputs=given)
+        model = config.resume if (config.predict or sampler_only) else None
+        run = open_run_folder(out, inputs=given, model=model or None, command=spec.name)
         env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,
                      precision=resolve_precision(config.precision, rank_device))
         if config.predict or sampler_only:

@@ -48,6 +48,12 @@ class StatsLogger:
         except ImportError:  # tensorboard is a dependency, but a damaged install should not stop a run
             log.warning("TensorBoard is not importable; logging to stats.jsonl only.")
             return None
+        try:
+            str(self.logs_dir).encode("utf-8")
+        except UnicodeEncodeError:  # TensorBoard encodes its file name strictly as UTF-8
+            log.warning("TensorBoard cannot write under %s (the path is not valid UTF-8); logging to stats.jsonl "
+                        "only.", self.logs_dir)
+            return None
         return SummaryWriter(log_dir=str(self.logs_dir))
 
     def scalars(self, values: dict[str, float], *, step: int) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ganfactory.errors import CheckpointError
+from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 
 
 def export_run(run: Path, output: Path | None = None) -> Path:
@@ -25,7 +26,9 @@ def export_run(run: Path, output: Path | None = None) -> Path:
         raise CheckpointError(f"{checkpoint} cannot be exported: {what}; pass a run folder of an operator that "
                               "exports (stylegan, cyclegan).")
     root = run if run.is_dir() and (run / "model").is_dir() else _run_root(checkpoint)
-    return spec.exporter(state, output or root / "model" / "generator.onnx")
+    output = output or root / "model" / "generator.onnx"
+    refuse_overlap(inputs=[checkpoint, *recorded_inputs(checkpoint)], outputs=[output], command="export")
+    return spec.exporter(state, output)
 
 
 def _run_root(checkpoint: Path) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 from ganfactory.jobs.errors import JobError
 from ganfactory.jobs.home import JobHome
 from ganfactory.jobs.model import Beat, Job, JobStatus
+from ganfactory.output.pathtext import strict_text
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,8 @@ class JobQueue:
     ) -> int:
         """Queue a job and return its id; refused when an unfinished job already uses the run folder.
         `request`: the typed operator request (OperatorRequest.to_json()) the worker runs; None: run `args`."""
-        folder = str(run_folder) if run_folder is not None else None
+        folder = strict_text(run_folder, role="run folder") if run_folder is not None else None
+        cwd = Path(strict_text(cwd, role="working folder"))
         with self._write() as conn:
             _refuse_shared_run_folder(conn, folder, job_id=None)
             cur = conn.execute(

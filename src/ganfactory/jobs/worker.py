@@ -194,7 +194,7 @@ class Worker:
         line = (f"{ATTEMPT_MARKER} job {job.id}, attempt {job.attempts}/{job.max_attempts}, "
                 f"worker {self.worker_id}, {stamp}: {shlex.join(argv)}\n")
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with job.log_path.open("a", encoding="utf-8") as handle:
+        with job.log_path.open("a", encoding="utf-8", errors="backslashreplace") as handle:  # any file name
             handle.write(line)
 
     def _job_env(self, job: Job) -> dict[str, str]:

@@ -12,6 +12,7 @@ from ganfactory.data.dataset import ImageFolderData
 from ganfactory.data.discovery import discover_images
 from ganfactory.data.validation import readable_files, validate_dataset
 from ganfactory.output.layout import RunFolder
+from ganfactory.output.pathtext import name_bytes
 
 log = logging.getLogger(__name__)
 
@@ -45,5 +46,5 @@ def dataset_fingerprint(files: dict[str, list[Path]], root: Path) -> str:
     for class_name in sorted(files):
         for path in sorted(files[class_name]):
             rel = path.relative_to(root) if path.is_relative_to(root) else path
-            digest.update(f"{class_name}\0{rel}\0{path.stat().st_size}\n".encode("utf-8"))
+            digest.update(name_bytes(f"{class_name}\0{rel}\0{path.stat().st_size}\n"))
     return digest.hexdigest()

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 from ganfactory.errors import GanFactoryError
+from ganfactory.output.pathtext import utf8_text
+
+log = logging.getLogger(__name__)
 
 
 def fsync_directory(directory: Path) -> None:
@@ -25,14 +31,41 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def disk_full_error(path: Path, exc: OSError) -> GanFactoryError:
-    return GanFactoryError(f"No space left on the device while writing {path}; free some space and run the same "
-                           "command again to resume.") if exc.errno == errno.ENOSPC else GanFactoryError(
-        f"Could not write {path} ({exc.strerror or exc}); check the folder's permissions and free space.")
+_TEMP_NAME = re.compile(r"^\..+\.tmp-(\d+)$")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp_path)`, fsync, then rename over `path`."""
+def _megabytes(num_bytes: int) -> str:
+    return f"{num_bytes / 2**20:,.1f} MB"
+
+
+def free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def disk_full_error(path: Path, exc: OSError, *, needed_bytes: int | None = None) -> GanFactoryError:
+    """One sentence naming the file, its folder and (when known) the space it needs and the space free."""
+    free = free_bytes(path.parent)
+    space = ""
+    if needed_bytes is not None:
+        space = f": it needs about {_megabytes(needed_bytes)} and {path.parent} has " + (
+            f"{_megabytes(free)} free" if free is not None else "an unknown amount free")
+    if exc.errno == errno.ENOSPC:
+        return GanFactoryError(f"No space left on the device while writing {path}{space}; free some space and run "
+                               "the same command again to resume.")
+    return GanFactoryError(f"Could not write {path} ({exc.strerror or exc}){space}; check the folder's permissions "
+                           "and free space, then run the same command again to resume.")
+
+
+def atomic_write(path: Path, write: Callable[[Path], None], *, needed_bytes: int | None = None) -> Path:
+    """Call `write(tmp_path)`, fsync, then rename over `path`.
+
+    An OSError from any step removes the temporary file and becomes one GanFactoryError sentence naming
+    the folder (and `needed_bytes`, the expected size, when given). A temporary file left by a killed
+    process is removed by `remove_stale_temp_files` when the folder is next opened.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -42,7 +75,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise disk_full_error(path, exc) from exc
+        raise disk_full_error(path, exc, needed_bytes=needed_bytes) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -51,8 +84,36 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    """UTF-8; a file name that is not valid UTF-8 inside `text` is kept as \\udcXX escapes (valid JSON)."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(utf8_text(text)))
 
 
 def atomic_write_json(path: Path, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists but belongs to someone else
+    return True
+
+
+def remove_stale_temp_files(folder: Path, *, recursive: bool = False) -> int:
+    """Delete the temporary files of atomic_write whose writer is gone (a kill -9 mid-write leaves a whole
+    checkpoint-sized `.name.tmp-PID` behind). Files of a live process are kept. Returns how many went."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for candidate in folder.rglob(".*.tmp-*") if recursive else folder.glob(".*.tmp-*"):
+        match = _TEMP_NAME.match(candidate.name)
+        if match and candidate.is_file() and not _alive(int(match.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed += 1
+            log.info("Removed %s, a temporary file left by an interrupted write.", candidate)
+    return removed

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ganfactory.errors import InputError
-from ganfactory.output.atomic import atomic_write_json
+from ganfactory.output.atomic import atomic_write_json, remove_stale_temp_files
+from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 
 
 @dataclass(frozen=True)
@@ -50,24 +51,51 @@ class RunFolder:
         """Data/<class>/ for a class-conditional run, Data/ for a single class."""
         return self.data_dir / class_name if class_name else self.data_dir
 
+    def written_paths(self) -> list[Path]:
+        """Every place a run writes: OUT and each of its folders (a folder may be a symlink elsewhere)."""
+        return [self.root, self.model_dir, self.samples_dir, self.data_dir, self.logs_dir]
+
     def create(self) -> "RunFolder":
+        """Make the folders, and remove temporary files that a killed run left (a checkpoint's can be GBs)."""
         for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(self.root)
+        for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
+            remove_stale_temp_files(folder, recursive=folder == self.data_dir)  # Data/<class>/ too
         return self
 
     def write_config(self, config: dict[str, Any]) -> Path:
         return atomic_write_json(self.config_path, config)
 
 
-def open_run_folder(out: Path, *, inputs: tuple[Path, ...] = ()) -> RunFolder:
-    """Create OUT, refusing a place that would write into the user's input data."""
+def open_run_folder(out: Path, *, inputs: tuple[Path, ...] = (), model: Path | str | None = None,
+                    command: str = "") -> RunFolder:
+    """Create OUT, refusing before anything is written a place that would write into or around an input.
+
+    inputs: data folders the run reads; none may equal, lie inside or contain OUT or any of its folders
+    (each resolved on its own, so a symlinked OUT/Data is caught). model: the checkpoint, run folder or
+    .onnx that a generate-only run reads; it must lie apart from the folders generation writes, and the
+    data folders its run was trained on (config.json) are protected like `inputs`.
+    Raises InputError for an overlap or when OUT is a file.
+    """
     out = Path(out).expanduser()
-    resolved = out.resolve()
-    for data in inputs:
-        data_root = Path(data).expanduser().resolve()
-        if resolved == data_root or data_root in resolved.parents:
-            raise InputError(f"The output folder {out} lies inside the input folder {data}; choose an output folder "
-                             "outside it so the input data is never changed.")
+    run = RunFolder(out)
+    protected = [*inputs, *recorded_inputs(Path(model) if model else None)]
+    refuse_overlap(inputs=protected, outputs=run.written_paths(), command=command)
+    if model:
+        refuse_overlap(inputs=[_model_file(Path(model))],
+                       outputs=[run.data_dir, run.samples_dir, run.manifest_path], command=command)
     if out.exists() and not out.is_dir():
         raise InputError(f"The output path {out} is a file; give a folder path for the run's output.")
     return RunFolder(out).create()
+
+
+def _model_file(model: Path) -> Path | None:
+    """The checkpoint file a run folder's `latest` pointer names (None when there is none)."""
+    from ganfactory.engine.checkpoint import resolve_checkpoint_path  # torch is imported only by operators
+    from ganfactory.errors import CheckpointError
+
+    try:
+        return resolve_checkpoint_path(model)
+    except CheckpointError:
+        return None  # the operator reports the missing checkpoint in its own words

@@ -7,6 +7,7 @@ duplicates.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from ganfactory.errors import GanFactoryError, InputError
 from ganfactory.output.atomic import disk_full_error
+from ganfactory.output.pathtext import name_bytes, utf8_text
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,13 @@ _ID_NAMESPACE = uuid.UUID("7b1d0c4e-4c1f-4f43-9a53-6a1f7c2b9e10")
 
 
 def stable_id(*parts: object) -> str:
-    """The same generated file always gets the same id (uuid5 of what identifies it)."""
-    return str(uuid.uuid5(_ID_NAMESPACE, "/".join(str(p) for p in parts)))
+    """The same generated file always gets the same id (uuid5 of what identifies it).
+
+    uuid.uuid5 itself would encode the name strictly as UTF-8 and fail on a file name that is not;
+    this is the same RFC 4122 computation on the name's own bytes (equal ids for every valid name).
+    """
+    name = name_bytes("/".join(str(p) for p in parts))
+    return str(uuid.UUID(bytes=hashlib.sha1(_ID_NAMESPACE.bytes + name).digest()[:16], version=5))
 
 
 def make_entry(*, entry_id: str, source: Path | str, annotations: Iterable[dict[str, Any]],
@@ -103,7 +110,7 @@ class ManifestWriter:
         validate_entry(entry, "A new manifest entry")
         if entry["id"] in self._ids:
             return False
-        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        line = utf8_text(json.dumps(entry, ensure_ascii=False) + "\n")
         try:
             os.write(self._fd, line)
         except OSError as exc:

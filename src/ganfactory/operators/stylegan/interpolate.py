@@ -14,6 +14,7 @@ from ganfactory.operators.stylegan.sampling import class_batch, z_batch
 from ganfactory.operators.stylegan.spec import is_legacy_stylegan
 from ganfactory.output.images import save_gif, to_uint8
 from ganfactory.output.layout import RunFolder
+from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 
 
 def _class_index(class_names: list[str], conditional: bool, class_name: str | None) -> int | None:
@@ -45,12 +46,13 @@ def interpolate_run(run_or_model: Path, *, seeds: list[int], frames: int, class_
     if len(seeds) < 2:
         raise ConfigError("--seeds needs at least two seeds to morph between, e.g. --seeds 1,5,9.")
     path = resolve_checkpoint_path(Path(run_or_model))
+    if output is None:
+        root = Path(run_or_model) if Path(run_or_model).is_dir() else path.parent.parent
+        output = RunFolder(root).samples_dir / f"interpolation_{'-'.join(map(str, seeds))}.gif"
+    refuse_overlap(inputs=[path, *recorded_inputs(path)], outputs=[output], command="interpolate")
     checkpoint = load_checkpoint(path)
     state = require_operator(checkpoint, "stylegan", path, legacy=is_legacy_stylegan)
     G = generator_from_state(state, device=torch.device("cpu"), architecture=checkpoint_architecture(checkpoint))
     index = _class_index(list(state["class_names"]), int(state["num_classes"]) > 0, class_name)
     images = morph_frames(G, seeds=seeds, frames=frames, class_index=index, truncation=truncation)
-    if output is None:
-        root = Path(run_or_model) if Path(run_or_model).is_dir() else Path(run_or_model).parent.parent
-        output = RunFolder(root).samples_dir / f"interpolation_{'-'.join(map(str, seeds))}.gif"
     return save_gif(images, output, duration_ms=40)
