@@ -4,7 +4,7 @@ a sha256 of each part of the training state, so a test can check that data-paral
     python -m torch.distributed.run --standalone --nproc_per_node 2 rank_probe.py PROBE_DIR stylegan DATA OUT ...
 
 Every rank writes PROBE_DIR/rank<R>.json ({part: sha256}) once training has finished, before generation. Nothing in
-ganfactory knows about this: the script wraps the operators' `train` (the engine loop they call) from outside.
+ganfactory knows about this: the script wraps the engine loop's `train`, as the driver calls it, from outside.
 
 With GANFACTORY_TEST_CRASH=RANK:STEP, that rank exits with code 1 right after training step STEP, once (a marker
 file in PROBE_DIR remembers it), so that torchrun's --max-restarts has a worker failure to recover from.
@@ -22,8 +22,7 @@ from typing import Any
 
 import torch
 
-import ganfactory.operators.cyclegan.operator as cyclegan_operator
-import ganfactory.operators.stylegan.operator as stylegan_operator
+import ganfactory.engine.driver as driver
 from ganfactory.cli import main
 
 
@@ -90,6 +89,5 @@ def _probing(train: Any, probe_dir: Path) -> Any:
 if __name__ == "__main__":
     probe = Path(sys.argv[1])
     probe.mkdir(parents=True, exist_ok=True)
-    for module in (stylegan_operator, cyclegan_operator):
-        module.train = _probing(module.train, probe)
+    driver.train = _probing(driver.train, probe)
     sys.exit(main(sys.argv[2:]))
