@@ -99,7 +99,7 @@ class InterpreterTrainable:
         self._track(losses.detach())
         self._steps += 1
         accuracy = (logits.detach().argmax(-1) == labels).float().mean()
-        return {"loss": float(losses.mean()), "pixel_acc": float(accuracy)}
+        return {"loss": float(losses.detach().mean()), "pixel_acc": float(accuracy)}
 
     def _track(self, losses: Tensor) -> None:
         better = losses < self.best
