@@ -36,7 +36,7 @@ class InterpreterTrainable:
         self.count = int(ws.shape[0])
         self.ensemble = PixelEnsemble(in_features=feature_channels(G), num_classes=num_classes,
                                       members=config.members)
-        self.optimizer = torch.optim.Adam(self.ensemble.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(self.ensemble.parameters(), lr=config.lr, foreach=True)
         self._steps = 0
         self.best = torch.full((config.members,), math.inf)
         self.stalled = torch.zeros(config.members, dtype=torch.long)
