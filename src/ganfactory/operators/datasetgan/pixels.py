@@ -29,8 +29,10 @@ class PixelIndex:
 
     def sample(self, count: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """(image, y, x), each long [count]."""
-        which = torch.randint(len(self.counts), (count,), generator=generator)
-        offset = (torch.rand(count, generator=generator) * self.counts[which]).long().clamp_max(self.counts[which] - 1)
+        device = self.order.device
+        which = torch.randint(len(self.counts), (count,), generator=generator, device=device)
+        offset = torch.rand(count, generator=generator, device=device) * self.counts[which]
+        offset = offset.long().clamp_max(self.counts[which] - 1)
         flat = self.order[self.starts[which] + offset]
         area = self.size * self.size
         return flat // area, (flat % area) // self.size, flat % self.size

@@ -29,14 +29,15 @@ def label_latents(G: Generator, ensemble: PixelEnsemble, ws: Tensor, *, pixel_ch
     images, maps = synthesize_with_maps(G, ws)
     batch, size = images.shape[0], images.shape[-1]
     area = size * size
-    masks = torch.empty(batch * area, dtype=torch.uint8)
-    js = torch.empty(batch * area)
+    device = images.device
+    masks = torch.empty(batch * area, dtype=torch.uint8, device=device)
+    js = torch.empty(batch * area, device=device)
     for start in range(0, batch * area, pixel_chunk):
-        flat = torch.arange(start, min(start + pixel_chunk, batch * area))
+        flat = torch.arange(start, min(start + pixel_chunk, batch * area), device=device)
         features = pixel_features(maps, image=flat // area, ys=(flat % area) // size, xs=flat % size,
                                   resolution=size)
         logits = ensemble(features)  # [M, P, K]
         masks[flat] = ensemble_mode(logits).to(torch.uint8)
         js[flat] = js_uncertainty(torch.softmax(logits.float(), dim=-1))
-    masks, js = masks.view(batch, size, size), js.view(batch, size, size)
-    return Labelled(images=images, masks=masks, js=js, scores=[image_score(j) for j in js])
+    masks, js = masks.view(batch, size, size).cpu(), js.view(batch, size, size).cpu()
+    return Labelled(images=images.cpu(), masks=masks, js=js, scores=[image_score(j) for j in js])

@@ -32,10 +32,10 @@ class InterpreterTrainable:
     def __init__(self, *, config: DatasetGANConfig, G: Generator, ws: Tensor, masks: Tensor,
                  num_classes: int) -> None:
         """ws: [N, num_ws, w_dim] latents of the annotated images; masks: uint8 [N, R, R] class indices."""
-        self.config, self.G, self.ws, self.masks = config, G, ws, masks
+        self.config, self.G, self.ws, self.masks = config, G, ws, masks.to(ws.device)
         self.count = int(ws.shape[0])
         self.ensemble = PixelEnsemble(in_features=feature_channels(G), num_classes=num_classes,
-                                      members=config.members)
+                                      members=config.members).to(ws.device)
         self.optimizer = torch.optim.Adam(self.ensemble.parameters(), lr=config.lr, foreach=True)
         self._steps = 0
         self.best = torch.full((config.members,), math.inf)
@@ -78,7 +78,7 @@ class InterpreterTrainable:
         window = self._current_window()
         if window != self._window:
             self._maps = []  # free the previous maps before making the next
-            index = torch.tensor(window)
+            index = torch.tensor(window, device=self.ws.device)
             _, self._maps = synthesize_with_maps(self.G, self.ws[index], dtype=MAP_DTYPE)
             self._pixels = PixelIndex.of(self.masks[index])
             self._window = window
@@ -88,7 +88,8 @@ class InterpreterTrainable:
         assert self._pixels is not None
         members, per = self.config.members, self.config.pixels_per_step
         image, ys, xs = self._pixels.sample(members * per)
-        labels = self.masks[torch.tensor(self._window)][image, ys, xs].long().view(members, per)
+        window = torch.tensor(self._window, device=self.ws.device)
+        labels = self.masks[window][image, ys, xs].long().view(members, per)
         features = pixel_features(self._maps, image=image, ys=ys, xs=xs, resolution=self._pixels.size)
         self.ensemble.train()
         logits = self.ensemble(features.view(members, per, -1))
