@@ -122,6 +122,8 @@ class OperatorSpec:
     exporter: Export | None = None
     recognises: Callable[[dict[str, Any]], bool] | None = None
     report: Callable[[RunResult], list[str]] | None = None  # lines the CLI prints after a run
+    # Its own click command instead of the generated `NAME INPUTS... OUT` (e.g. a group of steps)
+    command: Callable[[OperatorSpec], Any] | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

@@ -65,7 +65,10 @@ class OperatorCommand(click.Command):
 
 
 def operator_command(spec: OperatorSpec) -> OperatorCommand:
-    """`ganfactory NAME INPUTS... OUT [options]`: parse, run the driver, print the operator's report."""
+    """`ganfactory NAME INPUTS... OUT [options]`: parse, run the driver, print the operator's report.
+    An operator with its own `command` (a group of steps) builds it itself."""
+    if spec.command is not None:
+        return spec.command(spec)
 
     def callback(**params: Any) -> None:
         from ganfactory.engine.distributed import is_main_process

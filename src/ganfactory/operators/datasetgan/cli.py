@@ -1,0 +1,63 @@
+"""`ganfactory datasetgan sample|train|generate`: the operator's steps as one command group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganfactory.cli_options import config_from_options, config_options
+from ganfactory.engine.contract import OperatorSpec
+from ganfactory.operators.datasetgan.config import DatasetGANConfig
+
+PATH = click.Path(path_type=Path)
+_SKIP = ("predict", "resume", "do_validation", "min_images", "image_format")
+
+
+def _echo_report(spec: OperatorSpec, result: Any) -> None:
+    for line in spec.report(result) if spec.report else []:
+        click.echo(line)
+
+
+def datasetgan_group(spec: OperatorSpec) -> click.Group:
+    @click.group(spec.name, help=spec.summary)
+    def group() -> None:
+        pass
+
+    @group.command("sample")
+    @click.argument("run", type=PATH)
+    @click.argument("out", type=PATH)
+    @config_options(DatasetGANConfig, skip=_SKIP)
+    def sample(run: Path, out: Path, **options: Any) -> None:
+        """Write --num images of a StyleGAN RUN to annotate into OUT/annotation (with latents, classes.json)."""
+        from ganfactory.engine.precision import resolve_device
+        from ganfactory.operators.datasetgan.sample import sample_for_annotation
+
+        config = config_from_options(DatasetGANConfig, options)
+        folder = sample_for_annotation(run, out, config, device=resolve_device(config.device))
+        click.echo(f"Annotate the images in {folder / 'images'}: masks go in {folder / 'masks'} "
+                   f"(index PNG, RGB colours of {folder / 'classes.json'}, or LabelMe JSON).")
+
+    @group.command("train")
+    @click.argument("out", type=PATH)
+    @config_options(DatasetGANConfig, skip=_SKIP)
+    def train(out: Path, **options: Any) -> None:
+        """Train the style interpreter on OUT's annotated samples (and generate --num pairs, if given)."""
+        from ganfactory.engine.driver import run_operator
+
+        result = run_operator(spec, (), out, config_from_options(DatasetGANConfig, options))
+        _echo_report(spec, result)
+
+    @group.command("generate")
+    @click.argument("out", type=PATH)
+    @config_options(DatasetGANConfig, skip=_SKIP)
+    def generate(out: Path, **options: Any) -> None:
+        """Write --num image + mask pairs with OUT's trained interpreter, the most uncertain dropped."""
+        from ganfactory.engine.driver import run_operator
+
+        config = config_from_options(DatasetGANConfig, {**options, "resume": str(out), "predict": True})
+        result = run_operator(spec, (), out, config, sampler_only=True)
+        _echo_report(spec, result)
+
+    return group

@@ -1,0 +1,30 @@
+"""DatasetGAN parameters: one model for the sample, train and generate steps (each reads what it needs)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ganfactory.config import RunOptions
+
+
+class DatasetGANConfig(RunOptions):
+    # sample / generate
+    num: int = Field(0, ge=0, description="sample: images to annotate; generate: image + mask pairs to keep.")
+    truncation: float = Field(0.7, ge=0, le=2, description="Truncation psi (the paper: 0.7).")
+    class_name: str | None = Field(None, description="Conditional StyleGAN: sample only this class "
+                                                     "(default: cycle through the classes).")
+    # train: the style interpreter (an ensemble of pixel MLPs)
+    members: int = Field(10, ge=1, le=64, description="Ensemble members (the paper: 10).")
+    epochs: float = Field(20.0, gt=0, description="Passes over the annotated images (at most; early stop).")
+    pixels_per_step: int = Field(64, ge=2, description="Pixels per member per step (the paper: 64).")
+    steps_per_image: int = Field(64, ge=1, description="Steps per annotated image per epoch.")
+    window: int = Field(2, ge=1, description="Annotated images whose feature maps are held at once "
+                                             "(memory is flat in the number of annotated images).")
+    lr: float = Field(1e-3, gt=0)
+    patience: int = Field(50, ge=1, description="Early stop: steps without a better batch loss (the paper: 50).")
+    min_epochs: float = Field(3.0, ge=0, description="No early stop before this many epochs (the paper: 3).")
+    # generate
+    drop_uncertain: float = Field(0.1, ge=0, lt=1, description="Fraction of the most uncertain samples dropped.")
+    batch: int = Field(4, ge=1, description="Images synthesised at once when generating.")
+    pixel_chunk: int = Field(16384, ge=64, description="Pixels classified at once (bounds feature memory).")
+    min_images: int = Field(1, ge=1)

@@ -1,0 +1,148 @@
+"""`datasetgan generate OUT --num N`: N image + mask pairs, the most uncertain candidates dropped.
+
+ceil(N / (1 - drop)) candidates are labelled (seeds `--seed` + 1e6 + i, never an annotated sample's); each
+is written to Data/images, Data/masks (index PNG) and Data/previews (image | colours) and listed with its
+uncertainty in Data/candidates.manifest. When every candidate is there, the N least uncertain are listed
+in output_0.manifest and the others moved to Data/dropped/. A rerun skips what is written: no duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganfactory.operators.datasetgan.classes import SegmentationClass
+from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
+from ganfactory.operators.datasetgan.generator import GENERATE_SEED_OFFSET, SourceGenerator, class_for, latents_for
+from ganfactory.operators.datasetgan.predict import Labelled, label_latents
+from ganfactory.output.atomic import atomic_write
+from ganfactory.output.images import save_image, to_uint8
+from ganfactory.output.layout import RunFolder
+from ganfactory.output.manifest import SEGMENTATION, ManifestWriter, iter_manifest, make_entry, stable_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    keep: int
+    drop_uncertain: float
+    seed: int
+    truncation: float
+    batch: int
+    pixel_chunk: int
+    class_name: str | None = None
+
+    @property
+    def candidates(self) -> int:
+        return math.ceil(self.keep / (1.0 - self.drop_uncertain)) if self.keep else 0
+
+
+def pair_id(seed: int) -> str:
+    return f"gen{seed:08d}"
+
+
+def _paths(run: RunFolder, name: str) -> dict[str, Path]:
+    data = run.data_dir
+    return {"image": data / "images" / f"{name}.png", "mask": data / "masks" / f"{name}.png",
+            "preview": data / "previews" / f"{name}.png"}
+
+
+def colour_mask(mask: np.ndarray, classes: list[SegmentationClass]) -> np.ndarray:
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for c in classes:
+        palette[c.index] = c.color
+    return palette[mask]
+
+
+def _write_pair(run: RunFolder, name: str, image: torch.Tensor, mask: torch.Tensor,
+                classes: list[SegmentationClass]) -> dict[str, Path]:
+    paths = _paths(run, name)
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(image, paths["image"])
+    mask_np = mask.numpy()
+    atomic_write(paths["mask"], lambda tmp: Image.fromarray(mask_np, mode="L").save(tmp, format="PNG"))
+    rgb = image.expand(3, -1, -1).permute(1, 2, 0).numpy()
+    preview = np.concatenate([rgb, colour_mask(mask_np, classes)], axis=1)
+    atomic_write(paths["preview"], lambda tmp: Image.fromarray(preview).save(tmp, format="PNG"))
+    return paths
+
+
+def _entry(run: RunFolder, name: str, paths: dict[str, Path], *, seed: int, class_index: int | None,
+           score: float, classes: list[SegmentationClass], plan: PairPlan, provenance: dict[str, Any]) -> dict:
+    annotation = {"name": "segmentation", "type": SEGMENTATION, "annotation-loc": str(paths["mask"].resolve()),
+                  "annotation-format": "PNG", "class_names": [c.name for c in classes]}
+    return make_entry(entry_id=stable_id("datasetgan", name), source=paths["image"].resolve(),
+                      annotations=[annotation], operator="datasetgan", seed=seed, class_index=class_index,
+                      truncation=plan.truncation, uncertainty=round(score, 6),
+                      preview=str(paths["preview"].resolve()), **provenance)
+
+
+def _pending(run: RunFolder, plan: PairPlan, candidates: ManifestWriter) -> list[int]:
+    todo = []
+    for index in range(plan.candidates):
+        name = pair_id(plan.seed + GENERATE_SEED_OFFSET + index)
+        written = all(p.exists() or p.parent.parent.joinpath("dropped", p.parent.name, p.name).exists()
+                      for p in _paths(run, name).values())
+        if not (written and stable_id("datasetgan", name) in candidates):
+            todo.append(index)
+    return todo
+
+
+def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: RunFolder, plan: PairPlan,
+                     classes: list[SegmentationClass], provenance: dict[str, Any]) -> int:
+    """Label and write every candidate not written yet; returns how many were written now."""
+    written = 0
+    with ManifestWriter(run.data_dir / "candidates.manifest") as candidates:
+        todo = _pending(run, plan, candidates)
+        for start in range(0, len(todo), plan.batch):
+            indices = todo[start:start + plan.batch]
+            seeds = [plan.seed + GENERATE_SEED_OFFSET + i for i in indices]
+            labels = [class_for(source, i, plan.class_name) for i in indices]
+            ws = latents_for(source, seeds=seeds, classes=labels, truncation=plan.truncation)
+            out: Labelled = label_latents(source.G, ensemble, ws, pixel_chunk=plan.pixel_chunk)
+            for k, (seed, label) in enumerate(zip(seeds, labels)):
+                name = pair_id(seed)
+                paths = _write_pair(run, name, to_uint8(out.images[k : k + 1])[0], out.masks[k], classes)
+                candidates.append(_entry(run, name, paths, seed=seed, class_index=label, score=out.scores[k],
+                                         classes=classes, plan=plan, provenance=provenance))
+                written += 1
+            log.info("Labelled %d of %d candidates.", start + len(indices), len(todo))
+    return written
+
+
+def keep_least_uncertain(run: RunFolder, plan: PairPlan) -> int:
+    """List the `keep` least uncertain candidates in the manifest and move the rest to Data/dropped/;
+    returns how many pairs the manifest lists. Ties break by seed, so the choice never changes."""
+    wanted = {stable_id("datasetgan", pair_id(plan.seed + GENERATE_SEED_OFFSET + i)) for i in range(plan.candidates)}
+    entries = [e for e in iter_manifest(run.data_dir / "candidates.manifest") if e["id"] in wanted]
+    entries.sort(key=lambda e: (e["uncertainty"], e["seed"]))
+    kept, dropped = entries[:plan.keep], entries[plan.keep:]
+    for entry in dropped:
+        for path in _paths(run, pair_id(entry["seed"])).values():
+            target = path.parent.parent / "dropped" / path.parent.name / path.name
+            if path.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(target)
+    with ManifestWriter(run.manifest_path) as manifest:
+        for entry in sorted(kept, key=lambda e: e["seed"]):
+            manifest.append(entry)
+        listed = len(manifest)
+    log.info("Kept %d pairs, dropped the %d most uncertain (Data/dropped/).", len(kept), len(dropped))
+    return listed
+
+
+def generate_pairs(source: SourceGenerator, ensemble: PixelEnsemble, *, run: RunFolder, plan: PairPlan,
+                   classes: list[SegmentationClass], provenance: dict[str, Any]) -> int:
+    """Label the candidates, then keep the least uncertain; returns the pairs written in this call."""
+    written = label_candidates(source, ensemble, run=run, plan=plan, classes=classes, provenance=provenance)
+    keep_least_uncertain(run, plan)
+    return written

@@ -1,0 +1,39 @@
+"""Where a DatasetGAN folder keeps its parts (next to the usual run folder layout of output.layout)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class AnnotationFolder:
+    root: Path  # OUT/annotation
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def masks_dir(self) -> Path:
+        return self.root / "masks"
+
+    @property
+    def classes_path(self) -> Path:
+        return self.root / "classes.json"
+
+    @property
+    def latents_path(self) -> Path:
+        return self.root / "latents.safetensors"
+
+    @property
+    def generator_path(self) -> Path:
+        return self.root / "generator.safetensors"
+
+    @property
+    def samples_path(self) -> Path:
+        return self.root / "samples.json"
+
+
+def annotation_folder(out: Path) -> AnnotationFolder:
+    return AnnotationFolder(Path(out) / "annotation")

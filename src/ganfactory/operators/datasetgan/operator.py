@@ -1,0 +1,105 @@
+"""The DatasetGAN operator's parts for the engine (engine.contract): the interpreter's training plan, the
+pairs written after training, and generation from a trained folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganfactory.engine.checkpoint import checkpoint_architecture, checkpoint_provenance, load_checkpoint, require_operator
+from ganfactory.engine.contract import RunEnv, Stage, TrainingPlan
+from ganfactory.engine.driver import seed_everything
+from ganfactory.engine.loop import Schedule
+from ganfactory.errors import InputError
+from ganfactory.operators.datasetgan.annotations import load_annotations
+from ganfactory.operators.datasetgan.classes import SegmentationClass, read_classes
+from ganfactory.operators.datasetgan.config import DatasetGANConfig
+from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
+from ganfactory.operators.datasetgan.generate import PairPlan, generate_pairs
+from ganfactory.operators.datasetgan.generator import SourceGenerator, load_generator, read_latents
+from ganfactory.operators.datasetgan.layout import AnnotationFolder, annotation_folder
+from ganfactory.operators.datasetgan.training import InterpreterTrainable
+
+log = logging.getLogger(__name__)
+
+
+def annotated_set(folder: AnnotationFolder, source: SourceGenerator,
+                  classes: list[SegmentationClass]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """(ids, latents [N, num_ws, w_dim], masks uint8 [N, R, R]) of the annotated samples.
+    Raises InputError when the latents belong to another generator or an image has no latent."""
+    ws_all, latent_ids, meta = read_latents(folder.latents_path)
+    if meta.get("checkpoint_sha256") != source.checkpoint_sha256:
+        raise InputError(f"{folder.latents_path} was sampled from another StyleGAN checkpoint than "
+                         f"{folder.generator_path}; run 'datasetgan sample' again into a fresh folder.")
+    ids, masks = load_annotations(folder, classes=classes, size=source.G.resolution)
+    position = {sid: i for i, sid in enumerate(latent_ids)}
+    missing = [sid for sid in ids if sid not in position]
+    if missing:
+        raise InputError(f"Image {folder.images_dir / (missing[0] + '.png')} has no latent in "
+                         f"{folder.latents_path}; only images written by 'datasetgan sample' can be used.")
+    return ids, ws_all[[position[sid] for sid in ids]], torch.from_numpy(masks)
+
+
+def plan_datasetgan(env: RunEnv) -> TrainingPlan:
+    config = env.config
+    assert isinstance(config, DatasetGANConfig)
+    folder = annotation_folder(env.run.root)
+    classes = read_classes(folder.classes_path)
+    source = load_generator(folder.generator_path, device=env.device)
+    ids, ws, masks = annotated_set(folder, source, classes)
+    log.info("Training the style interpreter on %d annotated images, %d classes.", len(ids), len(classes))
+
+    def build(previous: list[Any]) -> InterpreterTrainable:
+        seed_everything(config.seed, env.context.rank)
+        return InterpreterTrainable(config=config, G=source.G, ws=ws.to(env.device), masks=masks,
+                                    num_classes=len(classes))
+
+    stage = Stage(name="", build=build, architecture=lambda t: t.architecture(),
+                  schedule=Schedule(tick_units=min(1.0, config.epochs), keep_checkpoints=config.keep_checkpoints))
+    record = {"resolved": {"annotated": ids, "classes": [c.name for c in classes]}}
+    return TrainingPlan(stages=[stage], config_record=record)
+
+
+def _plan(config: DatasetGANConfig) -> PairPlan:
+    return PairPlan(keep=config.num, drop_uncertain=config.drop_uncertain, seed=config.seed,
+                    truncation=config.truncation, batch=config.batch, pixel_chunk=config.pixel_chunk,
+                    class_name=config.class_name)
+
+
+def _generate(env: RunEnv, ensemble: PixelEnsemble, provenance: dict[str, Any]) -> int:
+    config = env.config
+    assert isinstance(config, DatasetGANConfig)
+    folder = annotation_folder(env.run.root)
+    source = load_generator(folder.generator_path, device=env.device)
+    provenance = {**provenance, "generator_checkpoint_sha256": source.checkpoint_sha256}
+    return generate_pairs(source, ensemble, run=env.run, plan=_plan(config),
+                          classes=read_classes(folder.classes_path), provenance=provenance)
+
+
+def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
+    """`train ... --num N` also generates N pairs; without --num only the interpreter is trained."""
+    config = env.config
+    assert isinstance(config, DatasetGANConfig)
+    return _generate(env, trainables[-1].ensemble, provenance) if config.num else 0
+
+
+def load_interpreter(path: Path) -> PixelEnsemble:
+    """The trained ensemble of a DatasetGAN checkpoint (rebuilt from the architecture it records)."""
+    state = load_checkpoint(path)
+    operator_state = require_operator(state, "datasetgan", path)
+    architecture = checkpoint_architecture(state) or {}
+    ensemble = PixelEnsemble(**architecture)
+    ensemble.load_state_dict(operator_state["ensemble"])
+    return ensemble.eval()
+
+
+def generate_from_checkpoint(env: RunEnv, model: Path) -> int:
+    """`datasetgan generate OUT`: pairs from OUT's latest interpreter checkpoint."""
+    config = env.config
+    assert isinstance(config, DatasetGANConfig)
+    if not config.num:
+        raise InputError("Give --num N (at least 1): how many image + mask pairs to write.")
+    return _generate(env, load_interpreter(model).to(env.device), checkpoint_provenance(model))
