@@ -65,7 +65,7 @@ class StyleGANTrainable:
                                 interval=preset.r1_interval if preset.gamma > 0 else None)
         self.augment = AdaptiveAugment(initial_p=config.augment_p).to(device)
         self.ada = AdaController(augment=self.augment, batch_size=config.batch_size, target=config.target,
-                                 interval=preset.ada_interval, ada_kimg=preset.ada_kimg, mode=config.aug)
+                                 interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg, mode=config.aug)
         self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
         # Two generators of randomness, both saved: data picks on the CPU, latents/mixing/augment on the device.
         self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
