@@ -67,6 +67,11 @@ def _upscale(digit: np.ndarray) -> np.ndarray:
     return out[None]
 
 
+def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    x = torch.nn.functional.interpolate(images.float(), size=(size, size), mode="area")
+    return x.round().clamp(0, 255).to(torch.uint8)
+
+
 def write_folder(root: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
     """Class folders root/0 ... root/9 of PNGs, the layout `ganfactory stylegan` takes."""
     for index, (image, label) in enumerate(zip(images, labels.tolist())):
@@ -142,7 +147,7 @@ def _fmt(record: dict) -> str:
 
 def train_run(args: argparse.Namespace, data: tuple[torch.Tensor, ...], classifier: torch.nn.Module) -> dict:
     train_x, train_y, _, _ = data
-    config = StyleGANConfig(resolution=32, batch_size=args.batch, total_kimg=args.kimg, cfg=args.cfg,
+    config = StyleGANConfig(resolution=args.resolution, batch_size=args.batch, cbase=args.cbase, cmax=args.cmax, total_kimg=args.kimg, cfg=args.cfg,
                             aug=args.aug, target=0.6, seed=args.seed, precision="fp32", device="cpu",
                             **({"ada_kimg": args.ada_kimg} if args.ada_kimg else {}),
                             **({"gamma": args.gamma} if args.gamma is not None else {}))
@@ -191,6 +196,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", default="small")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--resolution", type=int, default=32, help="32, or 16 (2x2 average of the 32 px digits)")
+    parser.add_argument("--cbase", type=int, default=None)
+    parser.add_argument("--cmax", type=int, default=None)
     parser.add_argument("--kimg", type=float, default=2.0)
     parser.add_argument("--tick-kimg", type=float, default=0.25)
     parser.add_argument("--aug", default="ada", choices=["ada", "noaug", "fixed"])
@@ -206,6 +214,8 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_digit_split()
+    if args.resolution != 32:
+        data = tuple(_resize(x, args.resolution) if x.ndim == 4 else x for x in data)
     if args.write_folder:
         write_folder(Path(args.write_folder), data[0], data[1])
         print(f"wrote {len(data[0])} digits to {args.write_folder}")

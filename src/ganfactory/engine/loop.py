@@ -154,15 +154,18 @@ class TrainingLoop:
         while self.next_tick_at <= trainable.done:
             self.next_tick_at += self.schedule.tick_units
         finished = trainable.done >= trainable.total
+        # Optional per-tick health indicators (StyleGAN: sample diversity, the mode-collapse watch).
+        health = trainable.tick_health() if self.context.is_main and hasattr(trainable, "tick_health") else {}
         record = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
-                  f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()}}
+                  f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()},
+                  **{k: round(v, 4) for k, v in health.items()}}
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
         if self.context.is_main:
             self.stats.tick(record)
-            self.stats.scalars(means, step=trainable.steps)
+            self.stats.scalars({**means, **health}, step=trainable.steps)
             trainable.write_samples(self.run.samples_dir / f"fakes_{trainable.steps:09d}.png")
             self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total,
-                                sec_per_unit=sec_per_unit, phase="training")
+                                sec_per_unit=sec_per_unit, phase="training", health=health)
         if finished or self.tick % self.schedule.checkpoint_ticks == 0:
             self.save()
         log.debug("tick %d: %s", self.tick, record)

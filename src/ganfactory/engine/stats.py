@@ -40,6 +40,7 @@ class StatsLogger:
     def __init__(self, logs_dir: Path, *, enabled: bool = True, tensorboard: bool = True) -> None:
         self.logs_dir = logs_dir
         self.enabled = enabled
+        self._health: dict[str, float] = {}
         self._writer = self._open_tensorboard() if enabled and tensorboard else None
 
     def _open_tensorboard(self) -> Any:
@@ -63,11 +64,16 @@ class StatsLogger:
         if self._writer is not None:
             self._writer.flush()
 
-    def progress(self, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str) -> None:
+    def progress(self, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
+                 health: dict[str, float] | None = None) -> None:
+        """progress.json; `health` holds the latest tick's health indicators (e.g. sample diversity), kept
+        across the final 'generating' update when None."""
+        if health is not None:
+            self._health = dict(health)
         if self.enabled:
             atomic_write_json(self.logs_dir / "progress.json", {
                 "unit": unit, "done": round(done, 4), "total": total, "sec_per_unit": sec_per_unit,
-                "phase": phase, "updated": time.time()})
+                "phase": phase, "updated": time.time(), "health": self._health})
 
     def close(self) -> None:
         if self._writer is not None:

@@ -19,6 +19,11 @@ import torch
 from torch import Tensor
 
 
+# Below this (fake / real, worst class) the samples of a class are far less varied than the real images: a
+# collapsing generator. A healthy run stays well above it from the first tick (an untrained G scores > 1).
+COLLAPSE_THRESHOLD = 0.25
+
+
 def _as_float(images: Tensor) -> Tensor:
     """uint8 [0, 255] or float [-1, 1] images -> float32 in [-1, 1], flattened to [N, pixels]."""
     x = images.detach().float()
