@@ -114,3 +114,17 @@ def test_every_tick_records_the_diversity_in_stats_and_progress(trained):
     assert all(0 < line["diversity/min"] <= line["diversity/mean"] for line in stats)
     progress = json.loads((trained / "logs" / "progress.json").read_text())
     assert progress["health"]["diversity/min"] == stats[-1]["diversity/min"]
+
+
+def test_ada_speed_defaults_to_the_small_presets_and_follows_ada_kimg():
+    data = ImageFolderData(images=torch.randint(0, 256, (8, 1, 16, 16), dtype=torch.uint8),
+                           labels=torch.zeros(8, dtype=torch.long), class_names=["a"], conditional=False, files=[])
+
+    def controller(**overrides):
+        config = tiny_config(**overrides)
+        return StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
+                                 precision="fp32").ada
+
+    assert controller().ada_kimg == 20.0
+    assert controller(ada_kimg=2.5).ada_kimg == 2.5
+    assert controller(cfg="auto", cbase=256, cmax=16).ada_kimg == 500.0  # the paper's presets keep 500
