@@ -157,11 +157,11 @@ class TrainingLoop:
     def _sample_prefix(self) -> str:
         return f"fakes_{self.stage}_" if self.stage else "fakes_"
 
-    def progress(self, *, sec_per_unit: float | None, phase: str) -> None:
-        """progress.json for `jobs list` and the console: unit, done, total, speed, phase, stage."""
+    def progress(self, *, sec_per_unit: float | None, phase: str, health: dict[str, float] | None = None) -> None:
+        """progress.json for `jobs list` and the console: unit, done, total, speed, phase, stage, health."""
         trainable = self.trainable
         self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total,
-                            sec_per_unit=sec_per_unit, phase=phase, stage=self.stage)
+                            sec_per_unit=sec_per_unit, phase=phase, stage=self.stage, health=health)
 
     def _maybe_log_step(self, values: dict[str, float]) -> None:
         every = self.schedule.log_steps
@@ -177,17 +177,20 @@ class TrainingLoop:
         while self.next_tick_at <= trainable.done:
             self.next_tick_at += self.schedule.tick_units
         finished = is_finished(trainable)
+        # Optional per-tick health indicators (StyleGAN: sample diversity, the mode-collapse watch).
+        health = trainable.tick_health() if self.context.is_main and hasattr(trainable, "tick_health") else {}
         record = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
-                  f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()}}
+                  f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()},
+                  **{k: round(v, 4) for k, v in health.items()}}
         if self.stage:
             record = {"stage": self.stage, **record}
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
         if self.context.is_main:
             self.stats.tick(record)
-            self.stats.scalars(means, step=trainable.steps)
+            self.stats.scalars({**means, **health}, step=trainable.steps)
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}{trainable.steps:09d}.png")
-            self.progress(sec_per_unit=sec_per_unit, phase="training")
-            log.info("%s", self._tick_line(means, sec_per_unit))
+            self.progress(sec_per_unit=sec_per_unit, phase="training", health=health)
+            log.info("%s", self._tick_line({**means, **health}, sec_per_unit))
         if finished or self.tick % self.schedule.checkpoint_ticks == 0:
             self.save()
         return now, trainable.done

@@ -40,6 +40,7 @@ class StatsLogger:
     def __init__(self, logs_dir: Path, *, enabled: bool = True, tensorboard: bool = True) -> None:
         self.logs_dir = logs_dir
         self.enabled = enabled
+        self._health: dict[str, float] = {}
         self._writer = self._open_tensorboard() if enabled and tensorboard else None
 
     def _open_tensorboard(self) -> Any:
@@ -70,11 +71,14 @@ class StatsLogger:
             self._writer.flush()
 
     def progress(self, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
-                 stage: str = "") -> None:
-        """phase: "training", "generating" or "done"; stage: the training stage's name ("" when one)."""
+                 stage: str = "", health: dict[str, float] | None = None) -> None:
+        """phase: "training", "generating" or "done"; stage: the training stage's name ("" when one);
+        health: the latest tick's health indicators (e.g. sample diversity), kept when None."""
+        if health is not None:
+            self._health = dict(health)
         if self.enabled:
             write_progress(self.logs_dir, unit=unit, done=done, total=total, sec_per_unit=sec_per_unit, phase=phase,
-                           stage=stage)
+                           stage=stage, health=self._health)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -83,11 +87,11 @@ class StatsLogger:
 
 
 def write_progress(logs_dir: Path, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
-                   stage: str = "") -> None:
-    """The run's progress.json (read by `jobs list`), written atomically."""
+                   stage: str = "", health: dict[str, float] | None = None) -> None:
+    """The run's progress.json (read by `jobs list` and the console), written atomically."""
     atomic_write_json(logs_dir / "progress.json", {
         "unit": unit, "done": round(done, 4), "total": total, "sec_per_unit": sec_per_unit, "phase": phase,
-        "stage": stage, "updated": time.time()})
+        "stage": stage, "updated": time.time(), "health": health or {}})
 
 
 def set_phase(logs_dir: Path, phase: str) -> None:

@@ -20,6 +20,8 @@ class StyleGANConfig(RunOptions):
     aug: Literal["ada", "noaug", "fixed"] = "ada"
     augment_p: float = Field(0.0, ge=0, le=1)  # the starting p for ada, the constant p for fixed
     target: float = Field(0.6, gt=0, lt=1)
+    ada_kimg: float | None = Field(None, gt=0, description="ADA speed: thousands of images for p to go from 0 to 1 "
+                                   "(default: the preset's; 500 in the paper's, 20 in 'small').")
     mirror: bool = False
     gamma: float | None = Field(None, ge=0, description="R1 weight (default: the preset's).")
     lr: float | None = Field(None, gt=0, description="Adam learning rate (default: the preset's).")

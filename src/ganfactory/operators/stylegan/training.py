@@ -19,10 +19,11 @@ from ganfactory.engine.distributed import (DistributedContext, average_gradients
                                            gather_cat, local_batch_size)
 from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.engine.rng import fork_generator_for_rank
+from ganfactory.metrics.diversity import COLLAPSE_THRESHOLD, pairwise_diversity, summarize
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
-from ganfactory.operators.stylegan.models import generate_grid
+from ganfactory.operators.stylegan.models import generate_grid, synthesize
 from ganfactory.operators.stylegan.presets import StyleGANPreset, build_discriminator, build_generator, ema_beta
 from ganfactory.output.images import save_grid
 
@@ -65,7 +66,7 @@ class StyleGANTrainable:
                                 interval=preset.r1_interval if preset.gamma > 0 else None)
         self.augment = AdaptiveAugment(initial_p=config.augment_p).to(device)
         self.ada = AdaController(augment=self.augment, batch_size=config.batch_size, target=config.target,
-                                 interval=preset.ada_interval, ada_kimg=preset.ada_kimg, mode=config.aug)
+                                 interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg, mode=config.aug)
         self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
         # Two generators of randomness, both saved: data picks on the CPU, latents/mixing/augment on the device.
         self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
@@ -74,6 +75,7 @@ class StyleGANTrainable:
         self.images_seen, self._steps = 0, 0
         self.data_fingerprint = ""  # set by the operator; tells a resumed run from transfer learning
         self.local_batch = local_batch_size(config.batch_size, context)
+        self._real_diversity: dict[int, float] | None = None  # per class, measured once at the first tick
 
     # --- counters (the engine reads these) ---------------------------------------------------------
     @property
@@ -231,6 +233,45 @@ class StyleGANTrainable:
                 module.load_state_dict(state[name])
             else:
                 load_matching(module, state[name], label=name)
+
+    # --- health ------------------------------------------------------------------------------------
+    def tick_health(self) -> dict[str, float]:
+        """Mode-collapse watch: diversity of G_ema on a fixed z grid relative to the real images, per class.
+
+        Returns {"diversity/mean", "diversity/min"} (1 = as varied as the real data, 0 = one image whatever z;
+        see ganfactory.metrics.diversity) and logs a warning when the worst class falls below COLLAPSE_THRESHOLD.
+        """
+        classes = max(self.num_classes, 1)
+        per_class = max(4, min(16, 256 // classes))  # at most ~256 samples a tick: milliseconds to a second
+        seeds = [1_000_000 + i for i in range(per_class)]  # fixed across ticks and runs, apart from the grid's
+        fake = torch.cat([synthesize(self.G_ema, seeds=seeds, class_index=k if self.num_classes else None,
+                                     truncation=1.0, device=self.device) for k in range(classes)]).clamp(-1, 1).cpu()
+        fake_labels = torch.arange(classes).repeat_interleave(per_class) if self.num_classes else None
+        ratios = {k: fake_div / real for k, fake_div in self._fake_diversity(fake, fake_labels, classes).items()
+                  if (real := self._real_diversity_per_class().get(k, 0.0)) > 0}
+        mean, worst = summarize(ratios)
+        if worst < COLLAPSE_THRESHOLD:
+            name = self.class_names[min(ratios, key=ratios.get)] if self.num_classes else "all"
+            log.warning("Possible mode collapse at %.1f kimg: generated samples are %.2f as varied as the real images "
+                        "(worst class %s, mean %.2f; healthy runs stay near 1). Try --ada-kimg lower or --gamma higher.",
+                        self.done, worst, name, mean)
+        return {"diversity/mean": mean, "diversity/min": worst}
+
+    @staticmethod
+    def _fake_diversity(fake: torch.Tensor, labels: torch.Tensor | None, classes: int) -> dict[int, float]:
+        if labels is None:
+            return {0: pairwise_diversity(fake)}
+        return {k: pairwise_diversity(fake[labels == k]) for k in range(classes)}
+
+    def _real_diversity_per_class(self) -> dict[int, float]:
+        if self._real_diversity is None:
+            images, labels = self.images.cpu(), self.labels.cpu()
+            if not self.num_classes:
+                self._real_diversity = {0: pairwise_diversity(images[:512])}
+            else:  # up to 128 images a class keeps the Gram matrix small; the mean pairwise distance settles fast
+                self._real_diversity = {k: pairwise_diversity(images[labels == k][:128]) for k in range(self.num_classes)}
+            self._real_diversity = {k: v for k, v in self._real_diversity.items() if v == v}  # drop NaN (1 image)
+        return self._real_diversity
 
     def write_samples(self, path: Path) -> None:
         images = generate_grid(self.G_ema, num_classes=self.num_classes, seed=self.config.seed, device=self.device)
