@@ -133,15 +133,17 @@ def _reference_step(trainable: CycleGANTrainable, config: CycleGANConfig):
 
 
 def train(root: Path, out: Path, *, size: int, epochs: int, lr: float, batch: int, base: int, n_blocks: int | None,
-          decay_fraction: float, reference: bool, seed: int) -> list[dict[str, float]]:
+          decay_fraction: float, reference: bool, seed: int, device: str = "cpu",
+          input_skip: bool = True) -> list[dict[str, float]]:
     config = CycleGANConfig(image_height=size, image_width=size, batch_size=batch, max_epoch=epochs,
                             g_learning_rate=lr, d_learning_rate=lr, base_channels=base, n_blocks=n_blocks,
-                            decay_fraction=decay_fraction, device="cpu", precision="fp32", seed=seed)
+                            decay_fraction=decay_fraction, device=device, precision="fp32", seed=seed,
+                            input_skip=input_skip)
     domains = [load_image_folder(root / d, resolution=config.load_hw(), mode="crop") for d in ("A", "B")]
-    trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=torch.device("cpu"),
+    trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=torch.device(device),
                                   precision="fp32")
     step = _reference_step(trainable, config) if reference else trainable.train_step
-    a, b = _heldout(root, size)
+    a, b = (x.to(device) for x in _heldout(root, size))
     out.mkdir(parents=True, exist_ok=True)
     history = [{"epoch": 0, **measure(trainable.G_AB, trainable.G_BA, a, b)}]
     print(json.dumps(history[-1]), flush=True)
@@ -161,7 +163,7 @@ def train(root: Path, out: Path, *, size: int, epochs: int, lr: float, batch: in
 def _write_grid(trainable: CycleGANTrainable, a: torch.Tensor, b: torch.Tensor, path: Path, count: int = 8) -> None:
     """Rows: held-out A, G_AB(A), its true counterpart B, then B, G_BA(B), its counterpart A."""
     a, b = a[:count], b[:count]
-    save_grid(torch.cat([a, trainable.G_AB(a), b, b, trainable.G_BA(b), a]), path, columns=count)
+    save_grid(torch.cat([a, trainable.G_AB(a), b, b, trainable.G_BA(b), a]).cpu(), path, columns=count)
 
 
 def main() -> None:
@@ -182,15 +184,18 @@ def main() -> None:
     run.add_argument("--n-blocks", type=int, default=None)
     run.add_argument("--decay-fraction", type=float, default=0.5)
     run.add_argument("--ref", action="store_true")
+    run.add_argument("--paper-generator", action="store_true", help="no input skip (input_skip=False)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--threads", type=int, default=2)
+    run.add_argument("--device", default="cpu")
     args = parser.parse_args()
     if args.command == "make":
         make_domains(args.data, size=args.size, n_train=args.n_train)
         return
     torch.set_num_threads(args.threads)
     train(args.data, args.out, size=args.size, epochs=args.epochs, lr=args.lr, batch=args.batch, base=args.base,
-          n_blocks=args.n_blocks, decay_fraction=args.decay_fraction, reference=args.ref, seed=args.seed)
+          n_blocks=args.n_blocks, decay_fraction=args.decay_fraction, reference=args.ref, seed=args.seed, device=args.device,
+          input_skip=not args.paper_generator)
 
 
 if __name__ == "__main__":
