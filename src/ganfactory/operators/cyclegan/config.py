@@ -27,6 +27,8 @@ class CycleGANConfig(RunOptions):
     decay_fraction: float = Field(0.5, ge=0, le=1, description="Fraction of max_epoch before the linear lr decay.")
     n_blocks: int | None = Field(None, ge=1, description="Residual blocks (default: 9 at 256 px and above, else 6).")
     base_channels: int = Field(64, ge=1)
+    input_skip: bool = Field(True, description="Generators add their output to the input image, so colours pass "
+                             "through (False: the paper's generator, blind to per-image colour shifts).")
     lambda_cycle: float = Field(10.0, ge=0)
     lambda_identity: float = Field(0.5, ge=0)
     pool_size: int = Field(50, ge=0)

@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 
+SKIP_LIMIT = 0.999  # |x| bound before atanh in the generator's input skip
+
+
 def _is_exporting() -> bool:
     """True while torch.export / the ONNX exporters / TorchScript tracing record the graph."""
     return bool(
@@ -149,6 +152,16 @@ class ResnetGenerator(nn.Module):
 
     c7s1-64, d128, d256, n x R256, u128, u64, c7s1-C, tanh (for base_channels 64, n_downsampling 2).
     Works for any height and width that ``check_generator_size`` accepts, including H != W.
+    Input and output: [N, C, H, W] images in [-1, 1].
+
+    ``input_skip`` (ours, not the paper's): output = tanh(net(x) + atanh(x)), the network's last
+    convolution adding to the input image in tanh's pre-activation space. Why: the first layers are
+    a convolution then an InstanceNorm, so the paper's generator is blind to any per-image contrast
+    change and per-channel offset of its input (G(a * x + b) == G(x) up to the norm's eps): the ink
+    colour of a flat glyph or pictogram on white cannot reach the output, the cycle loss cannot be
+    met, and on small data the colours collapse to one (issue 15; benchmarks/cyclegan_quality.py).
+    With the skip the input's colours pass through and the network learns the change. The skip has
+    no parameters: state dicts are the same either way. Channel counts must agree to use it.
     """
 
     def __init__(
@@ -159,8 +172,12 @@ class ResnetGenerator(nn.Module):
         base_channels: int = 64,
         n_blocks: int = 9,
         n_downsampling: int = 2,
+        input_skip: bool = False,
     ) -> None:
         super().__init__()
+        if input_skip and in_channels != out_channels:
+            raise ValueError(f"input_skip needs as many input as output channels, got {in_channels} and {out_channels}")
+        self.input_skip = input_skip
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.n_downsampling = n_downsampling
@@ -180,11 +197,16 @@ class ResnetGenerator(nn.Module):
             up = nn.ConvTranspose2d(ch, ch // 2, kernel_size=3, stride=2, padding=1, output_padding=1)
             layers += [up, InstanceNorm2d(), nn.ReLU(inplace=True)]
             ch //= 2
-        layers += [ReflectionPad2d(3), nn.Conv2d(ch, out_channels, kernel_size=7), nn.Tanh()]
+        layers += [ReflectionPad2d(3), nn.Conv2d(ch, out_channels, kernel_size=7)]
+        if not input_skip:
+            layers.append(nn.Tanh())  # with the skip, forward() applies tanh after adding the input
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        if not self.input_skip:
+            return self.model(x)
+        # Clamped so that exact +-1 (white, black) maps to a finite pre-activation (atanh(0.999) ~ 3.8).
+        return torch.tanh(self.model(x) + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT)))
 
 
 def default_n_layers(height: int, width: int) -> int:
