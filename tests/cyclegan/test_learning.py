@@ -84,3 +84,36 @@ def test_identical_domains_of_flat_glyphs_are_passed_through(input_skip):
         assert reconstruction < min(0.008, initial[1] / 2), (initial, reconstruction)
     else:
         assert translation > 0.05, translation
+
+
+@pytest.mark.parametrize("input_skip", [True, False])
+def test_a_checkpoint_rebuilds_the_generator_it_was_trained_with(input_skip):
+    """Predict and export rebuild G from the checkpoint: the skip must come back as it was trained."""
+    from ganfactory.engine.contract import checkpoint_meta
+    from ganfactory.operators.cyclegan.models import generator_architecture, load_generator
+    from ganfactory.operators.cyclegan.spec import CYCLEGAN
+
+    config = tiny_config(input_skip=input_skip, image_height=16, image_width=16)
+    trainable = CycleGANTrainable(config=config, source=as_domain(flat_glyphs(4, 0, size=16)),
+                                  target=as_domain(flat_glyphs(4, 1, size=16)), device=torch.device("cpu"),
+                                  precision="fp32")
+    state = {"operator": trainable.state_dict(),
+             "meta": {**checkpoint_meta(CYCLEGAN), "architecture": generator_architecture(config)}}
+    G, _, _ = load_generator(state, path=None)
+    x = flat_glyphs(2, 2, size=16).float() / 127.5 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(G(x), trainable.G_AB(x))
+    assert G.input_skip is input_skip
+
+
+def test_a_checkpoint_from_before_the_skip_loads_without_it():
+    from ganfactory.operators.cyclegan.models import load_generator
+
+    config = tiny_config(input_skip=False, image_height=16, image_width=16)
+    trainable = CycleGANTrainable(config=config, source=as_domain(flat_glyphs(4, 0, size=16)),
+                                  target=as_domain(flat_glyphs(4, 1, size=16)), device=torch.device("cpu"),
+                                  precision="fp32")
+    operator_state = trainable.state_dict()
+    operator_state["config"] = {k: v for k, v in operator_state["config"].items() if k != "input_skip"}
+    G, _, _ = load_generator({"operator": operator_state}, path=None)  # format 1: no meta, no input_skip
+    assert G.input_skip is False
