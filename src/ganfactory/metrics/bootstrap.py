@@ -29,11 +29,19 @@ def resample_counts(n: int, *, rounds: int, rng: np.random.Generator) -> np.ndar
     return rng.multinomial(n, np.full(n, 1.0 / n), size=rounds)
 
 
-def percentile_estimate(value: float, replicates: np.ndarray, *, level: float = 0.95) -> Estimate:
-    """The point estimate with the (1 - level)/2 and (1 + level)/2 percentiles of its bootstrap replicates."""
+def percentile_estimate(value: float, replicates: np.ndarray, *, level: float = 0.95,
+                        recentre: bool = False) -> Estimate:
+    """The point estimate with the (1 - level)/2 and (1 + level)/2 percentiles of its bootstrap replicates.
+
+    recentre: shift the replicates so that their median is the point estimate. For a biased statistic (FID)
+    the replicates, drawn with duplicates, carry a larger bias than the estimate and can lie entirely above
+    it; shifted, the interval shows the sampling spread around the estimate, and the bias is stated apart.
+    """
     finite = replicates[np.isfinite(replicates)]
     if finite.size == 0:
         return Estimate(value=float(value), low=float("nan"), high=float("nan"), level=level)
+    if recentre:
+        finite = finite - np.median(finite) + value
     low, high = np.quantile(finite, [(1 - level) / 2, (1 + level) / 2])
     return Estimate(value=float(value), low=float(low), high=float(high), level=level)
 

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "ganfactory.operators.cyclegan.cli",
     "ganfactory.jobs.cli",
     "ganfactory.export.cli",
+    "ganfactory.metrics.cli",
     "ganfactory.demo",
 )
 
