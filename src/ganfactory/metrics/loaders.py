@@ -8,6 +8,7 @@ it is refused because emulated bf16 is slower and less exact) and `onnxruntime` 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,9 @@ def _torchscript(path: Path, *, name: str, value_range: tuple[float, float], siz
         raise InputError("This CPU has no native bf16 (avx512_bf16/AMX), where bf16 is emulated and slower; "
                          "use --feature-backend torch.")
     try:
-        module = torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():  # torch 2.x marks jit.load deprecated; TorchScript is the file format here
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu").eval()
     except (RuntimeError, ValueError, OSError) as exc:
         raise InputError(f"The feature network {path} is not a loadable TorchScript file "
                          f"({str(exc).splitlines()[0][:120]}); save it with torch.jit.save.") from None

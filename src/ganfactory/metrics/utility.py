@@ -95,8 +95,11 @@ def run_utility(train: Path, test: Path | None, generated: Path, *, test_fractio
     results: dict[str, Any] = {}
     for condition in CONDITIONS:
         data = sets[condition]
+        # At least ~8 steps per epoch: sets of a few dozen images learn nothing in one full batch per epoch.
+        batch = int(np.clip(len(data.images) // 8, 8, 64))
         runs = [classification_accuracy_score(data.images, data.labels, test_set.images, test_set.labels,
-                                              class_names=names, epochs=epochs, seed=seed) for seed in range(seeds)]
+                                              class_names=names, epochs=epochs, seed=seed, batch_size=batch)
+                for seed in range(seeds)]
         accuracies = np.array([run.accuracy for run in runs])
         results[condition] = {"mean": float(accuracies.mean()), "std": float(accuracies.std(ddof=1)) if seeds > 1
                               else 0.0, "per_seed": accuracies.tolist(), "n_train": int(len(data.images))}
