@@ -67,6 +67,16 @@ def tiny_onnx(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """One BLAS thread, like torch's one thread in tests/conftest.py: on two shared cores, threaded numpy
+    matrix products waited on each other (KID's kernels took 17 s with the default threads, 2 s with one)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch) -> Path:
     """Every test gets its own feature cache, so no test sees another's rows."""

@@ -58,3 +58,12 @@ def test_features_of_an_image_and_its_resized_copy_agree(inception, photos):
     a, b, c = inception.extract([original, resized, other])
     cosine = lambda x, y: float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))  # noqa: E731
     assert cosine(a, b) > 0.9 > cosine(a, c)
+
+
+def test_onnxruntime_path_is_exported_once_and_agrees_with_torch(inception, photos, private_cache):
+    images = [pil_to_tensor(p) for p in photos[:2]]
+    fast = load_feature_network(None, backend="onnxruntime")
+    exported = list((private_cache.parent / "networks").glob("inception-*.onnx"))
+    assert len(exported) == 1 and fast.identity.sha256 == inception.identity.sha256
+    assert fast.identity.backend == "onnxruntime"
+    np.testing.assert_allclose(fast.extract(images), inception.extract(images), atol=1e-4)

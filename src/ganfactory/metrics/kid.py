@@ -49,6 +49,8 @@ def kernel_inception_distance(real: np.ndarray, generated: np.ndarray, *, subset
         raise ValueError(f"KID needs at least two samples per set (got {len(real)} and {len(generated)}).")
     rng = np.random.default_rng(seed)
     size = min(len(real), len(generated), subset_size)
+    if size == len(real) == len(generated):
+        subsets = 1  # every subset would hold both whole sets: one evaluation is their average
     values = []
     for _ in range(subsets):
         x = real[rng.choice(len(real), size, replace=False)]
