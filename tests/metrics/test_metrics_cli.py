@@ -75,11 +75,13 @@ def test_evaluate_with_an_onnx_network_on_a_run_folder(digits, tiny_onnx, tmp_pa
     assert report["network"]["backend"] == "onnxruntime" and report["overall"]["n_generated"] == 30
 
 
-@pytest.mark.parametrize("case", ["bad_features", "empty_folder"])
+@pytest.mark.parametrize("case", ["bad_features", "empty_folder", "out_inside_real"])
 def test_bad_input_is_one_sentence_and_exit_2(digits, tmp_path, case, cli):
     real, generated, _ = digits
     if case == "bad_features":
         args = ["evaluate", generated, "--real", real, "--features", tmp_path / "nope.onnx"]
+    elif case == "out_inside_real":
+        args = ["evaluate", generated, "--real", real, "--out", real / "digit0" / "eval"]
     else:
         (tmp_path / "empty").mkdir()
         args = ["evaluate", tmp_path / "empty", "--real", real]
@@ -87,7 +89,9 @@ def test_bad_input_is_one_sentence_and_exit_2(digits, tmp_path, case, cli):
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
-    assert ("nope.onnx" in lines[0]) if case == "bad_features" else ("contains no images" in lines[0])
+    expected = {"bad_features": "nope.onnx", "empty_folder": "contains no images", "out_inside_real": "lies inside"}
+    assert expected[case] in lines[0]
+    assert not (real / "digit0" / "eval").exists()
 
 
 def test_utility_prints_three_accuracies_on_real_digits(digits, cli):

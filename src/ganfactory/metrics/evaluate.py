@@ -73,6 +73,7 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     """
     started = time.time()
     source = open_source(target)
+    _refuse_writing_into_inputs(output_folder(source, options.out), [Path(real)] + ([] if source.run else [source.root]))
     real_classes = discover_images(Path(real)).classes
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
@@ -89,6 +90,15 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     metrics_path = atomic_write_json(out / "metrics.json", _json_ready(report))
     _tensorboard(report, out, source)
     return EvaluateResult(report=report, metrics_path=metrics_path, pairs_path=pairs_path)
+
+
+def _refuse_writing_into_inputs(out: Path, inputs: list[Path]) -> None:
+    resolved = out.expanduser().resolve()
+    for folder in inputs:
+        root = folder.expanduser().resolve()
+        if resolved == root or root in resolved.parents:
+            raise InputError(f"The output folder {out} lies inside the input folder {folder}; choose an --out "
+                             "outside it so the input images are never changed.")
 
 
 def _provenance(source: ImageSource, real: Path, generated: FeatureSet, real_set: FeatureSet,
