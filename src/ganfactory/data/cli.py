@@ -27,8 +27,12 @@ def _power_of_two(ctx: click.Context, param: click.Parameter, value: int) -> int
 @click.option("--max-imbalance", default=10.0, show_default=True, type=click.FloatRange(1),
               help="Largest/smallest class ratio above which imbalance is reported.")
 @click.option("--json", "json_path", type=PATH, default=None, help="Where to write validation.json.")
+@click.option("--outliers", is_flag=True, help="Also list images far from the rest of their class (never deleted).")
+@click.option("--outliers-out", type=PATH, default=None, help="Where outliers.json/.png go (default: DATA-outliers).")
+@click.option("--features", type=PATH, default=None, help="Feature network for --outliers (TorchScript or ONNX).")
 def validate_command(data: Path, resolution: int, min_images: int, max_imbalance: float,
-                     json_path: Path | None) -> None:
+                     json_path: Path | None, outliers: bool, outliers_out: Path | None,
+                     features: Path | None) -> None:
     """Check an image folder once and report what a run would use. Exit 0 when the data is usable."""
     from ganfactory.data.commands import run_validate
 
@@ -36,6 +40,11 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
                           max_imbalance=max_imbalance)
     for line in report.summary_lines():
         click.echo(line)
+    if outliers:
+        from ganfactory.metrics.outlier_check import find_outliers
+
+        for line in find_outliers(data, out=outliers_out, features=features).summary_lines():
+            click.echo(line)
     if not report.usable:  # the summary already named each problem; exit like any other input error
         raise click.exceptions.Exit(2)
 

@@ -1,0 +1,117 @@
+"""Features of every image of a folder, through the feature cache: what all metrics are computed from."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganfactory.data.imageio import load_image, pil_to_tensor
+from ganfactory.errors import InputError
+from ganfactory.metrics.cache import FeatureCache, content_hash, default_cache_dir
+from ganfactory.metrics.network import FeatureNetwork, NetworkIdentity
+
+log = logging.getLogger(__name__)
+
+THUMB_SIZE = 32  # side of the RGB thumbnails kept for the pixel measure and the contact sheets
+
+
+@dataclass
+class FeatureSet:
+    """features[i] (float32 [D]) and thumbs[i] (uint8 [3, 32, 32]) belong to files[i] of class labels[i]."""
+
+    features: np.ndarray
+    thumbs: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    files: list[Path]
+    network: NetworkIdentity
+    reused: int  # rows taken from the cache
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def of_class(self, name: str) -> np.ndarray:
+        """Indices of the images of class `name` (empty when absent)."""
+        if name not in self.class_names:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.labels == self.class_names.index(name))
+
+
+def thumbnail(image: Image.Image) -> np.ndarray:
+    """uint8 [3, 32, 32]: the whole image squeezed to a square (box filter, so no aliasing)."""
+    small = image.convert("RGB").resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.uint8).transpose(2, 0, 1).copy()
+
+
+def folder_features(root: Path, classes: dict[str, list[Path]], *, network: FeatureNetwork,
+                    cache_dir: Path | None = None) -> FeatureSet:
+    """Features of the images in `classes` (class name -> files), reusing cached rows with the same bytes.
+
+    Unreadable files are skipped with a warning. Raises InputError when no image can be read.
+    """
+    cache = FeatureCache(cache_dir=cache_dir or default_cache_dir(), folder=root,
+                         network_sha256=network.identity.sha256, input_size=network.identity.input_size)
+    rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    todo: dict[str, tuple[bytes, Path]] = {}
+    entries = []  # (digest, path, label) of every readable file, in class then file order
+    for label, paths in enumerate(classes.values()):
+        for path in paths:
+            data = _read(path)
+            if data is None:
+                continue
+            digest = content_hash(data)
+            cached = cache.get(digest) if digest not in rows and digest not in todo else None
+            if cached is not None:
+                rows[digest] = cached
+            elif digest not in rows:
+                todo.setdefault(digest, (data, path))
+            entries.append((digest, path, label))
+    rows.update(_compute(list(todo.items()), network))
+    entries = [entry for entry in entries if entry[0] in rows]  # files that failed to decode drop out here
+    if not entries:
+        raise InputError(f"No readable image in {root}; add images or point to the right folder.")
+    features = np.stack([rows[digest][0] for digest, _, _ in entries])
+    thumbs = np.stack([rows[digest][1] for digest, _, _ in entries])
+    files = [path for _, path, _ in entries]
+    labels = [label for _, _, label in entries]
+    unique = sorted(rows)
+    cache.write(unique, np.stack([rows[h][0] for h in unique]), np.stack([rows[h][1] for h in unique]))
+    log.info("features of %d images of %s (%d from the cache)", len(files), root, cache.hits)
+    return FeatureSet(features=features, thumbs=thumbs, labels=np.asarray(labels, dtype=np.int64),
+                      class_names=list(classes), files=files, network=network.identity, reused=cache.hits)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        log.warning("Skipping %s: %s", path, exc.strerror or exc)
+        return None
+
+
+def _decode(data: bytes, path: Path) -> Image.Image | None:
+    try:
+        return load_image(data, channels=3, name=path)
+    except InputError as exc:
+        log.warning("Skipping %s", exc)
+        return None
+
+
+def _compute(todo: list[tuple[str, tuple[bytes, Path]]], network: FeatureNetwork,
+             chunk: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Features and thumbnails of the images not in the cache, decoded a chunk at a time to bound memory."""
+    out = {}
+    for start in range(0, len(todo), chunk):
+        decoded = [(digest, _decode(data, path)) for digest, (data, path) in todo[start:start + chunk]]
+        decoded = [(digest, image) for digest, image in decoded if image is not None]
+        if not decoded:
+            continue
+        tensors: list[torch.Tensor] = [pil_to_tensor(image) for _, image in decoded]
+        for (digest, image), row in zip(decoded, network.extract(tensors)):
+            out[digest] = (row, thumbnail(image))
+    return out
