@@ -12,7 +12,7 @@ import click
 from ganfactory import __version__
 from ganfactory.errors import GanFactoryError
 from ganfactory import demo
-from ganfactory.data import cli as data_cli
+from ganfactory import data_cli
 from ganfactory.export import cli as export_cli
 from ganfactory.jobs import cli as jobs_cli
 from ganfactory.metrics import cli as metrics_cli

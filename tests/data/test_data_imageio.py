@@ -13,10 +13,10 @@ from ganfactory.data.imageio import (
     parse_color,
     pil_to_tensor,
     resize,
-    tensor_to_pil,
     to_square,
 )
 from ganfactory.errors import ConfigError, InputError
+from ganfactory.output.images import tensor_to_pil
 
 
 def mode_of(path) -> str:

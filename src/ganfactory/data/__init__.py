@@ -15,7 +15,7 @@ _EXPORTS: dict[str, str] = {
     "DiscoveredDataset": "discovery", "SkippedFile": "discovery", "discover_images": "discovery",
     "list_image_files": "discovery",
     "IMAGE_EXTENSIONS": "imageio", "fit": "imageio", "is_image_file": "imageio", "load_image": "imageio",
-    "parse_color": "imageio", "pil_to_tensor": "imageio", "resize": "imageio", "tensor_to_pil": "imageio",
+    "parse_color": "imageio", "pil_to_tensor": "imageio", "resize": "imageio",
     "to_square": "imageio",
     "DroppedFile": "prepare", "PreparedFile": "prepare", "PrepareReport": "prepare", "prepare_dataset": "prepare",
     "ClassSummary": "validation", "FileIssue": "validation", "ValidationReport": "validation",

@@ -240,18 +240,6 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
-def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
-    """A uint8 tensor [C, H, W] with C = 1 or 3 as an 'L' or 'RGB' image."""
-    import torch
-
-    if tensor.dtype != torch.uint8 or tensor.ndim != 3 or tensor.shape[0] not in (1, 3):
-        raise ValueError(f"tensor_to_pil expects uint8 [C,H,W] with C 1 or 3, got {tensor.dtype} {tuple(tensor.shape)}.")
-    array = tensor.detach().cpu().permute(1, 2, 0).numpy()
-    if array.shape[2] == 1:
-        return Image.fromarray(np.ascontiguousarray(array[:, :, 0]))
-    return Image.fromarray(np.ascontiguousarray(array))
-
-
 def describe_decode_error(exc: BaseException) -> str:
     """A short, lower-case reason from a PIL exception, without the noisy parts."""
     if isinstance(exc, Image.UnidentifiedImageError):

@@ -133,6 +133,14 @@ def resolve_checkpoint_path(path: Path) -> Path:
     return path
 
 
+def find_checkpoint(path: Path) -> Path | None:
+    """resolve_checkpoint_path, or None when there is no checkpoint (the caller reports it in its own words)."""
+    try:
+        return resolve_checkpoint_path(path)
+    except CheckpointError:
+        return None
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

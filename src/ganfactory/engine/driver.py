@@ -10,7 +10,8 @@ from typing import Any
 import torch
 
 from ganfactory.config import RunOptions
-from ganfactory.engine.checkpoint import checkpoint_provenance, list_checkpoints, resolve_checkpoint_path
+from ganfactory.engine.checkpoint import (checkpoint_provenance, find_checkpoint, list_checkpoints,
+                                         resolve_checkpoint_path)
 from ganfactory.engine.contract import OperatorSpec, RunEnv, RunResult, Stage, TrainingPlan, checkpoint_meta
 from ganfactory.engine.distributed import barrier, distributed_session
 from ganfactory.engine.loop import Trainable, train
@@ -37,7 +38,8 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     with distributed_session(device) as (context, rank_device):
         given = tuple(Path(p) for p in inputs if p is not None)
         model = config.resume if (config.predict or sampler_only) else None
-        run = open_run_folder(out, inputs=given, model=model or None, command=spec.name)
+        run = open_run_folder(out, inputs=given, model=model or None,
+                              model_file=find_checkpoint(Path(model)) if model else None, command=spec.name)
         env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,
                      precision=resolve_precision(config.precision, rank_device))
         if config.predict or sampler_only:

@@ -69,33 +69,25 @@ class RunFolder:
 
 
 def open_run_folder(out: Path, *, inputs: tuple[Path, ...] = (), model: Path | str | None = None,
-                    command: str = "") -> RunFolder:
+                    model_file: Path | None = None, command: str = "") -> RunFolder:
     """Create OUT, refusing before anything is written a place that would write into or around an input.
 
     inputs: data folders the run reads; none may equal, lie inside or contain OUT or any of its folders
     (each resolved on its own, so a symlinked OUT/Data is caught). model: the checkpoint, run folder or
     .onnx that a generate-only run reads; it must lie apart from the folders generation writes, and the
-    data folders its run was trained on (config.json) are protected like `inputs`.
+    data folders its run was trained on (config.json) are protected like `inputs`. model_file: the file
+    `model` resolves to (a run folder's latest checkpoint), resolved by the caller since the engine, not this
+    module, knows checkpoints; None when there is none yet.
     Raises InputError for an overlap or when OUT is a file.
     """
     out = Path(out).expanduser()
     run = RunFolder(out)
     protected = [*inputs, *recorded_inputs(Path(model) if model else None)]
     refuse_overlap(inputs=protected, outputs=run.written_paths(), command=command)
-    if model:
-        refuse_overlap(inputs=[_model_file(Path(model))],
+    if model_file is not None:
+        refuse_overlap(inputs=[model_file],
                        outputs=[run.data_dir, run.samples_dir, run.manifest_path], command=command)
     if out.exists() and not out.is_dir():
         raise InputError(f"The output path {out} is a file; give a folder path for the run's output.")
     return RunFolder(out).create()
 
-
-def _model_file(model: Path) -> Path | None:
-    """The checkpoint file a run folder's `latest` pointer names (None when there is none)."""
-    from ganfactory.engine.checkpoint import resolve_checkpoint_path  # torch is imported only by operators
-    from ganfactory.errors import CheckpointError
-
-    try:
-        return resolve_checkpoint_path(model)
-    except CheckpointError:
-        return None  # the operator reports the missing checkpoint in its own words

@@ -1,4 +1,5 @@
-"""`ganfactory validate` and `ganfactory prepare`: parse, call ganfactory.data.commands, print the summary."""
+"""`ganfactory validate` and `ganfactory prepare`: parse, call ganfactory.data (and ganfactory.metrics for
+`--outliers`), print the summary. It lives beside cli.py, not in data/, because it uses both subpackages."""
 
 from __future__ import annotations
 
