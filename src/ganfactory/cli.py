@@ -12,6 +12,8 @@ import click
 from ganfactory import __version__
 from ganfactory.errors import GanFactoryError
 from ganfactory import demo
+from ganfactory.console import cli as console_cli
+from ganfactory.curation import cli as curate_cli
 from ganfactory.data import cli as data_cli
 from ganfactory.export import cli as export_cli
 from ganfactory.jobs import cli as jobs_cli
@@ -60,7 +62,7 @@ def _register_commands(group: click.Group) -> None:
     """Every operator of the registry becomes `ganfactory NAME`; the other command modules add their own."""
     for spec in all_operators():
         group.add_command(operator_command(spec))
-    for module in (data_cli, stylegan_cli, jobs_cli, export_cli, demo):
+    for module in (data_cli, stylegan_cli, jobs_cli, export_cli, demo, console_cli, curate_cli):
         module.register(group)
 
 
