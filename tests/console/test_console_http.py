@@ -132,12 +132,17 @@ def test_submit_form_shows_errors_beside_fields_and_queues_valid_jobs(client, ru
     for field in ("data", "out", "total_kimg", "resolution"):
         assert f'data-field="{field}"' in text, field
     assert "power of two" in text and "greater than 0" in text
+    seed_error = client.post("/jobs", data={**form, "seed": "-1"}, headers=AUTH).text
+    assert '<details open' in seed_error and 'data-field="seed"' in seed_error  # a shared field's error unfolds them
     assert client.app.state.console.queue.list_jobs() == []
-    form.update(data=str(runs_dir / "alpha" / "Data"), out=str(tmp_path / "new-run"), total_kimg="2", resolution="32")
+    form.update(data=str(runs_dir / "alpha" / "Data"), out=str(tmp_path / "new-run"), total_kimg="2", resolution="32",
+                channels="3", seed="5", do_validation="on")
     response = client.post("/jobs", data=form, headers=AUTH)
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "jobs-changed"
     [job] = client.app.state.console.queue.list_jobs()
-    assert job.request["config"]["total_kimg"] == 2 and job.request["config"]["cfg"] == "small"
+    config = job.request["config"]
+    assert (config["total_kimg"], config["cfg"], config["channels"], config["seed"]) == (2, "small", 3, 5)
+    assert config["do_validation"] is True and config["mirror"] is False
     assert job.run_folder == (tmp_path / "new-run").resolve()
     assert "new-run" in client.get("/jobs/table").text
 

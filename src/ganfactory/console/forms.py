@@ -27,6 +27,7 @@ class FormField:
     choices: tuple[str, ...]
     help: str
     shared: bool
+    choice_values: tuple[Any, ...] = ()  # the Literal's own values (ints stay ints)
 
     @property
     def label(self) -> str:
@@ -37,14 +38,14 @@ class FormField:
         return "--" + self.name.replace("_", "-")
 
 
-def _kind(annotation: Any) -> tuple[str, bool, tuple[str, ...]]:
+def _kind(annotation: Any) -> tuple[str, bool, tuple[Any, ...]]:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(annotation)
         kind, _, choices = _kind(next(a for a in args if a is not type(None)))
         return kind, type(None) in args, choices
     if origin is Literal:
-        return "choice", False, tuple(str(c) for c in typing.get_args(annotation))
+        return "choice", False, typing.get_args(annotation)
     return {bool: "bool", int: "int", float: "float"}.get(annotation, "text"), False, ()
 
 
@@ -62,8 +63,9 @@ def form_fields(spec: OperatorSpec) -> list[FormField]:
         kind, optional, choices = _kind(info.annotation)
         rules = _constraints(info)
         text = " ".join(part for part in (info.description or "", f"({rules})" if rules else "") if part)
-        fields.append(FormField(name=name, kind=kind, default=info.default, optional=optional, choices=choices,
-                                help=text, shared=name in _SHARED))
+        fields.append(FormField(name=name, kind=kind, default=info.default, optional=optional,
+                                choices=tuple(str(c) for c in choices), help=text, shared=name in _SHARED,
+                                choice_values=tuple(choices)))
     return sorted(fields, key=lambda f: f.shared)
 
 
@@ -80,6 +82,8 @@ def _raw_value(field: FormField, form: dict[str, str]) -> Any:
         return field.name in form and text not in ("", "false", "off", "0")
     if text == "":
         return None if field.optional else (field.default if field.kind != "text" else "")
+    if field.kind == "choice":  # the option's text back to the Literal's value (channels: "3" -> 3)
+        return dict(zip(field.choices, field.choice_values)).get(text, text)
     return text
 
 
