@@ -7,6 +7,7 @@
   const tiles = Array.from(grid.querySelectorAll(".tile"));
   const details = document.getElementById("details");
   let focus = 0;
+  let queue = Promise.resolve();
 
   function columns() {
     if (tiles.length < 2) return 1;
@@ -35,9 +36,12 @@
   function send(targets, decision) {
     const changes = {}, before = targets.map(function (t) { return t.dataset.decision; });
     targets.forEach(function (t) { changes[t.dataset.id] = decision; show(t, decision); });
-    fetch("/runs/" + grid.dataset.rid + "/decisions", {
-      method: "POST", headers: { "Content-Type": "application/json", "X-Console-Token": token },
-      body: JSON.stringify({ changes: changes }),
+    // One request at a time, in key-press order: the counts shown are those of the last decision.
+    queue = queue.then(function () {
+      return fetch("/runs/" + grid.dataset.rid + "/decisions", {
+        method: "POST", headers: { "Content-Type": "application/json", "X-Console-Token": token },
+        body: JSON.stringify({ changes: changes }),
+      });
     }).then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); })
       .then(function (res) {
         if (!res[0]) throw new Error(res[1].error || "refused");
