@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
+RUNS_TTL_S = 1.0
 
 
 class NotFound(Exception):
@@ -46,6 +48,7 @@ class Console:
         self._queue: JobQueue | None = None
         self._items: dict[Path, _CachedItems] = {}
         self._lock = threading.Lock()
+        self._runs: tuple[float, list[KnownRun]] | None = None
 
     @property
     def queue(self) -> JobQueue:
@@ -54,9 +57,17 @@ class Console:
         return self._queue
 
     def runs(self) -> list[KnownRun]:
-        """The known runs, found again on every call so new runs and jobs appear without a restart."""
+        """The known runs, found again at most every RUNS_TTL_S so new runs and jobs appear without a restart
+        while a gallery's hundreds of thumbnail requests do not each scan the folders and the queue."""
+        now = time.monotonic()
+        with self._lock:
+            if self._runs is not None and now - self._runs[0] < RUNS_TTL_S:
+                return self._runs[1]
         job_folders = [job.run_folder for job in self.queue.list_jobs() if job.run_folder is not None]
-        return discover_runs(self.settings.run_roots, job_folders)
+        found = discover_runs(self.settings.run_roots, job_folders)
+        with self._lock:
+            self._runs = (now, found)
+        return found
 
     def run(self, rid: str) -> KnownRun:
         for known in self.runs():

@@ -36,11 +36,11 @@ def select(items: list[GalleryItem], decisions: dict[str, Decision], query: Gall
     elif query.show == "undecided":
         chosen = [item for item in chosen if item.id not in decisions]
     if query.sort:
-        # Items without the field go last in either direction.
-        present = [item for item in chosen if item.number(query.sort) is not None]
-        absent = [item for item in chosen if item.number(query.sort) is None]
-        present.sort(key=lambda item: item.number(query.sort), reverse=query.descending)
-        chosen = present + absent
+        # Items without the field go last in either direction; each key is read once (thousands of items).
+        keyed = [(item.number(query.sort), item) for item in chosen]
+        present = [pair for pair in keyed if pair[0] is not None]
+        present.sort(key=lambda pair: pair[0], reverse=query.descending)
+        chosen = [item for _, item in present] + [item for key, item in keyed if key is None]
     elif query.descending:
         chosen = chosen[::-1]
     pages = max(1, math.ceil(len(chosen) / page_size))

@@ -37,12 +37,14 @@
     const changes = {}, before = targets.map(function (t) { return t.dataset.decision; });
     targets.forEach(function (t) { changes[t.dataset.id] = decision; show(t, decision); });
     // One request at a time, in key-press order: the counts shown are those of the last decision.
-    queue = queue.then(function () {
+    const request = queue.then(function () {
       return fetch("/runs/" + grid.dataset.rid + "/decisions", {
         method: "POST", headers: { "Content-Type": "application/json", "X-Console-Token": token },
         body: JSON.stringify({ changes: changes }),
       });
-    }).then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); })
+    });
+    queue = request.catch(function () {});  // a failed request must not stop the ones after it
+    request.then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); })
       .then(function (res) {
         if (!res[0]) throw new Error(res[1].error || "refused");
         ["accept", "reject", "undecided"].forEach(function (k) {
