@@ -242,7 +242,9 @@ def test_a_run_deleted_while_open_gives_a_message(client, runs_dir):
     (runs_dir / "alpha" / "logs" / "stats.jsonl").write_text('{"tick": 1, "kimg": 0.1, "loss_G": 1}\n{"tick": 2, "kim')
     assert client.get(f"/runs/{rid}/curves.json").json()["x"] == [0.1]  # a torn last line is skipped
     shutil.rmtree(runs_dir / "alpha")
-    for url in (f"/runs/{rid}", f"/runs/{rid}/gallery", f"/runs/{rid}/files/Data/cats/000000.png"):
+    page = client.get(f"/runs/{rid}")
+    assert page.status_code == 200 and "does not exist" in page.text
+    for url in (f"/runs/{rid}/gallery", f"/runs/{rid}/files/Data/cats/000000.png"):
         response = client.get(url)
         assert response.status_code in (404, 409), url
         assert "Traceback" not in response.text
