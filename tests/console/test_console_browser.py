@@ -4,8 +4,6 @@ form, watch a running job's progress change, curate by keyboard and export, pain
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image

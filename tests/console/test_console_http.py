@@ -262,3 +262,9 @@ def test_run_page_shows_curves_timeline_and_checkpoints(client, runs_dir):
     curves = client.get(f"/runs/{rid}/curves.json").json()
     assert curves["x_name"] == "kimg" and curves["series"]["loss_G"][0] == 1.0
     assert set(curves["series"]) == {"loss_D", "loss_G", "sec_per_kimg"}
+
+
+def test_export_button_reports_a_run_without_checkpoint(client):
+    rid = run_id_of(client, "alpha")
+    response = client.post(f"/runs/{rid}/export", headers=AUTH)
+    assert response.status_code == 422 and 'class="error"' in response.text and "Traceback" not in response.text
