@@ -19,6 +19,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/ganfactory demo runs/demo
+	@echo "Open the demo's run in the web console: $(BIN)/ganfactory console --runs runs/demo/run"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests

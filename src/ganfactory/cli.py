@@ -13,6 +13,8 @@ from ganfactory import __version__
 from ganfactory.errors import GanFactoryError
 from ganfactory import demo
 from ganfactory import data_cli
+from ganfactory.console import cli as console_cli
+from ganfactory.curation import cli as curate_cli
 from ganfactory.export import cli as export_cli
 from ganfactory.jobs import cli as jobs_cli
 from ganfactory.metrics import cli as metrics_cli
@@ -61,7 +63,7 @@ def _register_commands(group: click.Group) -> None:
     """Every operator of the registry becomes `ganfactory NAME`; the other command modules add their own."""
     for spec in all_operators():
         group.add_command(operator_command(spec))
-    for module in (data_cli, stylegan_cli, jobs_cli, export_cli, metrics_cli, demo):
+    for module in (data_cli, stylegan_cli, jobs_cli, export_cli, metrics_cli, demo, console_cli, curate_cli):
         module.register(group)
 
 

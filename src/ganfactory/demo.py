@@ -5,6 +5,7 @@ generated images with their manifest, an ONNX export and an interpolation GIF.""
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 
 import click
@@ -64,6 +65,7 @@ def demo_command(out: Path, total_kimg: float, precision: str) -> None:
     click.echo(f"Samples:      {result.run.samples_dir}")
     click.echo(f"ONNX model:   {onnx_path}")
     click.echo(f"Morphing GIF: {gif}")
+    click.echo(f"Look at it:   ganfactory console --runs {shlex.quote(str(result.run.root))}   (then open http://127.0.0.1:8080/)")
 
 
 def register(group: click.Group) -> None:

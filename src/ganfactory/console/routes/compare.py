@@ -1,0 +1,36 @@
+"""Compare two or more runs: their curves on shared axes, their metrics side by side, and their sample
+grids at the same point of training (one slider)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from ganfactory.console import runinfo
+from ganfactory.console.context import NotFound, console_of
+
+
+async def compare_page(request: Request) -> HTMLResponse:
+    console = console_of(request)
+    wanted = request.query_params.getlist("run")
+    runs = []
+    for rid in dict.fromkeys(wanted):
+        try:
+            runs.append(console.run(rid))
+        except NotFound:
+            continue
+    columns = []
+    for run in runs:
+        records = runinfo.read_stats(run.root / "logs" / "stats.jsonl")
+        frames = [f for f in runinfo.sample_timeline(run.root, records) if f.at is not None]
+        columns.append({"run": run, "metrics": dict(runinfo.metric_rows(runinfo.read_json(run.root / "metrics.json").data)),
+                        "frames": [{"at": f.at, "src": f"/runs/{run.id}/files/{f.path}", "label": f.label} for f in frames]})
+    metric_names = sorted({name for column in columns for name in column["metrics"]})
+    points = sorted({frame["at"] for column in columns for frame in column["frames"]})
+    return console.render(request, "compare.html", nav="compare", columns=columns, metric_names=metric_names,
+                          points=points, all_runs=sorted(console.runs(), key=lambda r: str(r.root)),
+                          chosen=[run.id for run in runs])
+
+
+ROUTES = [Route("/compare", compare_page)]

@@ -1,0 +1,98 @@
+"""Gallery and curation: generated images with their manifest fields, accept/reject by mouse or keyboard,
+decisions in RUN/curation.json, and the export of the accepted images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from ganfactory.console.context import console_of
+from ganfactory.console.gallery import SHOW, GalleryQuery, counts, select
+from ganfactory.curation.decisions import Decision, read_decisions
+from ganfactory.curation.export import export_curated
+from ganfactory.curation.items import numeric_fields
+from ganfactory.errors import GanFactoryError
+
+MAX_CHANGES = 5000
+
+
+def _query(request: Request) -> GalleryQuery:
+    params = request.query_params
+    try:
+        page = int(params.get("page", "1"))
+    except ValueError:
+        page = 1
+    show = params.get("show", "all")
+    return GalleryQuery(class_name=params.get("cls", ""), sort=params.get("sort", ""),
+                        descending=params.get("desc", "") == "1", show=show if show in SHOW else "all", page=page)
+
+
+async def gallery_page(request: Request) -> HTMLResponse:
+    console = console_of(request)
+    run = console.run(request.path_params["rid"])
+    try:
+        items = console.items(run.root)
+        decisions = read_decisions(run.root)
+    except GanFactoryError as exc:
+        return console.render(request, "message.html", status_code=404, title=f"Gallery of {run.name}",
+                              message=str(exc))
+    query = _query(request)
+    page = select(items, decisions, query, page_size=console.settings.page_size)
+    tiles = [{"item": item, "decision": decisions[item.id].value if item.id in decisions else "",
+              "meta": json.dumps({k: v for k, v in item.entry.items() if k not in ("annotation",)},
+                                 ensure_ascii=False)} for item in page.items]
+    return console.render(request, "gallery.html", nav="runs", run=run, tiles=tiles, page=page, query=query,
+                          classes=sorted({item.class_name for item in items if item.class_name}),
+                          sort_fields=numeric_fields(items), counts=counts(items, decisions),
+                          default_out=str(run.root / "curated"))
+
+
+async def decide(request: Request) -> JSONResponse:
+    """Body {"changes": {id: "accept" | "reject" | null}}; answers the run's counts after the change."""
+    console = console_of(request)
+    run = console.run(request.path_params["rid"])
+    try:
+        body = await request.json()
+        changes = body["changes"]
+        if not isinstance(changes, dict) or not 0 < len(changes) <= MAX_CHANGES:
+            raise ValueError("no changes")
+        parsed = {str(k): None if v is None else Decision(v) for k, v in changes.items()}
+    except Exception:
+        return JSONResponse({"error": 'send {"changes": {"<id>": "accept" | "reject" | null}}'}, status_code=400)
+    try:
+        items = console.items(run.root)
+        unknown = set(parsed) - {item.id for item in items}
+        if unknown:
+            return JSONResponse({"error": f"unknown image id {sorted(unknown)[0]!r}"}, status_code=400)
+        decisions = await run_in_threadpool(console.decisions.decide, run.root, parsed)
+    except GanFactoryError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=409)
+    return JSONResponse(counts(items, decisions))
+
+
+async def curate_export(request: Request) -> HTMLResponse:
+    console = console_of(request)
+    run = console.run(request.path_params["rid"])
+    form = await request.form()
+    out = Path(str(form.get("out") or run.root / "curated")).expanduser()
+    if not out.is_absolute():
+        out = run.root / out
+    try:
+        result = await run_in_threadpool(export_curated, run.root, out)
+    except GanFactoryError as exc:
+        return HTMLResponse(f'<span class="error" role="alert">{exc}</span>', status_code=422)
+    missing = f", {result.missing} missing" if result.missing else ""
+    return HTMLResponse(f'<span class="ok" role="status" id="export-done">Exported {result.written} accepted image(s) '
+                        f'to {result.out}{missing}.</span>')
+
+
+ROUTES = [
+    Route("/runs/{rid}/gallery", gallery_page),
+    Route("/runs/{rid}/decisions", decide, methods=["POST"]),
+    Route("/runs/{rid}/curate", curate_export, methods=["POST"]),
+]
