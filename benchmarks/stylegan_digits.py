@@ -117,7 +117,7 @@ class Probe:
     def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
         parts = [synthesize(self.t.G_ema, seeds=self.seeds, class_index=k, truncation=1.0, device=self.t.device)
                  for k in range(10)]
-        fake = torch.cat(parts).clamp(-1, 1)
+        fake = torch.cat(parts).clamp(-1, 1).cpu()
         return fake, torch.arange(10).repeat_interleave(len(self.seeds))
 
     def tick(self) -> dict[str, float]:
@@ -148,13 +148,14 @@ def _fmt(record: dict) -> str:
 def train_run(args: argparse.Namespace, data: tuple[torch.Tensor, ...], classifier: torch.nn.Module) -> dict:
     train_x, train_y, _, _ = data
     config = StyleGANConfig(resolution=args.resolution, batch_size=args.batch, cbase=args.cbase, cmax=args.cmax, total_kimg=args.kimg, cfg=args.cfg,
-                            aug=args.aug, target=0.6, seed=args.seed, precision="fp32", device="cpu",
+                            aug=args.aug, target=0.6, seed=args.seed, precision=args.precision, device=args.device,
                             **({"ada_kimg": args.ada_kimg} if args.ada_kimg else {}),
                             **({"gamma": args.gamma} if args.gamma is not None else {}))
     preset = preset_for(config)
     torch.manual_seed(config.seed * 1000003)
     folder = ImageFolderData(images=train_x, labels=train_y, class_names=CLASS_NAMES, conditional=True, files=[])
-    t = StyleGANTrainable(config=config, preset=preset, data=folder, device=torch.device("cpu"), precision="fp32")
+    t = StyleGANTrainable(config=config, preset=preset, data=folder, device=torch.device(args.device),
+                          precision=args.precision)
     probe = Probe(t, train_x, train_y, classifier)
     print(f"# cfg={args.cfg} batch={preset.batch_size} gamma={preset.gamma:g} mbstd={preset.mbstd_group_size} "
           f"ema_kimg={preset.ema_kimg:g} lr={preset.lr:g} ada_kimg={t.ada.ada_kimg:g} map={preset.mapping_layers} "
@@ -178,7 +179,7 @@ def cas_figures(probe: Probe, data: tuple[torch.Tensor, ...], *, per_class: int,
     train_x, train_y, test_x, test_y = data
     seeds = list(range(50_000, 50_000 + per_class))
     fake = torch.cat([synthesize(probe.t.G_ema, seeds=seeds, class_index=k, truncation=1.0, device=probe.t.device)
-                      for k in range(10)]).clamp(-1, 1)
+                      for k in range(10)]).clamp(-1, 1).cpu()
     fake_y = torch.arange(10).repeat_interleave(per_class)
     real_f = train_x.float() / 127.5 - 1
     runs = {"generated": (fake, fake_y), "real+generated": (torch.cat([real_f, fake]), torch.cat([train_y, fake_y])),
@@ -206,6 +207,8 @@ def main() -> int:
     parser.add_argument("--gamma", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--precision", default="fp32", help="fp32, bf16 or fp16 (fp16: CUDA only)")
     parser.add_argument("--cas", action="store_true", help="Classification Accuracy Score at the end")
     parser.add_argument("--cas-per-class", type=int, default=100)
     parser.add_argument("--grid-dir", default="")
