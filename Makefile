@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The constraints file pins the CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,demo]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,demo,stackgan]"
 	touch $(STAMP)
 
 install: $(STAMP)
