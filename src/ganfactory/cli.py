@@ -17,6 +17,7 @@ from ganfactory.export import cli as export_cli
 from ganfactory.jobs import cli as jobs_cli
 from ganfactory.operators.command import operator_command
 from ganfactory.operators.registry import all_operators
+from ganfactory.operators.stackgan import cli as stackgan_cli
 from ganfactory.operators.stylegan import cli as stylegan_cli
 
 
@@ -60,7 +61,7 @@ def _register_commands(group: click.Group) -> None:
     """Every operator of the registry becomes `ganfactory NAME`; the other command modules add their own."""
     for spec in all_operators():
         group.add_command(operator_command(spec))
-    for module in (data_cli, stylegan_cli, jobs_cli, export_cli, demo):
+    for module in (data_cli, stylegan_cli, stackgan_cli, jobs_cli, export_cli, demo):
         module.register(group)
 
 
