@@ -9,9 +9,10 @@ from typing import Any
 from ganfactory.engine.contract import OperatorSpec
 from ganfactory.errors import ConfigError
 from ganfactory.operators.cyclegan.spec import CYCLEGAN
+from ganfactory.operators.stackgan.spec import STACKGAN
 from ganfactory.operators.stylegan.spec import STYLEGAN
 
-BUILTIN: tuple[OperatorSpec, ...] = (STYLEGAN, CYCLEGAN)
+BUILTIN: tuple[OperatorSpec, ...] = (STYLEGAN, CYCLEGAN, STACKGAN)
 ENTRY_POINT_GROUP = "ganfactory.operators"  # a plugin: `toy = "toy_package.spec:TOY"` in its pyproject
 
 _registered: dict[str, OperatorSpec] = {}

@@ -5,7 +5,7 @@ OUT holds, all in one order (image id i is line i of each file, 1-based as in CU
 classes.txt (`<id> <class>`), images.txt (`<id> <class>/<image>.<ext>`), image_class_labels.txt
 (`<id> <class id>`), train_test_split.txt (`<id> <0 train | 1 test>`, as the issue specifies; note that CUB's
 own file uses 1 for training), bounding_boxes.txt (`<id> x y w h`), captions.jsonl, filenames.txt
-(`<class>/<image>`), embeddings.npy (float32 [N, captions, D]), encoder.json and prepare_report.json.
+(`<class>/<image>`), images/<class>/<image> (copies), embeddings.npy (float32 [N, captions, D]), encoder.json and prepare_report.json.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,17 @@ def reference_embeddings(items: list[CaptionedImage], folder: Path,
     return kept, embeddings[order]
 
 
+def _copy_images(out: Path, items: list[CaptionedImage]) -> None:
+    """OUT/images/<class>/<image>, as CUB-200-2011 lays them out: the prepared folder stands alone. Copies, not
+    hard links, so nothing done to OUT can ever change DATA; a file already copied is kept."""
+    for item in items:
+        target = out / "images" / item.rel
+        if target.is_file() and target.stat().st_size == item.path.stat().st_size:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, lambda tmp, source=item.path: shutil.copyfile(source, tmp))
+
+
 def _lines(rows: list[str]) -> str:
     return "".join(f"{row}\n" for row in rows)
 
@@ -166,6 +178,7 @@ def prepare_stackgan_dataset(data: Path, out: Path, *, encoder: SentenceEncoder 
         embeddings = caption_embeddings(items, encoder)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    _copy_images(out, items)
     _write_layout(out, items, split, boxes, embeddings)
     lines = report_lines(scan)
     encoder_name = "char-CNN-RNN (reference pickles)" if reference is not None else encoder.name
