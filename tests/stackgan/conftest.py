@@ -52,3 +52,24 @@ def encoder():
 @pytest.fixture
 def captioned(tmp_path: Path) -> Path:
     return build_captioned_folder(tmp_path)
+
+
+def tiny_config(**overrides):
+    """16 px stage I, 32 px stage II, a few channels: a step takes milliseconds."""
+    from ganfactory.operators.stackgan.config import StackGANConfig
+
+    values = dict(stage1_resolution=16, resolution=32, gf=4, df=4, z_dim=8, condition_dim=8, res_blocks=1,
+                  batch_size=2, stage1_epochs=2, stage2_epochs=2, generate_num=2, sample_captions=4, device="cpu",
+                  keep_checkpoints=10)
+    return StackGANConfig(**{**values, **overrides})
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory, encoder) -> Path:
+    """The captioned test folder, prepared once (3 train, 2 test images)."""
+    from ganfactory.operators.stackgan.prepare import prepare_stackgan_dataset
+
+    root = tmp_path_factory.mktemp("stackgan")
+    out = root / "prepared"
+    prepare_stackgan_dataset(build_captioned_folder(root), out, encoder=encoder, test_fraction=0.3, seed=0)
+    return out

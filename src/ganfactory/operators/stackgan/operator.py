@@ -12,6 +12,7 @@ import torch
 
 from ganfactory.engine.checkpoint import checkpoint_provenance, load_checkpoint, require_operator, resolve_checkpoint_path
 from ganfactory.engine.contract import RunEnv, Stage, TrainingPlan
+from ganfactory.engine.driver import seed_everything
 from ganfactory.engine.loop import Schedule
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.config import StackGANConfig
@@ -52,6 +53,7 @@ def plan_stackgan(env: RunEnv) -> TrainingPlan:
         return architecture(config, stage=stage, embedding_dim=int(data.embeddings.shape[2]), encoder=data.encoder)
 
     def build1(previous: list[Any]) -> Stage1Trainable:
+        seed_everything(config.seed, env.context.rank)  # training noise draws from the global RNG
         return Stage1Trainable(data=_stage_data(data, rows, config.stage1_resolution, config), arch=arch("stage1"),
                                **common)
 
@@ -116,3 +118,13 @@ def predict_stackgan(env: RunEnv, model: Path) -> int:
     pipeline, arch, _ = pipeline_from_checkpoint(load_checkpoint(model), model)
     data = read_prepared(env.inputs[0]) if env.inputs else None
     return _generate(env, pipeline, arch, data, checkpoint_provenance(model))
+
+
+def run_stackgan(data: Path | None, out: Path, config: StackGANConfig, *, progress_bar: bool = True,
+                 stop: Any = None) -> Any:
+    """Train both stages on a prepared DATA into OUT (resuming what OUT holds), then generate; `predict` only
+    generates from `--resume MODEL`. Returns the driver's RunResult."""
+    from ganfactory.engine.driver import run_operator
+    from ganfactory.operators.stackgan.spec import STACKGAN  # the spec names this module lazily: no cycle
+
+    return run_operator(STACKGAN, (data,), out, config, progress_bar=progress_bar, stop=stop)
