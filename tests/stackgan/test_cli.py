@@ -81,3 +81,29 @@ def test_parameter_errors_name_the_parameter(run_folder: Path, prepared: Path, t
     with pytest.raises(GanFactoryError, match="stage-II checkpoint"):
         run_stackgan(prepared, tmp_path / "o3", tiny_config(resume=stage2), progress_bar=False)
     assert json.loads((run_folder / "config.json").read_text())["operator"] == "stackgan"
+
+
+def test_onnx_export_matches_torch_and_generates(run_folder: Path, prepared: Path, tmp_path: Path) -> None:
+    import torch
+
+    from ganfactory.engine.checkpoint import load_checkpoint, resolve_checkpoint_path
+    from ganfactory.export.cli import export_run
+    from ganfactory.operators.stackgan.models import noise, pipeline_from_checkpoint
+    from ganfactory.operators.stackgan.onnx import OnnxTextToImage
+
+    path = export_run(run_folder, tmp_path / "stackgan.onnx")
+    checkpoint = resolve_checkpoint_path(run_folder)
+    pipeline, arch, _ = pipeline_from_checkpoint(load_checkpoint(checkpoint), checkpoint)
+    exported = OnnxTextToImage(path)
+    assert exported.arch["stage"] == "stage2" and exported.arch["resolution"] == 32
+    for batch in (1, 5):  # dynamic batch
+        z, eps1, eps2 = noise(list(range(batch)), z_dim=arch["z_dim"], condition_dim=arch["condition_dim"])
+        embedding = torch.randn(batch, arch["embedding_dim"])
+        with torch.no_grad():
+            expected = pipeline(embedding, z, eps1, eps2)
+        got = exported(embedding, z, eps1, eps2)
+        assert got.shape == (batch, 3, 32, 32)
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    result = run_stackgan(prepared, tmp_path / "gen", tiny_config(predict=True, resume=str(path), generate_num=1),
+                          progress_bar=False)
+    assert result.images_written == 5 and {l["stage"] for l in manifest_lines(tmp_path / "gen")} == {"stage2"}

@@ -7,19 +7,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from ganfactory.errors import InputError
-from ganfactory.operators.stackgan.models import TextToImage, noise
+from ganfactory.operators.stackgan.models import noise
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import ManifestWriter, class_annotation, make_entry, stable_id
 
 log = logging.getLogger(__name__)
 BATCH = 16
+
+
+class ImagePipeline(Protocol):
+    """models.TextToImage (torch) or onnx.OnnxTextToImage: (embedding, z, eps1, eps2) -> images in [-1, 1]."""
+
+    def to(self, device: torch.device) -> Any: ...
+
+    def __call__(self, embedding: torch.Tensor, z: torch.Tensor, eps1: torch.Tensor,
+                 eps2: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ def captions_from_file(path: Path, encoder_name: str) -> list[CaptionRequest]:
 
 
 @torch.no_grad()
-def generate_from_captions(pipeline: TextToImage, requests: list[CaptionRequest], *, run: RunFolder, count: int,
+def generate_from_captions(pipeline: ImagePipeline, requests: list[CaptionRequest], *, run: RunFolder, count: int,
                            seed: int, z_dim: int, condition_dim: int, device: torch.device, image_format: str,
                            provenance: dict[str, Any]) -> int:
     """Write `count` images per caption; returns how many files were written now."""

@@ -17,8 +17,9 @@ from ganfactory.engine.loop import Schedule
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.data import PreparedData, load_images, read_prepared
-from ganfactory.operators.stackgan.generate import CaptionRequest, captions_from_file, generate_from_captions
-from ganfactory.operators.stackgan.models import TextToImage, architecture, pipeline_from_checkpoint
+from ganfactory.operators.stackgan.generate import (CaptionRequest, ImagePipeline, captions_from_file,
+                                                   generate_from_captions)
+from ganfactory.operators.stackgan.models import architecture, pipeline_from_checkpoint
 from ganfactory.operators.stackgan.training import Stage1Trainable, Stage2Trainable, StageData
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _requests(env: RunEnv, data: PreparedData | None, encoder: str) -> list[Capt
             for i in rows for j, text in enumerate(data.captions[i])]
 
 
-def _generate(env: RunEnv, pipeline: TextToImage, arch: dict[str, Any], data: PreparedData | None,
+def _generate(env: RunEnv, pipeline: ImagePipeline, arch: dict[str, Any], data: PreparedData | None,
               provenance: dict[str, str]) -> int:
     config = env.config
     assert isinstance(config, StackGANConfig)
@@ -114,8 +115,14 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
 
 
 def predict_stackgan(env: RunEnv, model: Path) -> int:
-    """Only generate, from a checkpoint of either stage (stage I alone gives stage-I images)."""
-    pipeline, arch, _ = pipeline_from_checkpoint(load_checkpoint(model), model)
+    """Only generate, from a checkpoint of either stage (stage I alone gives stage-I images) or its .onnx export."""
+    if model.suffix == ".onnx":
+        from ganfactory.operators.stackgan.onnx import OnnxTextToImage
+
+        onnx_pipeline = OnnxTextToImage(model)
+        pipeline, arch = onnx_pipeline, onnx_pipeline.arch
+    else:
+        pipeline, arch, _ = pipeline_from_checkpoint(load_checkpoint(model), model)
     data = read_prepared(env.inputs[0]) if env.inputs else None
     return _generate(env, pipeline, arch, data, checkpoint_provenance(model))
 

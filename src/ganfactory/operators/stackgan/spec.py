@@ -22,4 +22,4 @@ STACKGAN = OperatorSpec(
     config=StackGANConfig, inputs="folder",
     plan=lazy(f"{_OPERATOR}:plan_stackgan"), generate=lazy(f"{_OPERATOR}:generate_after_training"),
     predict=lazy(f"{_OPERATOR}:predict_stackgan"), sampler=lazy(f"{_OPERATOR}:predict_stackgan"),
-    report=_report)
+    exporter=lazy("ganfactory.operators.stackgan.onnx:export_stackgan"), report=_report)
