@@ -20,6 +20,7 @@ from ganfactory.jobs import cli as jobs_cli
 from ganfactory.metrics import cli as metrics_cli
 from ganfactory.operators.command import operator_command
 from ganfactory.operators.registry import all_operators
+from ganfactory.operators.stackgan import cli as stackgan_cli
 from ganfactory.operators.stylegan import cli as stylegan_cli
 
 
@@ -63,7 +64,8 @@ def _register_commands(group: click.Group) -> None:
     """Every operator of the registry becomes `ganfactory NAME`; the other command modules add their own."""
     for spec in all_operators():
         group.add_command(operator_command(spec))
-    for module in (data_cli, stylegan_cli, jobs_cli, export_cli, metrics_cli, demo, console_cli, curate_cli):
+    for module in (data_cli, stylegan_cli, stackgan_cli, jobs_cli, export_cli, metrics_cli, demo, console_cli,
+                   curate_cli):
         module.register(group)
 
 

@@ -10,9 +10,10 @@ from ganfactory.engine.contract import OperatorSpec
 from ganfactory.errors import ConfigError
 from ganfactory.operators.cyclegan.spec import CYCLEGAN
 from ganfactory.operators.datasetgan.spec import DATASETGAN
+from ganfactory.operators.stackgan.spec import STACKGAN
 from ganfactory.operators.stylegan.spec import STYLEGAN
 
-BUILTIN: tuple[OperatorSpec, ...] = (STYLEGAN, CYCLEGAN, DATASETGAN)
+BUILTIN: tuple[OperatorSpec, ...] = (STYLEGAN, CYCLEGAN, DATASETGAN, STACKGAN)
 ENTRY_POINT_GROUP = "ganfactory.operators"  # a plugin: `toy = "toy_package.spec:TOY"` in its pyproject
 
 _registered: dict[str, OperatorSpec] = {}

@@ -1,0 +1,88 @@
+"""The StackGAN operator in process: both stages, stage II on a frozen stage I, exact resume inside each stage,
+generation with its manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
+from ganfactory.engine.loop import TrainingInterrupted
+from ganfactory.engine.signals import StopRequest
+from ganfactory.operators.stackgan.operator import run_stackgan
+from ganfactory.operators.stackgan.training import StackGANStage
+from tests.run_outputs import image_files, manifest_lines, tree_digest
+
+from .conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def trained(prepared: Path, tmp_path_factory):
+    before = tree_digest(prepared)
+    result = run_stackgan(prepared, tmp_path_factory.mktemp("run") / "run", tiny_config(), progress_bar=False)
+    return result, before
+
+
+def _equal_states(a: dict, b: dict) -> list[str]:
+    return [key for key in a if not torch.equal(a[key], b[key])]
+
+
+def test_stage2_reads_a_frozen_stage1(trained) -> None:
+    result, _ = trained
+    stage1 = load_checkpoint(list_checkpoints(result.run.model_dir / "stage1")[0])["operator"]
+    first2, last2 = (load_checkpoint(p)["operator"] for p in sorted(list_checkpoints(result.run.model_dir / "stage2")))
+    assert stage1["steps"] == 2 and last2["steps"] == 2 and first2["steps"] == 1
+    # weights and BN statistics of stage I are exactly as stage I ended, after every stage-II step
+    assert not _equal_states(stage1["G"], first2["G1"]) and not _equal_states(stage1["G"], last2["G1"])
+    assert _equal_states(first2["G"], last2["G"])  # while stage II itself did learn
+    # stage II's optimiser holds only stage II's parameters
+    count = sum(1 for _ in last2["opt_G"]["param_groups"][0]["params"])
+    assert count == len([k for k, v in last2["G"].items() if v.dtype.is_floating_point and "running" not in k
+                         and "num_batches" not in k])
+
+
+def test_samples_manifest_and_inputs(trained, prepared: Path) -> None:
+    result, before = trained
+    assert tree_digest(prepared) == before
+    samples = {p.name for p in result.run.samples_dir.iterdir()}
+    assert {"fakes_stage1_init.png", "fakes_stage2_000000002.png"} <= samples
+    lines = manifest_lines(result.run.root)
+    # the test split (seed 0): birds/d.png (3 captions) and flöwers/été.png (2 captions); 2 images each
+    assert len(lines) == len(image_files(result.run.data_dir)) == result.images_written == 10
+    first = lines[0]
+    assert first["caption"] and first["stage"] == "stage2" and first["operator"] == "stackgan"
+    assert {line["annotation"][0]["name"] for line in lines} == {"birds", "flöwers"}
+    assert sorted({line["seed"] for line in lines}) == [0, 1]
+    again = run_stackgan(prepared, result.run.root, tiny_config(), progress_bar=False)
+    assert again.images_written == 0 and len(manifest_lines(result.run.root)) == 10
+
+
+@pytest.mark.parametrize("stop_stage, stop_step", [("stage1", 1), ("stage2", 2)])
+def test_resume_inside_a_stage_equals_an_uninterrupted_run(prepared: Path, tmp_path: Path, monkeypatch,
+                                                           stop_stage: str, stop_step: int) -> None:
+    # 3 epochs of one step per stage, ticks (checkpoints) every 2 epochs: the stop falls between checkpoints
+    config = tiny_config(stage1_epochs=3, stage2_epochs=3, tick_epochs=2, lr_decay_epochs=1,
+                         stage2_lr_decay_epochs=2)
+    whole = run_stackgan(prepared, tmp_path / "whole", config, progress_bar=False)
+    stop, train_step = StopRequest(), StackGANStage.train_step
+
+    def step_then_stop(self: StackGANStage) -> dict[str, float]:
+        values = train_step(self)
+        if self.stage == stop_stage and self.steps == stop_step:
+            stop.set("test")
+        return values
+
+    monkeypatch.setattr(StackGANStage, "train_step", step_then_stop)
+    with pytest.raises(TrainingInterrupted):
+        run_stackgan(prepared, tmp_path / "split", config, progress_bar=False, stop=stop)
+    monkeypatch.undo()
+    assert list_checkpoints(tmp_path / "split/model" / stop_stage)[0].name == f"ckpt-{stop_step:09d}.pt"
+    resumed = run_stackgan(prepared, tmp_path / "split", config, progress_bar=False)
+    for stage in ("stage1", "stage2"):
+        a, b = (load_checkpoint(list_checkpoints(r.run.model_dir / stage)[0])["operator"] for r in (whole, resumed))
+        assert a["steps"] == b["steps"] == 3
+        for net in ("G", "D"):
+            assert not _equal_states(a[net], b[net]), f"{stage} {net}"
+    assert tree_digest(whole.run.data_dir) == tree_digest(resumed.run.data_dir)
