@@ -39,6 +39,8 @@ class RunOptions(OperatorConfig):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")
     keep_checkpoints: int = Field(3, ge=1)
+    use_checkpoint: Literal["best", "latest"] = Field(
+        "best", description="Generate with the checkpoint of the best training metric (when one was kept) or the latest.")
     min_images: int = Field(70, ge=1)
     image_format: Literal["png", "jpg"] = "png"
 

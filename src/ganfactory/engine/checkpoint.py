@@ -117,11 +117,18 @@ def load_latest(model_dir: Path) -> tuple[dict[str, Any], Path] | None:
     return None
 
 
-def resolve_checkpoint_path(path: Path) -> Path:
-    """A run folder, its model/ folder or a checkpoint file -> the checkpoint file to use."""
+def resolve_checkpoint_path(path: Path, *, prefer: str = "latest") -> Path:
+    """A run folder, its model/ folder or a checkpoint file -> the checkpoint file to use.
+
+    prefer: "best" takes the folder's best.pt (kept by a metric during training, engine.best) when there is
+    one, else the latest; "latest" always the latest.
+    """
     path = Path(path)
     if path.is_dir():
         model_dir = path / "model" if (path / "model").is_dir() else path
+        best = model_dir / "best.pt"
+        if prefer == "best" and best.is_file():
+            return best
         target = _pointer_target(model_dir)
         candidates = ([target] if target and target.is_file() else []) + list_checkpoints(model_dir)
         if not candidates:
@@ -133,10 +140,10 @@ def resolve_checkpoint_path(path: Path) -> Path:
     return path
 
 
-def find_checkpoint(path: Path) -> Path | None:
+def find_checkpoint(path: Path, *, prefer: str = "latest") -> Path | None:
     """resolve_checkpoint_path, or None when there is no checkpoint (the caller reports it in its own words)."""
     try:
-        return resolve_checkpoint_path(path)
+        return resolve_checkpoint_path(path, prefer=prefer)
     except CheckpointError:
         return None
 

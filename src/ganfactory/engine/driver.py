@@ -39,7 +39,8 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
         given = tuple(Path(p) for p in inputs if p is not None)
         model = config.resume if (config.predict or sampler_only) else None
         run = open_run_folder(out, inputs=given, model=model or None,
-                              model_file=find_checkpoint(Path(model)) if model else None, command=spec.name)
+                              model_file=find_checkpoint(Path(model), prefer=config.use_checkpoint) if model else None,
+                              command=spec.name)
         env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,
                      precision=resolve_precision(config.precision, rank_device))
         if config.predict or sampler_only:
@@ -106,7 +107,7 @@ def _predict(spec: OperatorSpec, env: RunEnv, *, sampler_only: bool) -> RunResul
         raise ConfigError(f"The '{spec.name}' operator cannot {what}; train it with 'ganfactory {spec.name}'.")
     if not env.config.resume:
         raise CheckpointError("--predict needs --resume MODEL: a run folder, a .pt checkpoint or an exported .onnx.")
-    model = resolve_checkpoint_path(Path(env.config.resume))
+    model = resolve_checkpoint_path(Path(env.config.resume), prefer=env.config.use_checkpoint)
     written = function(env, model)
     return RunResult(run=env.run, checkpoint=model, images_written=written, done=0.0)
 

@@ -4,6 +4,9 @@ An operator hands the loop a `Trainable`: something that does one optimisation s
 has come in its own unit (kimg for StyleGAN, epochs for CycleGAN) and can save and restore its whole
 state. The loop owns everything around the steps. A Trainable may also stop early (`stopped_early`, e.g.
 early stopping on a validation loss) and may have no samples to draw (no `write_samples`: a classifier).
+Optional per-tick hooks: `tick_health()` (indicators), `tick_alerts()` (warning sentences, e.g. divergence) and
+a metric hook (`tick_metrics()` with `primary_metric`, every `metrics_ticks` ticks: the loop keeps the best
+checkpoint, see engine.best).
 A run may train in named stages: each stage's checkpoints live in model/<stage>/.
 """
 
@@ -17,6 +20,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from ganfactory.engine.best import improves, keep_best
 from ganfactory.engine.checkpoint import load_latest, save_checkpoint
 from ganfactory.engine.distributed import DistributedContext, any_rank
 from ganfactory.engine.rng import capture_rng_state, fork_global_rng_for_rank, restore_rng_state
@@ -71,6 +75,7 @@ class Schedule:
     checkpoint_ticks: int = 1  # a checkpoint every this many ticks (and always at the end or on stop)
     log_steps: int = 0  # TensorBoard scalars every this many steps (0: at ticks only)
     keep_checkpoints: int = 3
+    metrics_ticks: int = 0  # call the trainable's metric hook every this many ticks (0: never)
 
 
 class TrainingLoop:
@@ -90,13 +95,15 @@ class TrainingLoop:
         self.stats = StatsLogger(run.logs_dir, enabled=context.is_main)
         self.means = RunningMeans()
         self.tick = 0
+        self.best: float | None = None  # the best primary metric so far (lower is better)
         self.next_tick_at = schedule.tick_units
         self.progress_bar = progress_bar and context.is_main
 
     # --- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {"operator": self.trainable.state_dict(),
-                "engine": {"tick": self.tick, "next_tick_at": self.next_tick_at, "steps": self.trainable.steps},
+                "engine": {"tick": self.tick, "next_tick_at": self.next_tick_at, "steps": self.trainable.steps,
+                           "best": self.best},
                 "rng": capture_rng_state(), "meta": self.meta}
 
     def resume(self, initial_state: dict[str, Any] | None = None) -> bool:
@@ -110,6 +117,8 @@ class TrainingLoop:
         self.trainable.load_state_dict(state["operator"])
         self.tick = int(state["engine"]["tick"])
         self.next_tick_at = float(state["engine"]["next_tick_at"])
+        best = state["engine"].get("best")  # absent in checkpoints written before metrics existed
+        self.best = float(best) if best is not None else None
         restore_rng_state(state["rng"])
         self._fork_rng_for_rank()
         log.info("Resumed from %s at %.3f of %s %s.", name, self.trainable.done, self.trainable.total,
@@ -122,10 +131,12 @@ class TrainingLoop:
         if self.context.enabled:
             fork_global_rng_for_rank(self.context.rank)
 
-    def save(self) -> None:
-        if self.context.is_main:
-            save_checkpoint(self.state_dict(), self.model_dir, step=self.trainable.steps,
-                            keep=self.schedule.keep_checkpoints, run_model_dir=self.run.model_dir)
+    def save(self) -> Path | None:
+        """Write a checkpoint (main process only); its path, None on the other ranks."""
+        if not self.context.is_main:
+            return None
+        return save_checkpoint(self.state_dict(), self.model_dir, step=self.trainable.steps,
+                               keep=self.schedule.keep_checkpoints, run_model_dir=self.run.model_dir)
 
     # --- loop --------------------------------------------------------------------------------------
     def run_to_end(self) -> None:
@@ -157,11 +168,12 @@ class TrainingLoop:
     def _sample_prefix(self) -> str:
         return f"fakes_{self.stage}_" if self.stage else "fakes_"
 
-    def progress(self, *, sec_per_unit: float | None, phase: str, health: dict[str, float] | None = None) -> None:
-        """progress.json for `jobs list` and the console: unit, done, total, speed, phase, stage, health."""
+    def progress(self, *, sec_per_unit: float | None, phase: str, health: dict[str, float] | None = None,
+                 alerts: list[str] | None = None) -> None:
+        """progress.json for `jobs list` and the console: unit, done, total, speed, phase, stage, health, alerts."""
         trainable = self.trainable
         self.stats.progress(unit=trainable.unit, done=trainable.done, total=trainable.total,
-                            sec_per_unit=sec_per_unit, phase=phase, stage=self.stage, health=health)
+                            sec_per_unit=sec_per_unit, phase=phase, stage=self.stage, health=health, alerts=alerts)
 
     def _maybe_log_step(self, values: dict[str, float]) -> None:
         every = self.schedule.log_steps
@@ -177,23 +189,51 @@ class TrainingLoop:
         while self.next_tick_at <= trainable.done:
             self.next_tick_at += self.schedule.tick_units
         finished = is_finished(trainable)
-        # Optional per-tick health indicators (StyleGAN: sample diversity, the mode-collapse watch).
+        # Optional per-tick hooks: health indicators (StyleGAN: sample diversity), metrics, alerts (divergence).
         health = trainable.tick_health() if self.context.is_main and hasattr(trainable, "tick_health") else {}
+        metrics = self._tick_metrics(finished)
+        alerts = list(trainable.tick_alerts()) if self.context.is_main and hasattr(trainable, "tick_alerts") else []
         record = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
                   f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()},
-                  **{k: round(v, 4) for k, v in health.items()}}
+                  **{k: round(v, 4) for k, v in health.items()}, **{k: round(v, 6) for k, v in metrics.items()}}
+        if alerts:
+            record["alerts"] = alerts
         if self.stage:
             record = {"stage": self.stage, **record}
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
         if self.context.is_main:
             self.stats.tick(record)
-            self.stats.scalars({**means, **health}, step=trainable.steps)
+            self.stats.scalars({**means, **health, **metrics}, step=trainable.steps)
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}{trainable.steps:09d}.png")
-            self.progress(sec_per_unit=sec_per_unit, phase="training", health=health)
-            log.info("%s", self._tick_line({**means, **health}, sec_per_unit))
-        if finished or self.tick % self.schedule.checkpoint_ticks == 0:
-            self.save()
+            self.progress(sec_per_unit=sec_per_unit, phase="training", health={**health, **metrics}, alerts=alerts)
+            log.info("%s", self._tick_line({**means, **health, **metrics}, sec_per_unit))
+            for alert in alerts:
+                log.warning("%s", alert)
+        improved = self._improves_best(metrics)
+        if finished or self.tick % self.schedule.checkpoint_ticks == 0 or improved:
+            path = self.save()
+            if improved and path is not None:
+                keep_best(path, self.model_dir, {"metric": trainable.primary_metric, "value": self.best,
+                                                 "step": trainable.steps, "done": round(trainable.done, 4),
+                                                 "unit": trainable.unit, "tick": self.tick})
         return now, trainable.done
+
+    def _tick_metrics(self, finished: bool) -> dict[str, float]:
+        """The trainable's metrics every `metrics_ticks` ticks and at the end (main process; {} otherwise)."""
+        every, trainable = self.schedule.metrics_ticks, self.trainable
+        if not (every and self.context.is_main and hasattr(trainable, "tick_metrics")):
+            return {}
+        if self.tick % every != 0 and not finished:
+            return {}
+        return dict(trainable.tick_metrics())
+
+    def _improves_best(self, metrics: dict[str, float]) -> bool:
+        """Whether the primary metric beat the best so far (and if so, remember it)."""
+        name = getattr(self.trainable, "primary_metric", None)
+        if name is None or name not in metrics or not improves(metrics[name], self.best):
+            return False
+        self.best = float(metrics[name])
+        return True
 
     def _tick_line(self, means: dict[str, float], sec_per_unit: float) -> str:
         """One console line per tick: where the run is, its losses, its speed and the time left."""

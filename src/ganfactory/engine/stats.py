@@ -41,6 +41,7 @@ class StatsLogger:
         self.logs_dir = logs_dir
         self.enabled = enabled
         self._health: dict[str, float] = {}
+        self._alerts: list[str] = []
         self._writer = self._open_tensorboard() if enabled and tensorboard else None
 
     def _open_tensorboard(self) -> Any:
@@ -71,14 +72,16 @@ class StatsLogger:
             self._writer.flush()
 
     def progress(self, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
-                 stage: str = "", health: dict[str, float] | None = None) -> None:
+                 stage: str = "", health: dict[str, float] | None = None, alerts: list[str] | None = None) -> None:
         """phase: "training", "generating" or "done"; stage: the training stage's name ("" when one);
-        health: the latest tick's health indicators (e.g. sample diversity), kept when None."""
+        health: the latest tick's health indicators (e.g. sample diversity), kept when None;
+        alerts: warnings raised so far (e.g. divergence), accumulated without repeats."""
         if health is not None:
             self._health = dict(health)
+        self._alerts += [a for a in alerts or [] if a not in self._alerts]
         if self.enabled:
             write_progress(self.logs_dir, unit=unit, done=done, total=total, sec_per_unit=sec_per_unit, phase=phase,
-                           stage=stage, health=self._health)
+                           stage=stage, health=self._health, alerts=self._alerts)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -87,11 +90,11 @@ class StatsLogger:
 
 
 def write_progress(logs_dir: Path, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
-                   stage: str = "", health: dict[str, float] | None = None) -> None:
+                   stage: str = "", health: dict[str, float] | None = None, alerts: list[str] | None = None) -> None:
     """The run's progress.json (read by `jobs list` and the console), written atomically."""
     atomic_write_json(logs_dir / "progress.json", {
         "unit": unit, "done": round(done, 4), "total": total, "sec_per_unit": sec_per_unit, "phase": phase,
-        "stage": stage, "updated": time.time(), "health": health or {}})
+        "stage": stage, "updated": time.time(), "health": health or {}, "alerts": alerts or []})
 
 
 def set_phase(logs_dir: Path, phase: str) -> None:

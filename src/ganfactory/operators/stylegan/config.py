@@ -9,6 +9,9 @@ from pydantic import Field, field_validator
 from ganfactory.config import RunOptions, check_power_of_two
 
 
+TRAINING_METRICS = ("kid", "fid")
+
+
 class StyleGANConfig(RunOptions):
     # ModelArts contract (with predict, resume, do_validation from RunOptions)
     resolution: int = 256
@@ -34,8 +37,33 @@ class StyleGANConfig(RunOptions):
     channels: Literal[0, 1, 3] = 0  # 0: 1 when every image is grayscale, else 3
     mode: Literal["crop", "pad"] = "crop"
     background: str = "white"
+    # Metrics during training, the best checkpoint and the stability monitor
+    metrics: str = Field("", description="Comma-separated metrics computed during training (kid, fid); the first "
+                         "picks the best checkpoint (model/best.pt). Empty: none.")
+    metrics_ticks: int = Field(1, ge=1, description="Compute --metrics every this many ticks (and at the end).")
+    metrics_images: int = Field(256, ge=2, description="Generated and real images per metric evaluation (a fixed "
+                                "subset of the training images).")
+    features: str = Field("", description="Feature network for --metrics: a TorchScript or ONNX file (default: the "
+                          "shipped FID Inception).")
+    stop_on_divergence: bool = Field(False, description="Stop training early when the stability monitor flags "
+                                     "divergence.")
+    divergence_patience: int = Field(3, ge=1, description="Ticks (or metric evaluations) a sign of divergence must "
+                                     "last before it is flagged.")
     # Generation
     truncation: float = Field(1.0, ge=0, le=2)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, value: str) -> str:
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in TRAINING_METRICS]
+        if unknown:
+            raise ValueError(f"unknown metric '{unknown[0]}'; use kid, fid or both (e.g. kid,fid)")
+        return ",".join(dict.fromkeys(names))
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [name for name in self.metrics.split(",") if name]
 
     @field_validator("resolution")
     @classmethod

@@ -13,17 +13,21 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import checkpoint_architecture, load_checkpoint, require_operator, resolve_checkpoint_path
+from ganfactory.engine.best import best_checkpoint, read_best
+from ganfactory.engine.checkpoint import (checkpoint_architecture, checkpoint_provenance, load_checkpoint,
+                                          require_operator, resolve_checkpoint_path)
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator, seed_everything
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.signals import StopRequest
+from ganfactory.metrics.network import FeatureNetwork
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.generate import GenerationPlan, ImageSampler, TorchSampler, generate_dataset
 from ganfactory.operators.stylegan.models import generator_architecture, generator_from_state, preset_for
 from ganfactory.operators.stylegan.onnx import OnnxStyleGANSampler, export_stylegan
 from ganfactory.operators.stylegan.spec import STYLEGAN, is_legacy_stylegan
+from ganfactory.operators.stylegan.quality import TrainingMetrics
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 
 log = logging.getLogger(__name__)
@@ -52,20 +56,38 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
         images = squeeze_grayscale(images)
     preset = preset_for(config)
 
+    network = _metric_network(config)  # loaded before training: a bad --features fails at once
+
     def build(previous: list[Any]) -> StyleGANTrainable:
         seed_everything(config.seed, env.context.rank)
         trainable = StyleGANTrainable(config=config, preset=preset, data=images, device=env.device,
                                       precision=env.precision, context=env.context)
         trainable.data_fingerprint = dataset_fingerprint(files, data)
+        if network is not None:
+            trainable.metrics = TrainingMetrics(network=network, names=config.metric_names, images=images.images,
+                                                labels=images.labels, num_classes=trainable.num_classes,
+                                                count=config.metrics_images)
         return trainable
 
     stage = Stage(name="", build=build, initial_state=lambda trainable: _initial_state(config, trainable),
                   architecture=lambda t: generator_architecture(preset, img_channels=int(t.images.shape[1]),
                                                                 num_classes=t.num_classes),
                   schedule=Schedule(tick_units=config.tick_kimg, checkpoint_ticks=config.snapshot_ticks, log_steps=10,
-                                    keep_checkpoints=config.keep_checkpoints))
+                                    keep_checkpoints=config.keep_checkpoints,
+                                    metrics_ticks=config.metrics_ticks if network is not None else 0))
     resolved = {"preset": dataclasses.asdict(preset), "classes": images.class_names}
+    if network is not None:  # which network produced the figures in stats.jsonl
+        resolved["metrics_network"] = network.identity.as_dict()
     return TrainingPlan(stages=[stage], config_record={"resolved": resolved})
+
+
+def _metric_network(config: StyleGANConfig) -> FeatureNetwork | None:
+    """The feature network for --metrics (--features PATH, else the shipped Inception); None without --metrics."""
+    if not config.metric_names:
+        return None
+    from ganfactory.metrics.loaders import load_feature_network
+
+    return load_feature_network(Path(config.features) if config.features else None)
 
 
 def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable) -> dict[str, Any] | None:
@@ -89,10 +111,20 @@ def _generation_plan(config: StyleGANConfig, class_names: list[str], conditional
 
 
 def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
+    """Generate with the best checkpoint's G_ema when a metric kept one (and --use-checkpoint best), else the
+    trained G_ema."""
     trainable = trainables[-1]
     config = env.config
     assert isinstance(config, StyleGANConfig)
-    sampler = TorchSampler(trainable.G_ema.to(env.device), env.device, env.precision)
+    G = trainable.G_ema
+    best = best_checkpoint(env.run.model_dir) if config.use_checkpoint == "best" else None
+    if best is not None:
+        state = load_checkpoint(best)
+        G = generator_from_state(require_operator(state, "stylegan", best, legacy=is_legacy_stylegan),
+                                 device=env.device, architecture=checkpoint_architecture(state))
+        provenance = checkpoint_provenance(best)
+        log.info("Generating with the best checkpoint %s (%s).", best, read_best(env.run.model_dir))
+    sampler = TorchSampler(G.to(env.device), env.device, env.precision)
     plan = _generation_plan(config, trainable.class_names, trainable.num_classes > 0)
     return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance)
 
@@ -111,8 +143,6 @@ def load_sampler(model: Path, *, device: torch.device, precision: str) -> tuple[
 
 def predict_stylegan(env: RunEnv, model: Path) -> int:
     """Only generate, from a checkpoint or an exported .onnx."""
-    from ganfactory.engine.checkpoint import checkpoint_provenance
-
     config = env.config
     assert isinstance(config, StyleGANConfig)
     sampler, class_names, conditional = load_sampler(model, device=env.device, precision=env.precision)

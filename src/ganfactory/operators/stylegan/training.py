@@ -19,11 +19,14 @@ from ganfactory.engine.distributed import (DistributedContext, average_gradients
                                            gather_cat, local_batch_size)
 from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.engine.rng import fork_generator_for_rank
+from ganfactory.engine.stats import RunningMeans
 from ganfactory.metrics.diversity import COLLAPSE_THRESHOLD, pairwise_diversity, summarize
+from ganfactory.metrics.stability import StabilityMonitor
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import generate_grid, synthesize
+from ganfactory.operators.stylegan.quality import TrainingMetrics
 from ganfactory.operators.stylegan.presets import StyleGANPreset, build_discriminator, build_generator, ema_beta
 from ganfactory.output.images import save_grid
 
@@ -76,6 +79,11 @@ class StyleGANTrainable:
         self.data_fingerprint = ""  # set by the operator; tells a resumed run from transfer learning
         self.local_batch = local_batch_size(config.batch_size, context)
         self._real_diversity: dict[int, float] | None = None  # per class, measured once at the first tick
+        self.metrics: TrainingMetrics | None = None  # set by the operator for --metrics
+        self.monitor = StabilityMonitor(patience=config.divergence_patience)
+        self._tick_means = RunningMeans()  # the monitor's view of this tick's losses
+        self._pending_alerts: list[str] = []
+        self.stopped_early = False  # --stop-on-divergence after the monitor flagged the run
 
     # --- counters (the engine reads these) ---------------------------------------------------------
     @property
@@ -197,6 +205,7 @@ class StyleGANTrainable:
         stats["augment/p"] = self.ada.p
         if self.ada.r_t is not None:
             stats["augment/rt"] = self.ada.r_t
+        self._tick_means.add(stats)
         return stats
 
     # --- state -------------------------------------------------------------------------------------
@@ -209,7 +218,8 @@ class StyleGANTrainable:
                 "pl_mean": self.pl_mean, "images_seen": self.images_seen, "steps": self._steps,
                 "config": self.config.to_json_dict(), "class_names": self.class_names,
                 "data_fingerprint": self.data_fingerprint,
-                "num_classes": self.num_classes, "img_channels": int(self.images.shape[1])}
+                "num_classes": self.num_classes, "img_channels": int(self.images.shape[1]),
+                "divergence": list(self.monitor.reasons)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_weights(state)
@@ -224,6 +234,8 @@ class StyleGANTrainable:
             fork_generator_for_rank(generator, self.context.rank)
         self.pl_mean = state["pl_mean"].to(self.device)
         self.images_seen, self._steps = int(state["images_seen"]), int(state["steps"])
+        self.monitor.reasons = list(state.get("divergence", []))  # a flagged run stays flagged after a resume
+        self.stopped_early = self.config.stop_on_divergence and self.monitor.diverged
 
     def load_weights(self, state: dict[str, Any], *, strict: bool = True) -> None:
         """Only the networks. Not strict (transfer learning from another run, maybe another preset, resolution
@@ -272,6 +284,32 @@ class StyleGANTrainable:
                 self._real_diversity = {k: pairwise_diversity(images[labels == k][:128]) for k in range(self.num_classes)}
             self._real_diversity = {k: v for k, v in self._real_diversity.items() if v == v}  # drop NaN (1 image)
         return self._real_diversity
+
+    # --- metrics and stability (engine hooks: tick_metrics + primary_metric, tick_alerts) --------------
+    @property
+    def primary_metric(self) -> str | None:
+        return self.metrics.primary if self.metrics is not None else None
+
+    def tick_metrics(self) -> dict[str, float]:
+        """KID/FID of G_ema on the fixed subset (--metrics), fed to the stability monitor; {} without --metrics."""
+        if self.metrics is None:
+            return {}
+        values = self.metrics(self.G_ema, self.device)
+        name = self.metrics.primary
+        self._pending_alerts += self.monitor.observe_metric(name, values[name], where=f"at {self.done:.3f} kimg")
+        return values
+
+    def tick_alerts(self) -> list[str]:
+        """Divergence sentences raised at this tick (logged by the engine, kept in progress.json); with
+        --stop-on-divergence the first one ends training after this tick's checkpoint."""
+        means = self._tick_means.means()
+        self._tick_means.reset()
+        alerts = self._pending_alerts + self.monitor.observe_tick(means, where=f"at {self.done:.3f} kimg")
+        self._pending_alerts = []
+        if alerts and self.config.stop_on_divergence:
+            self.stopped_early = True
+            alerts.append(f"Stopping early at {self.done:.3f} kimg (--stop-on-divergence).")
+        return alerts
 
     def write_samples(self, path: Path) -> None:
         images = generate_grid(self.G_ema, num_classes=self.num_classes, seed=self.config.seed, device=self.device)
