@@ -74,6 +74,11 @@ def test_monitor_flags_collapse_pinned_rt_and_a_worsening_metric():
     assert not healthy.diverged
     worsening = StabilityMonitor(patience=2)
     assert [len(worsening.observe_metric("kid", v, where="")) for v in (0.1, 0.2, 0.3)] == [0, 0, 1]
+    assert monitor.observe_tick({"loss/D": 0.001, "loss/G": 9.0, "augment/rt": 1.0}, where="t4") == []  # once each
+    adapting = StabilityMonitor(patience=2)  # r_t at 1 while ADA keeps raising p: ADA at work, not divergence
+    assert not any(adapting.observe_tick({"augment/rt": 1.0, "augment/p": 0.1 * k}, where="") for k in range(5))
+    saturated = StabilityMonitor(patience=2)
+    assert [len(saturated.observe_tick({"augment/rt": 1.0, "augment/p": 1.0}, where="")) for _ in range(3)] == [0, 0, 1]
     assert StabilityMonitor().observe_tick({"loss/D": float("nan"), "loss/G": 1.0}, where="t") != []
 
 
@@ -82,12 +87,19 @@ def test_learning_rate_far_too_high_is_flagged_and_stops_early(two_classes, tmp_
     flagged = tmp_path / "flagged"
     train(two_classes, flagged, **diverging)
     ticks = _stats(flagged)
-    assert len(ticks) == 10 and any(t.get("alerts") for t in ticks)
+    assert len(ticks) == 10 and any(t.get("alerts") for t in ticks)  # flagged, but trains on without the flag
     alerts = json.loads((flagged / "logs" / "progress.json").read_text())["alerts"]
     assert alerts and all("diverged" in a for a in alerts)
+    assert len(alerts) == len({a.split(":")[1] for a in alerts})  # each sign reported once, not every tick
     stopped = tmp_path / "stopped"
     result = train(two_classes, stopped, stop_on_divergence=True, **diverging)
     stopped_ticks = _stats(stopped)
     assert len(stopped_ticks) < 10 and result.kimg < 0.2
     assert any("Stopping early" in a for a in stopped_ticks[-1]["alerts"])
     assert result.images_written == 10  # the run still generates after stopping
+
+
+def test_a_healthy_tiny_run_is_not_flagged(two_classes, tmp_path):
+    out = tmp_path / "healthy"
+    train(two_classes, out, total_kimg=0.2, tick_kimg=0.02, divergence_patience=2, stop_on_divergence=True)
+    assert len(_stats(out)) == 10 and not any(t.get("alerts") for t in _stats(out))
