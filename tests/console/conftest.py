@@ -49,9 +49,9 @@ def make_run(root: Path, *, per_class: int = 3, classes: tuple[str, ...] = ("cat
     return root
 
 
-CLASSES = [{"index": 0, "name": "background", "colour": [0, 0, 0]},
-           {"index": 1, "name": "digit", "colour": [255, 0, 0]},
-           {"index": 2, "name": "edge", "colour": "#00ff00"}]
+CLASSES = [{"index": 0, "name": "background", "color": [0, 0, 0]},  # as `datasetgan sample` writes it
+           {"index": 1, "name": "digit", "color": [255, 0, 0]},
+           {"index": 2, "name": "edge", "color": [0, 255, 0]}]
 
 
 def make_annotation(root: Path, *, count: int = 3, size: int = 16) -> Path:

@@ -9,6 +9,8 @@ import numpy as np
 from PIL import Image
 
 from ganfactory.engine.stats import write_progress
+from ganfactory.operators.datasetgan.annotations import read_mask
+from ganfactory.operators.datasetgan.classes import read_classes
 
 
 def _rid(app, name: str) -> str:
@@ -103,9 +105,11 @@ def test_paint_a_mask_and_read_it_back(live_server, page, runs_dir):
     page.click("#save")
     page.wait_for_selector("text=Saved annotation/masks/sample_001.png")
     assert page.locator("#annotated-progress").inner_text() == "1 of 3 annotated"
-    with Image.open(runs_dir / "labels" / "annotation" / "masks" / "sample_001.png") as image:
+    folder = runs_dir / "labels" / "annotation"
+    with Image.open(folder / "masks" / "sample_001.png") as image:
         assert image.mode == "L" and image.size == (16, 16)
-        mask = np.asarray(image)
+    # What `datasetgan train` reads: the same reader, the same classes.json.
+    mask = read_mask(folder / "masks" / "sample_001.png", classes=read_classes(folder / "classes.json"), size=16)
     # The stroke is class 1 on row 3 from x=2 to 12; the fill turned every other pixel into class 2.
     assert set(np.unique(mask).tolist()) == {1, 2}
     assert (mask[3, 2:13] == 1).all() and mask.sum() == 11 * 1 + (256 - 11) * 2

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ganfactory.errors import InputError
+from ganfactory.operators.datasetgan.layout import AnnotationFolder as DatasetGANFolder
 from ganfactory.output.atomic import atomic_write
 
 ANNOTATION = "annotation"
@@ -73,16 +74,8 @@ def read_classes(folder: Path) -> list[LabelClass]:
 
 
 @dataclass(frozen=True)
-class AnnotationFolder:
-    root: Path  # OUT/annotation
-
-    @property
-    def images_dir(self) -> Path:
-        return self.root / "images"
-
-    @property
-    def masks_dir(self) -> Path:
-        return self.root / "masks"
+class AnnotationFolder(DatasetGANFolder):
+    """The DatasetGAN sample folder's layout, plus what the annotation page asks of it."""
 
     def image_ids(self) -> list[str]:
         try:
