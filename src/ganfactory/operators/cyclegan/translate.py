@@ -12,6 +12,7 @@ import torch
 from ganfactory.data.dataset import iter_image_batches
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
+from ganfactory.output.names import unique_output_paths
 from ganfactory.output.manifest import ManifestWriter, class_annotation, make_entry, stable_id
 
 log = logging.getLogger(__name__)
@@ -32,23 +33,30 @@ class TranslationJob:
     image_format: str = "png"
 
 
-def _output_path(job: TranslationJob, source: Path) -> Path:
+def _wanted_path(job: TranslationJob, source: Path) -> Path:
     rel = source.relative_to(job.root) if source.is_relative_to(job.root) else Path(source.name)
     return job.out_dir / rel.with_suffix(f".{job.image_format}")
+
+
+def output_paths(job: TranslationJob) -> dict[Path, Path]:
+    """Each source's output file: same relative path and stem, made unique (`a.png` and `a.jpg` -> `a.png`,
+    `a_png.png` in sorted order), the same on every run so a resumed translation finds what it wrote."""
+    return unique_output_paths(sorted(job.files), lambda source: _wanted_path(job, source))
 
 
 def translate_folder(translate: Translator, job: TranslationJob, *, run: RunFolder,
                      provenance: dict[str, Any]) -> int:
     """Translate every file of the job, skipping those already written and listed (a resumed run)."""
     written = 0
+    outputs = output_paths(job)
     with ManifestWriter(run.manifest_path) as manifest:
-        todo = [f for f in job.files if not _done(job, f, run, manifest)]
+        todo = [f for f in sorted(job.files) if not _done(outputs[f], run, manifest)]
         for images, paths in iter_image_batches(todo, size=job.size, channels=job.channels,
                                                 batch_size=job.batch_size, mode="resize"):
             with torch.no_grad():
                 translated = to_uint8(translate(images.float() / 127.5 - 1))
             for image, source in zip(translated, paths):
-                path = save_image(image, _output_path(job, source), image_format=job.image_format)
+                path = save_image(image, outputs[source], image_format=job.image_format)
                 manifest.append(make_entry(
                     entry_id=_entry_id(path, run), source=path.resolve(),
                     annotations=[class_annotation(job.target_name)], operator="cyclegan",
@@ -62,6 +70,5 @@ def _entry_id(path: Path, run: RunFolder) -> str:
     return stable_id("cyclegan", path.relative_to(run.root))
 
 
-def _done(job: TranslationJob, source: Path, run: RunFolder, manifest: ManifestWriter) -> bool:
-    path = _output_path(job, source)
+def _done(path: Path, run: RunFolder, manifest: ManifestWriter) -> bool:
     return path.exists() and _entry_id(path, run) in manifest
