@@ -10,7 +10,8 @@ from typing import Any
 import torch
 
 from ganfactory.config import RunOptions
-from ganfactory.engine.checkpoint import checkpoint_provenance, list_checkpoints, resolve_checkpoint_path
+from ganfactory.engine.checkpoint import (checkpoint_provenance, list_checkpoints, prune_checkpoints,
+                                         resolve_checkpoint_path)
 from ganfactory.engine.contract import OperatorSpec, RunEnv, RunResult, Stage, TrainingPlan, checkpoint_meta
 from ganfactory.engine.distributed import barrier, distributed_session
 from ganfactory.engine.loop import Trainable, train
@@ -19,6 +20,7 @@ from ganfactory.engine.signals import StopRequest
 from ganfactory.engine.stats import set_phase
 from ganfactory.errors import CheckpointError, ConfigError
 from ganfactory.output.layout import RunFolder, open_run_folder
+from ganfactory.output.manifest import cited_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
         if context.is_main:
             set_phase(run.logs_dir, "generating")
             written = spec.generate(env, trainables, checkpoint_provenance(checkpoint))
+            # checkpoints that only stale manifest lines kept are free to go once those lines are replaced
+            prune_checkpoints(checkpoint.parent, keep=config.keep_checkpoints,
+                              pinned=cited_checkpoints(run.manifest_path))
             set_phase(run.logs_dir, "done")
         last = trainables[-1]
         return RunResult(run=run, checkpoint=checkpoint, images_written=written, done=last.done, unit=last.unit)

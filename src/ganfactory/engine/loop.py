@@ -24,6 +24,7 @@ from ganfactory.engine.signals import StopRequest
 from ganfactory.engine.stats import RunningMeans, StatsLogger
 from ganfactory.errors import GanFactoryError
 from ganfactory.output.layout import RunFolder
+from ganfactory.output.manifest import cited_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,8 @@ class TrainingLoop:
     def save(self) -> None:
         if self.context.is_main:
             save_checkpoint(self.state_dict(), self.model_dir, step=self.trainable.steps,
-                            keep=self.schedule.keep_checkpoints, run_model_dir=self.run.model_dir)
+                            keep=self.schedule.keep_checkpoints, run_model_dir=self.run.model_dir,
+                            pinned=cited_checkpoints(self.run.manifest_path))
 
     # --- loop --------------------------------------------------------------------------------------
     def run_to_end(self) -> None:

@@ -10,10 +10,11 @@ from typing import Any, Callable
 import torch
 
 from ganfactory.data.dataset import iter_image_batches
+from ganfactory.engine.checkpoint import file_sha256
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.names import unique_output_paths
-from ganfactory.output.manifest import ManifestWriter, class_annotation, make_entry, stable_id
+from ganfactory.output.manifest import ManifestWriter, class_annotation, is_current, make_entry, stable_id
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +51,23 @@ def translate_folder(translate: Translator, job: TranslationJob, *, run: RunFold
     written = 0
     outputs = output_paths(job)
     with ManifestWriter(run.manifest_path) as manifest:
-        todo = [f for f in sorted(job.files) if not _done(outputs[f], run, manifest)]
+        todo = [f for f in sorted(job.files) if not _done(outputs[f], run, manifest, _determinants(job, f, provenance))]
+        stale = sum(outputs[f].exists() and manifest.get(_entry_id(outputs[f], run)) is not None for f in todo)
+        if stale:
+            log.warning("Replacing %d translations in %s made with another model or from changed sources.", stale,
+                        job.out_dir)
         for images, paths in iter_image_batches(todo, size=job.size, channels=job.channels,
                                                 batch_size=job.batch_size, mode="resize"):
             with torch.no_grad():
                 translated = to_uint8(translate(images.float() / 127.5 - 1))
             for image, source in zip(translated, paths):
                 path = save_image(image, outputs[source], image_format=job.image_format)
-                manifest.append(make_entry(
+                manifest.put(make_entry(
                     entry_id=_entry_id(path, run), source=path.resolve(),
                     annotations=[class_annotation(job.target_name)], operator="cyclegan",
-                    source_file=str(source.resolve()), direction=job.direction, **provenance))
+                    **{**provenance, **_determinants(job, source, provenance)}))
                 written += 1
+            manifest.flush()  # replaced lines follow their files batch by batch
     log.info("Translated %d images into %s.", written, job.out_dir)
     return written
 
@@ -70,5 +76,11 @@ def _entry_id(path: Path, run: RunFolder) -> str:
     return stable_id("cyclegan", path.relative_to(run.root))
 
 
-def _done(path: Path, run: RunFolder, manifest: ManifestWriter) -> bool:
-    return path.exists() and _entry_id(path, run) in manifest
+def _determinants(job: TranslationJob, source: Path, provenance: dict[str, Any]) -> dict[str, Any]:
+    """What decides a translation: the model, the source file and its content, the direction, the size."""
+    return {"checkpoint_sha256": provenance.get("checkpoint_sha256"), "source_file": str(source.resolve()),
+            "source_sha256": file_sha256(source), "direction": job.direction, "size": list(job.size)}
+
+
+def _done(path: Path, run: RunFolder, manifest: ManifestWriter, determinants: dict[str, Any]) -> bool:
+    return path.exists() and is_current(manifest.get(_entry_id(path, run)), determinants)
