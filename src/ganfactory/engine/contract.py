@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the contract itself stays light: `ganfactory --help` lists 
     from ganfactory.engine.distributed import DistributedContext
     from ganfactory.engine.loop import Schedule, Trainable
     from ganfactory.engine.precision import Precision
+    from ganfactory.engine.signals import StopRequest
     from ganfactory.output.layout import RunFolder
 
 InputKind = Literal["folder", "two_folders", "run"]
@@ -43,6 +44,7 @@ class RunEnv:
     context: DistributedContext
     device: torch.device  # this rank's device
     precision: Precision  # resolved once: dtype, autocast, grad scaler
+    stop: StopRequest | None = None  # set by SIGTERM/Ctrl-C: generation checks it between batches (exit 75)
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,15 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     if not isinstance(config, spec.config):
         raise ConfigError(f"The '{spec.name}' operator needs a {spec.config.__name__}, not {type(config).__name__}.")
     device = resolve_device(config.device)
-    with distributed_session(device) as (context, rank_device):
+    stop = stop or StopRequest()
+    # The signal handlers cover the whole run: a stop while generating ends with exit 75 and the resume hint
+    # too, after the batch in hand is written (the training loop re-installs the same handlers).
+    with stop, distributed_session(device) as (context, rank_device):
         given = tuple(Path(p) for p in inputs if p is not None)
         model = config.resume if (config.predict or sampler_only) else None
         run = open_run_folder(out, inputs=given, model=model or None, command=spec.name)
         env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,
-                     precision=resolve_precision(config.precision, rank_device))
+                     precision=resolve_precision(config.precision, rank_device), stop=stop)
         if config.predict or sampler_only:
             return _predict(spec, env, sampler_only=sampler_only)
         plan = spec.plan(env)

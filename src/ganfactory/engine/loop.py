@@ -20,19 +20,15 @@ from tqdm import tqdm
 from ganfactory.engine.checkpoint import load_latest, save_checkpoint
 from ganfactory.engine.distributed import DistributedContext, any_rank
 from ganfactory.engine.rng import capture_rng_state, fork_global_rng_for_rank, restore_rng_state
-from ganfactory.engine.signals import StopRequest
+from ganfactory.engine.signals import EXIT_INTERRUPTED, RunInterrupted, StopRequest  # noqa: F401 (EXIT_INTERRUPTED re-exported)
 from ganfactory.engine.stats import RunningMeans, StatsLogger
-from ganfactory.errors import GanFactoryError
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import cited_checkpoints
 
 log = logging.getLogger(__name__)
 
-EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped on request after saving; running the same command resumes
-
-
-class TrainingInterrupted(GanFactoryError):
-    exit_code = EXIT_INTERRUPTED
+class TrainingInterrupted(RunInterrupted):
+    """Training stopped on request after saving a checkpoint (exit 75)."""
 
 
 class Trainable(Protocol):

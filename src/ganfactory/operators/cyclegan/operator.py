@@ -116,7 +116,7 @@ def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dic
     assert isinstance(config, CycleGANConfig)
     source, target = env.inputs
     return sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
-                                run=env.run, provenance=provenance)
+                                run=env.run, provenance=provenance, stop=env.stop)
                for name, job in _jobs(source, target, trainable.files, env.run, config))
 
 
@@ -130,7 +130,7 @@ def predict_cyclegan(env: RunEnv, model: Path) -> int:
     job = TranslationJob(files=files, root=source, out_dir=env.run.data_dir, target_name=target_name,
                          direction="source_to_target", size=size or (config.image_height, config.image_width),
                          channels=channels, batch_size=config.translate_batch, image_format=config.image_format)
-    return translate_folder(translator, job, run=env.run, provenance=checkpoint_provenance(model))
+    return translate_folder(translator, job, run=env.run, provenance=checkpoint_provenance(model), stop=env.stop)
 
 
 def _load_translator(model: Path, device: torch.device,

@@ -11,6 +11,7 @@ import torch
 
 from ganfactory.data.dataset import iter_image_batches
 from ganfactory.engine.checkpoint import file_sha256
+from ganfactory.engine.signals import StopRequest
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.names import unique_output_paths
@@ -46,8 +47,9 @@ def output_paths(job: TranslationJob) -> dict[Path, Path]:
 
 
 def translate_folder(translate: Translator, job: TranslationJob, *, run: RunFolder,
-                     provenance: dict[str, Any]) -> int:
-    """Translate every file of the job, skipping those already written and listed (a resumed run)."""
+                     provenance: dict[str, Any], stop: StopRequest | None = None) -> int:
+    """Translate every file of the job, skipping those already written and listed (a resumed run).
+    Raises RunInterrupted (exit 75) between batches once `stop` is set."""
     written = 0
     outputs = output_paths(job)
     with ManifestWriter(run.manifest_path) as manifest:
@@ -58,6 +60,8 @@ def translate_folder(translate: Translator, job: TranslationJob, *, run: RunFold
                         job.out_dir)
         for images, paths in iter_image_batches(todo, size=job.size, channels=job.channels,
                                                 batch_size=job.batch_size, mode="resize"):
+            if stop is not None:
+                stop.raise_if_set(f"translating {written} images into {job.out_dir}")
             with torch.no_grad():
                 translated = to_uint8(translate(images.float() / 127.5 - 1))
             for image, source in zip(translated, paths):

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import torch
 
 from ganfactory.engine.precision import autocast
+from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.stylegan.models import synthesize
 from ganfactory.operators.stylegan.sampling import image_seed
 from ganfactory.output.images import save_image, to_uint8
@@ -70,9 +71,10 @@ def _pending(plan: GenerationPlan, run: RunFolder, class_index: int | None, clas
 
 
 def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationPlan,
-                     provenance: dict[str, Any]) -> int:
+                     provenance: dict[str, Any], stop: StopRequest | None = None) -> int:
     """Generate `plan.count` images per class; returns how many files were written now. An image OUT holds
-    from another model, truncation or class is made again: its file and manifest line are replaced."""
+    from another model, truncation or class is made again: its file and manifest line are replaced.
+    Raises RunInterrupted (exit 75) between batches once `stop` is set."""
     written = 0
     classes: list[tuple[int | None, str | None]] = (
         list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
@@ -84,6 +86,8 @@ def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationP
                 log.warning("Replacing %d images in %s made with another model or other parameters.", stale,
                             run.class_dir(class_name))
             for start in range(0, len(todo), plan.batch_size):
+                if stop is not None:
+                    stop.raise_if_set(f"writing {written} images into {run.data_dir}")
                 indices = todo[start:start + plan.batch_size]
                 seeds = [image_seed(plan.seed, i) for i in indices]
                 images = to_uint8(sampler(seeds=seeds, class_index=class_index, truncation=plan.truncation))

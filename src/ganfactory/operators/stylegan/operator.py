@@ -94,7 +94,7 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
     assert isinstance(config, StyleGANConfig)
     sampler = TorchSampler(trainable.G_ema.to(env.device), env.device, env.precision)
     plan = _generation_plan(config, trainable.class_names, trainable.num_classes > 0)
-    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance)
+    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance, stop=env.stop)
 
 
 def load_sampler(model: Path, *, device: torch.device, precision: str) -> tuple[ImageSampler, list[str], bool]:
@@ -117,7 +117,7 @@ def predict_stylegan(env: RunEnv, model: Path) -> int:
     assert isinstance(config, StyleGANConfig)
     sampler, class_names, conditional = load_sampler(model, device=env.device, precision=env.precision)
     return generate_dataset(sampler, run=env.run, plan=_generation_plan(config, class_names, conditional),
-                            provenance=checkpoint_provenance(model))
+                            provenance=checkpoint_provenance(model), stop=env.stop)
 
 
 def export_checkpoint(state: dict[str, Any], path: Path) -> Path:
