@@ -184,3 +184,14 @@ def checkpoint_architecture(state: dict[str, Any]) -> dict[str, Any] | None:
     """The resolved architecture a format-2 checkpoint records (None for format 1: rebuild from its config)."""
     meta = state.get("meta")
     return meta.get("architecture") if isinstance(meta, dict) else None
+
+
+def architecture_difference(recorded: dict[str, Any] | None, current: dict[str, Any]) -> str:
+    """"" when a checkpoint's recorded architecture equals the current one (or records none), else the
+    differing values as text ("resolution 16 in the checkpoint, 32 now")."""
+    if not recorded:
+        return ""
+    keys = sorted(set(recorded) | set(current))
+    changed = [f"{key} {recorded.get(key)!r} in the checkpoint, {current.get(key)!r} now"
+               for key in keys if recorded.get(key) != current.get(key)]
+    return "; ".join(changed)

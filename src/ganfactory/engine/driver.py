@@ -10,8 +10,8 @@ from typing import Any
 import torch
 
 from ganfactory.config import RunOptions
-from ganfactory.engine.checkpoint import (checkpoint_provenance, list_checkpoints, prune_checkpoints,
-                                         resolve_checkpoint_path)
+from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_architecture, checkpoint_provenance,
+                                         list_checkpoints, load_latest, prune_checkpoints, resolve_checkpoint_path)
 from ganfactory.engine.contract import OperatorSpec, RunEnv, RunResult, Stage, TrainingPlan, checkpoint_meta
 from ganfactory.engine.distributed import barrier, distributed_session
 from ganfactory.engine.loop import Trainable, train
@@ -71,6 +71,7 @@ def _train_stages(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan, *, progre
     trainables: list[Trainable] = []
     for index, stage in enumerate(plan.stages):
         trainable = stage.build(list(trainables))
+        _require_same_architecture(env.run, stage, trainable)  # before config.json is written
         initial = stage.initial_state(trainable) if (stage.initial_state and fresh_folder and index == 0) else None
         if index == 0 and env.context.is_main:
             _write_config(spec, env, plan)
@@ -81,6 +82,21 @@ def _train_stages(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan, *, progre
               progress_bar=progress_bar, initial_state=initial, stage=stage.name, meta=meta)
         trainables.append(trainable)
     return trainables
+
+
+def _require_same_architecture(run: RunFolder, stage: Stage, trainable: Trainable) -> None:
+    """A run folder whose checkpoints hold other networks (another resolution, preset, channel count) cannot
+    continue with these parameters: one sentence, and its config.json is left as it is."""
+    if stage.architecture is None:
+        return
+    found = load_latest(run.model_dir / stage.name if stage.name else run.model_dir)
+    if found is None:
+        return
+    difference = architecture_difference(checkpoint_architecture(found[0]), stage.architecture(trainable))
+    if difference:
+        raise CheckpointError(f"{run.root} holds a run whose networks differ from these parameters ({difference}); "
+                              f"run the same command with the run's own parameters (its config.json) to continue "
+                              f"it, or train into a new OUT with --resume {run.root} to start from what fits.")
 
 
 def _write_config(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan) -> None:

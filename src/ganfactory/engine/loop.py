@@ -22,6 +22,7 @@ from ganfactory.engine.distributed import DistributedContext, any_rank
 from ganfactory.engine.rng import capture_rng_state, fork_global_rng_for_rank, restore_rng_state
 from ganfactory.engine.signals import EXIT_INTERRUPTED, RunInterrupted, StopRequest  # noqa: F401 (EXIT_INTERRUPTED re-exported)
 from ganfactory.engine.stats import RunningMeans, StatsLogger
+from ganfactory.errors import CheckpointError
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import cited_checkpoints
 
@@ -104,7 +105,13 @@ class TrainingLoop:
             self._fork_rng_for_rank()
             return False
         state, name = (found[0], found[1].name) if found else (initial_state, "the given checkpoint")
-        self.trainable.load_state_dict(state["operator"])
+        try:
+            self.trainable.load_state_dict(state["operator"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:  # torch: "Error(s) in loading state_dict"
+            where = found[1] if found else "The --resume checkpoint"
+            raise CheckpointError(f"{where} does not fit this run's networks ({str(exc).splitlines()[0][:160]}); "
+                                  "use the parameters it was trained with (its run's config.json), or a new "
+                                  "OUT.") from exc
         self.tick = int(state["engine"]["tick"])
         self.next_tick_at = float(state["engine"]["next_tick_at"])
         restore_rng_state(state["rng"])

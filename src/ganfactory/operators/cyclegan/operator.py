@@ -10,7 +10,9 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import checkpoint_provenance, load_checkpoint, require_operator, resolve_checkpoint_path
+from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_architecture, checkpoint_provenance,
+                                         load_checkpoint, require_operator, resolve_checkpoint_path)
+from ganfactory.errors import CheckpointError
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import Schedule
@@ -76,12 +78,18 @@ def plan_cyclegan(env: RunEnv) -> TrainingPlan:
 
 
 def _initial_state(config: CycleGANConfig) -> dict[str, Any] | None:
-    """`--resume CKPT` on a fresh run folder continues that run."""
+    """`--resume CKPT` on a fresh run folder continues that run; networks of another shape (channels, blocks,
+    width, image size) cannot continue it, and CycleGAN offers no transfer learning: one sentence."""
     if not config.resume:
         return None
     path = resolve_checkpoint_path(Path(config.resume))
     state = load_checkpoint(path)
-    require_operator(state, "cyclegan", path)
+    operator_state = require_operator(state, "cyclegan", path)
+    recorded = checkpoint_architecture(state) or generator_architecture(CycleGANConfig(**operator_state["config"]))
+    difference = architecture_difference(recorded, generator_architecture(config))
+    if difference:
+        raise CheckpointError(f"--resume {config.resume} was trained with other networks ({difference}); use its "
+                              "parameters (its run's config.json) to continue it.")
     return state
 
 
