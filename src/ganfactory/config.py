@@ -39,6 +39,9 @@ class RunOptions(OperatorConfig):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")
     keep_checkpoints: int = Field(3, ge=1)
+    max_minutes: float | None = Field(
+        None, gt=0, description="Training time budget: after this many minutes of training save a checkpoint and "
+                                "generate from it (running the same command again trains on).")
     min_images: int = Field(70, ge=1)
     image_format: Literal["png", "jpg"] = "png"
 

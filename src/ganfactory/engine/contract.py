@@ -75,6 +75,11 @@ class RunResult:
     images_written: int
     done: float  # the last stage's progress in its unit (0 for --predict)
     unit: str = ""
+    total: float = 0.0  # the last stage's total in its unit
+    precision: str = ""  # the precision that ran ("fp32", "bf16", "fp16") on `device`
+    device: str = ""
+    budget_reached: bool = False  # training stopped on --max-minutes before its total
+    train_seconds: float = 0.0  # wall time spent in the training stages
 
 
 def lazy(target: str) -> Callable[..., Any]:

@@ -4,6 +4,7 @@ barrier -> newest checkpoint -> provenance -> generate). Operators supply the pa
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ganfactory.engine.contract import OperatorSpec, RunEnv, RunResult, Stage, T
 from ganfactory.engine.distributed import barrier, distributed_session
 from ganfactory.engine.loop import Trainable, train
 from ganfactory.engine.precision import resolve_device, resolve_precision
-from ganfactory.engine.signals import StopRequest
+from ganfactory.engine.signals import RunInterrupted, StopRequest
 from ganfactory.engine.stats import set_phase
 from ganfactory.errors import CheckpointError, ConfigError
 from ganfactory.output.layout import RunFolder, open_run_folder
@@ -48,7 +49,9 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
         if config.predict or sampler_only:
             return _predict(spec, env, sampler_only=sampler_only)
         plan = spec.plan(env)
-        trainables = _train_stages(spec, env, plan, progress_bar=progress_bar, stop=stop)
+        started = time.monotonic()
+        trainables, budget_reached = _train_stages(spec, env, plan, progress_bar=progress_bar, stop=stop)
+        train_seconds = time.monotonic() - started
         barrier(context)
         checkpoint = _newest_checkpoint(run, plan.stages[-1])
         written = 0
@@ -60,15 +63,21 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
                               pinned=cited_checkpoints(run.manifest_path))
             set_phase(run.logs_dir, "done")
         last = trainables[-1]
-        return RunResult(run=run, checkpoint=checkpoint, images_written=written, done=last.done, unit=last.unit)
+        return RunResult(run=run, checkpoint=checkpoint, images_written=written, done=last.done, unit=last.unit,
+                         total=last.total, precision=str(env.precision), device=str(env.device),
+                         budget_reached=budget_reached, train_seconds=train_seconds)
 
 
 def _train_stages(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan, *, progress_bar: bool,
-                  stop: StopRequest | None) -> list[Trainable]:
+                  stop: StopRequest | None) -> tuple[list[Trainable], bool]:
     """Each stage in order; a finished stage resumes from its last checkpoint and takes no step, so an
-    interrupted run continues in the stage it was in."""
+    interrupted run continues in the stage it was in. Returns the trainables and whether the time budget
+    (--max-minutes, one for all stages) ended the last stage before its total."""
     fresh_folder = not _any_checkpoint(env.run)
+    minutes = env.config.max_minutes
+    deadline = time.monotonic() + 60 * minutes if minutes else None  # one budget for all stages
     trainables: list[Trainable] = []
+    budget_reached = False
     for index, stage in enumerate(plan.stages):
         trainable = stage.build(list(trainables))
         _require_same_architecture(env.run, stage, trainable)  # before config.json is written
@@ -78,10 +87,14 @@ def _train_stages(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan, *, progre
         meta: dict[str, Any] = checkpoint_meta(spec)
         if stage.architecture is not None:
             meta["architecture"] = stage.architecture(trainable)
-        train(trainable, run=env.run, schedule=stage.schedule, context=env.context, stop=stop,
-              progress_bar=progress_bar, initial_state=initial, stage=stage.name, meta=meta)
+        loop = train(trainable, run=env.run, schedule=stage.schedule, context=env.context, stop=stop,
+                     progress_bar=progress_bar, initial_state=initial, stage=stage.name, meta=meta, deadline=deadline)
         trainables.append(trainable)
-    return trainables
+        if loop.budget_reached and index < len(plan.stages) - 1:  # a later stage would generate untrained
+            raise RunInterrupted(f"The time budget (--max-minutes {minutes:g}) ran out in stage '{stage.name}' "
+                                 f"after saving a checkpoint; run the same command to go on.")
+        budget_reached = loop.budget_reached
+    return trainables, budget_reached
 
 
 def _require_same_architecture(run: RunFolder, stage: Stage, trainable: Trainable) -> None:
@@ -130,7 +143,8 @@ def _predict(spec: OperatorSpec, env: RunEnv, *, sampler_only: bool) -> RunResul
         raise CheckpointError("--predict needs --resume MODEL: a run folder, a .pt checkpoint or an exported .onnx.")
     model = resolve_checkpoint_path(Path(env.config.resume))
     written = function(env, model)
-    return RunResult(run=env.run, checkpoint=model, images_written=written, done=0.0)
+    return RunResult(run=env.run, checkpoint=model, images_written=written, done=0.0, precision=str(env.precision),
+                     device=str(env.device))
 
 
 def seed_everything(seed: int, rank: int) -> None:

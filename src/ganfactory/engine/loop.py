@@ -76,8 +76,11 @@ class TrainingLoop:
 
     def __init__(self, trainable: Trainable, *, run: RunFolder, schedule: Schedule,
                  context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
-                 progress_bar: bool = True, stage: str = "", meta: dict[str, Any] | None = None) -> None:
+                 progress_bar: bool = True, stage: str = "", meta: dict[str, Any] | None = None,
+                 deadline: float | None = None) -> None:
         self.trainable = trainable
+        self.deadline = deadline  # time.monotonic() at which training stops, saves and lets the run generate
+        self.budget_reached = False
         self.run = run
         self.stage = stage  # "" for a single-stage operator: checkpoints go straight into model/
         self.model_dir = run.model_dir / stage if stage else run.model_dir
@@ -134,7 +137,8 @@ class TrainingLoop:
 
     # --- loop --------------------------------------------------------------------------------------
     def run_to_end(self) -> None:
-        """Train until the total; on a stop request save and raise TrainingInterrupted."""
+        """Train until the total (or the time budget: then save and return with `budget_reached`); on a stop
+        request save and raise TrainingInterrupted."""
         trainable = self.trainable
         if trainable.done == 0 and self.context.is_main:
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}init.png")
@@ -152,8 +156,14 @@ class TrainingLoop:
                 self.means.add(values)
                 bar.update(trainable.done - before)
                 self._maybe_log_step(values)
-                if trainable.done >= self.next_tick_at or is_finished(trainable):
+                if self.deadline is not None and any_rank(time.monotonic() >= self.deadline, self.context):
+                    self.budget_reached = True  # every rank agrees, so all save and leave at the same step
+                if trainable.done >= self.next_tick_at or is_finished(trainable) or self.budget_reached:
                     tick_start, tick_done = self._end_tick(bar, tick_start, tick_done)
+                if self.budget_reached:
+                    log.info("Time budget reached at %s %.2f of %g: checkpoint saved. Run the same command to "
+                             "train on.", trainable.unit, trainable.done, trainable.total)
+                    break
         finally:
             bar.close()
         self.stats.close()
@@ -193,7 +203,7 @@ class TrainingLoop:
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}{trainable.steps:09d}.png")
             self.progress(sec_per_unit=sec_per_unit, phase="training")
             log.info("%s", self._tick_line(means, sec_per_unit))
-        if finished or self.tick % self.schedule.checkpoint_ticks == 0:
+        if finished or self.budget_reached or self.tick % self.schedule.checkpoint_ticks == 0:
             self.save()
         return now, trainable.done
 
@@ -216,12 +226,12 @@ def _duration(seconds: float) -> str:
 def train(trainable: Trainable, *, run: RunFolder, schedule: Schedule,
           context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
           progress_bar: bool = True, initial_state: dict[str, Any] | None = None, stage: str = "",
-          meta: dict[str, Any] | None = None) -> TrainingLoop:
+          meta: dict[str, Any] | None = None, deadline: float | None = None) -> TrainingLoop:
     """Resume (the stage's latest checkpoint in the run folder, else `initial_state`), then train to the total
     (or an early stop), handling signals."""
     stop = stop or StopRequest()
     loop = TrainingLoop(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar,
-                        stage=stage, meta=meta)
+                        stage=stage, meta=meta, deadline=deadline)
     loop.resume(initial_state)
     with stop:
         loop.run_to_end()
