@@ -78,7 +78,7 @@ def operator_command(spec: OperatorSpec) -> OperatorCommand:
             for line in (spec.report(result) if spec.report else [f"Run folder: {result.run.root}"]):
                 click.echo(line)
             if result.budget_reached:
-                click.echo(f"Time budget reached: trained {result.done:.2f} of {result.total:g} {result.unit}; run the "
+                click.echo(f"Time budget reached: trained {result.done:.3g} of {result.total:g} {result.unit}; run the "
                            "same command again to train on.")
 
     callback = config_options(spec.config)(callback)
