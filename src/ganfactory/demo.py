@@ -55,9 +55,9 @@ def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: st
 
     started = time.monotonic()
     data = write_lfw_subset(out / "dataset")
-    # cmax 128: the 'small' preset at a quarter of its low-resolution width trains ~4x faster on a CPU,
-    # which is what lets a few thousand images of training fit in minutes.
-    config = StyleGANConfig(resolution=32, cfg="small", cmax=128, batch_size=16, total_kimg=total_kimg,
+    # cmax 64: the 'small' preset at an eighth of its low-resolution width; one kimg costs ~47 CPU s in fp32
+    # (cmax 128: ~140, benchmarks/demo_speed.py), so a 2-core CPU without bf16 trains ~7 kimg in the budget.
+    config = StyleGANConfig(resolution=32, cfg="small", cmax=64, batch_size=16, total_kimg=total_kimg,
                             generate_num=DEMO_IMAGES_PER_CLASS, tick_kimg=1.0, mirror=True, precision=precision,
                             device="cpu", max_minutes=max_minutes)
     result = run_stylegan(data, out / "run", config)

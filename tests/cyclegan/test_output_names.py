@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from ganfactory.operators.cyclegan.operator import run_cyclegan
-from ganfactory.output.names import unique_output_paths
 
 from .conftest import _image, image_files, manifest_lines, tiny_config
 
@@ -35,6 +34,8 @@ def test_same_stem_with_two_extensions_gives_two_translations(domains, tmp_path)
 
 
 def test_unique_names_per_folder_and_case_insensitive():
+    from ganfactory.output.names import unique_output_paths
+
     sources = [Path("in/A.png"), Path("in/a.JPG"), Path("in/sub/a.png"), Path("in/b.png")]
     outputs = unique_output_paths(sources, lambda p: Path("out") / p.relative_to("in").with_suffix(".png"))
     assert outputs == {Path("in/A.png"): Path("out/A.png"), Path("in/a.JPG"): Path("out/a_jpg.png"),
