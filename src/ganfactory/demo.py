@@ -5,6 +5,7 @@ generated images with their manifest, an ONNX export and an interpolation GIF.""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -18,6 +19,20 @@ log = logging.getLogger(__name__)
 DEMO_KIMG = 10.0
 DEMO_MINUTES = 3.5  # the training budget: with generation, export and the GIF about 4 minutes on any 2-core CPU
 DEMO_IMAGES_PER_CLASS = 32
+
+
+def threads_for_this_machine() -> int:
+    """Torch threads for the demo: every core when the machine is idle, fewer when other processes keep cores
+    busy (load average). On a shared 2-core machine two OpenMP threads spin-waiting on a preempted sibling ran
+    a step ~8x slower than one thread did (0.3 kimg in 3.5 min against ~4)."""
+    import torch
+
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # not on every platform
+        busy = 0.0
+    return max(1, min(torch.get_num_threads(), int(cores - busy + 0.5)))
 
 
 def write_lfw_subset(folder: Path) -> Path:
@@ -53,7 +68,11 @@ def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: st
     from ganfactory.operators.stylegan.interpolate import interpolate_run
     from ganfactory.operators.stylegan.operator import run_stylegan
 
+    import torch
+
     started = time.monotonic()
+    threads = threads_for_this_machine()
+    torch.set_num_threads(threads)
     data = write_lfw_subset(out / "dataset")
     # cmax 64: the 'small' preset at an eighth of its low-resolution width; one kimg costs ~47 CPU s in fp32
     # (cmax 128: ~140, benchmarks/demo_speed.py), so a 2-core CPU without bf16 trains ~7 kimg in the budget.
@@ -65,7 +84,7 @@ def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: st
     gif = interpolate_run(result.run.root, seeds=[1, 2, 3, 4], frames=12, class_name="faces")
     budget = f" (time budget {max_minutes:g} min reached)" if result.budget_reached else ""
     click.echo(f"Trained:      {result.done:.2f} of {result.total:g} kimg in {result.train_seconds / 60:.1f} min{budget}, "
-               f"{result.precision} on {result.device}")
+               f"{result.precision} on {result.device} ({threads} thread{'s' if threads > 1 else ''})")
     click.echo(f"Dataset:      {data} (200 images, 2 classes)")
     click.echo(f"Generated:    {result.images_written} images in {result.run.data_dir}")
     click.echo(f"Manifest:     {result.run.manifest_path}")
