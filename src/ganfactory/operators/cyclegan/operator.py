@@ -103,11 +103,11 @@ def torch_translator(G: torch.nn.Module, device: torch.device, precision: str = 
 
 
 def _jobs(source: Path, target: Path, files: dict[str, list[Path]], run: RunFolder,
-          config: CycleGANConfig) -> list[tuple[str, TranslationJob]]:
+          config: CycleGANConfig, precision: str) -> list[tuple[str, TranslationJob]]:
     """ab: SOURCE -> Data/; both: Data/source_to_target/ and Data/target_to_source/."""
     both = config.direction == "both"
     common = dict(size=(config.image_height, config.image_width), channels=config.image_channel,
-                  batch_size=config.translate_batch, image_format=config.image_format)
+                  batch_size=config.translate_batch, image_format=config.image_format, precision=str(precision))
     jobs = [("G_AB", TranslationJob(files=files["source"], root=source, target_name=target.name,
                                     out_dir=run.data_dir / "source_to_target" if both else run.data_dir,
                                     direction="source_to_target", **common))]
@@ -125,7 +125,7 @@ def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dic
     source, target = env.inputs
     return sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
                                 run=env.run, provenance=provenance, stop=env.stop)
-               for name, job in _jobs(source, target, trainable.files, env.run, config))
+               for name, job in _jobs(source, target, trainable.files, env.run, config, env.precision))
 
 
 def predict_cyclegan(env: RunEnv, model: Path) -> int:
@@ -137,7 +137,8 @@ def predict_cyclegan(env: RunEnv, model: Path) -> int:
     translator, target_name, size, channels = _load_translator(model, env.device, env.precision)
     job = TranslationJob(files=files, root=source, out_dir=env.run.data_dir, target_name=target_name,
                          direction="source_to_target", size=size or (config.image_height, config.image_width),
-                         channels=channels, batch_size=config.translate_batch, image_format=config.image_format)
+                         channels=channels, batch_size=config.translate_batch, image_format=config.image_format,
+                         precision="fp32" if model.suffix == ".onnx" else str(env.precision))
     return translate_folder(translator, job, run=env.run, provenance=checkpoint_provenance(model), stop=env.stop)
 
 

@@ -33,6 +33,7 @@ class TranslationJob:
     channels: int
     batch_size: int = 8
     image_format: str = "png"
+    precision: str = "fp32"  # what the translator computes in (an exported .onnx: fp32)
 
 
 def _wanted_path(job: TranslationJob, source: Path) -> Path:
@@ -81,9 +82,11 @@ def _entry_id(path: Path, run: RunFolder) -> str:
 
 
 def _determinants(job: TranslationJob, source: Path, provenance: dict[str, Any]) -> dict[str, Any]:
-    """What decides a translation: the model, the source file and its content, the direction, the size."""
+    """What decides a translation: the model, the source file and its content, the direction, the size, the
+    precision."""
     return {"checkpoint_sha256": provenance.get("checkpoint_sha256"), "source_file": str(source.resolve()),
-            "source_sha256": file_sha256(source), "direction": job.direction, "size": list(job.size)}
+            "source_sha256": file_sha256(source), "direction": job.direction, "size": list(job.size),
+            "precision": job.precision}
 
 
 def _done(path: Path, run: RunFolder, manifest: ManifestWriter, determinants: dict[str, Any]) -> bool:

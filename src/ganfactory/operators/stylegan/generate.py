@@ -50,9 +50,10 @@ class GenerationPlan:
 
 def _determinants(plan: GenerationPlan, provenance: dict[str, Any], seed: int,
                   class_index: int | None) -> dict[str, Any]:
-    """Everything that decides one generated image (the format is in its file name)."""
+    """Everything that decides one generated image (the format is in its file name; bf16 and fp32 differ in the
+    last bits, so the precision counts too)."""
     return {"checkpoint_sha256": provenance.get("checkpoint_sha256"), "seed": seed, "truncation": plan.truncation,
-            "class_index": class_index}
+            "class_index": class_index, "precision": provenance.get("precision")}
 
 
 def _pending(plan: GenerationPlan, run: RunFolder, class_index: int | None, class_name: str | None,
@@ -76,6 +77,7 @@ def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationP
     from another model, truncation or class is made again: its file and manifest line are replaced.
     Raises RunInterrupted (exit 75) between batches once `stop` is set."""
     written = 0
+    provenance = {**provenance, "precision": str(getattr(sampler, "precision", "fp32"))}  # onnxruntime: fp32
     classes: list[tuple[int | None, str | None]] = (
         list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
     with ManifestWriter(run.manifest_path) as manifest:
