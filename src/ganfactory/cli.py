@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -80,6 +82,14 @@ def get_operator_command(name: str) -> click.Command:
     return command
 
 
+class Terminated(BaseException):
+    """SIGTERM outside a run (which saves and exits 75 itself): a BaseException, so click leaves it to main."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def _fail(message: str, code: int) -> int:
     click.echo(f"error: {message}", err=True)
     return code
@@ -89,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and turn every failure into one line on stderr."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("GANFACTORY_DEBUG") == "1"
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
     try:
         result = cli.main(args=args, prog_name="ganfactory", standalone_mode=False)
     except GanFactoryError as exc:
@@ -97,17 +108,25 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        return _fail("aborted.", 130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        return _fail("interrupted (Ctrl-C) before the command finished.", 130)
+    except Terminated:
+        return _fail("stopped by SIGTERM before the command finished.", 143)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except KeyboardInterrupt:
-        return _fail("interrupted.", 130)
+    except PermissionError as exc:  # the environment, not a bug: one sentence like any bad input
+        if debug:
+            traceback.print_exc()
+        return _fail(f"permission denied for {exc.filename or 'a file'} ({exc.strerror}); choose a path you can "
+                     "read and write, or fix its permissions.", 2)
     except Exception as exc:  # a bug: one line for users, the traceback with --debug
         if debug:
             traceback.print_exc()
         return _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback).", 1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return result if isinstance(result, int) else 0
 
 

@@ -41,6 +41,9 @@ class RunOptions(OperatorConfig):
     keep_checkpoints: int = Field(3, ge=1)
     use_checkpoint: Literal["best", "latest"] = Field(
         "best", description="Generate with the checkpoint of the best training metric (when one was kept) or the latest.")
+    max_minutes: float | None = Field(
+        None, gt=0, description="Training time budget: after this many minutes of training save a checkpoint and "
+                                "generate from it (running the same command again trains on).")
     min_images: int = Field(70, ge=1)
     image_format: Literal["png", "jpg"] = "png"
 

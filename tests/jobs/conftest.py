@@ -32,6 +32,7 @@ parser.add_argument("--total", type=int, default=10)
 parser.add_argument("--step-time", type=float, default=0.02)
 parser.add_argument("--fail-code", type=int, default=None)   # exit with this code on every run
 parser.add_argument("--fail-times", type=int, default=0)     # crash (exit 1) on the first K runs
+parser.add_argument("--same-crash", action="store_true")      # the same crash message every run (else: numbered)
 parser.add_argument("--record", default=None)                # shared JSON-lines file of run events
 parser.add_argument("--ignore-term", action="store_true")     # a hung job that never honours SIGTERM
 args = parser.parse_args()
@@ -79,7 +80,8 @@ if args.fail_code is not None:
     record("end", code=args.fail_code)
     sys.exit(args.fail_code)
 if runs <= args.fail_times:
-    print("Traceback (most recent call last):\n  File \"x\", line 1\nRuntimeError: fake crash", file=sys.stderr)
+    crash = "fake crash" if args.same_crash else f"fake crash {runs}"  # a flaky job fails differently each time
+    print(f"Traceback (most recent call last):\n  File \"x\", line 1\nRuntimeError: {crash}", file=sys.stderr)
     record("end", code=1)
     sys.exit(1)
 

@@ -157,3 +157,17 @@ def test_run_folder_through_the_real_cli(tmp_path: Path) -> None:
     assert folder == (tmp_path / "runs" / "x").resolve()
     with pytest.raises(GanFactoryError):
         resolve_run_folder("no-such-operator", ["a"], cwd=tmp_path)
+
+
+def test_an_error_that_repeats_with_the_same_message_is_not_retried() -> None:
+    """Issue 13, fault 10: the second identical internal error ends the job instead of burning every attempt."""
+    lines = ["error: internal error: UnicodeEncodeError: surrogates not allowed (run with --debug for the traceback)."]
+    first = _decide(1, lines=lines, attempts=1)
+    assert first.status is JobStatus.QUEUED
+    second = _decide(1, lines=lines, attempts=2, error=first.error)
+    assert second.status is JobStatus.FAILED and "failed the same way twice" in second.error
+    assert "jobs retry 1" in second.error
+    other = _decide(1, lines=["RuntimeError: another"], attempts=2, error=first.error)
+    assert other.status is JobStatus.QUEUED  # a different failure may still pass
+    killed = _decide(-9, attempts=2, error=_decide(-9).error)
+    assert killed.status is JobStatus.QUEUED  # a kill (memory, a lost node) can pass: retried as before

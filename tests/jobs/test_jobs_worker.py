@@ -52,7 +52,18 @@ def test_max_attempts_is_respected(home, queue, submit_fake, work, record_file, 
     work()
     job = queue.get(job_id)
     assert (job.status, job.attempts) == (JobStatus.FAILED, 2)
-    assert job.error == "RuntimeError: fake crash (gave up after 2 attempts)"
+    assert job.error == "RuntimeError: fake crash 2 (gave up after 2 attempts)"
+    assert len([r for r in kit.records(record_file) if r["event"] == "start"]) == 2
+
+
+def test_a_crash_that_repeats_itself_is_not_tried_a_third_time(home, queue, submit_fake, work, record_file,
+                                                               kit) -> None:
+    """Issue 13, fault 10, through a real worker: the same error on the same input twice ends the job."""
+    job_id = submit_fake("stuck", "--fail-times", "99", "--same-crash", max_attempts=5)
+    work()
+    job = queue.get(job_id)
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 2)
+    assert job.error.startswith("RuntimeError: fake crash (failed the same way twice")
     assert len([r for r in kit.records(record_file) if r["event"] == "start"]) == 2
 
 

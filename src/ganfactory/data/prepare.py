@@ -24,6 +24,7 @@ from ganfactory.data.imageio import Color, ColorLike, fit, load_image, parse_col
 from ganfactory.data.parallel import thread_map
 from ganfactory.data.prepare_report import DroppedFile, PreparedFile, PrepareReport
 from ganfactory.errors import ConfigError, InputError
+from ganfactory.output.names import unique_output_paths
 from ganfactory.output.overlap import refuse_overlap
 
 logger = logging.getLogger(__name__)
@@ -138,25 +139,9 @@ def _plan(discovered: DiscoveredDataset, dst: Path) -> list[_Job]:
     jobs: list[_Job] = []
     for name, paths in discovered.classes.items():
         folder = dst / name if discovered.layout == "dual" else dst
-        taken: set[str] = set()
-        for path in paths:
-            stem = path.stem
-            for candidate in _candidate_stems(path):
-                if candidate.lower() not in taken:  # lower(): case-insensitive file systems
-                    stem = candidate
-                    break
-            taken.add(stem.lower())
-            jobs.append(_Job(name, path, folder / f"{stem}.png"))
+        outputs = unique_output_paths(paths, lambda path: folder / f"{path.stem}.png")
+        jobs.extend(_Job(name, path, outputs[path]) for path in paths)
     return jobs
-
-
-def _candidate_stems(path: Path):
-    yield path.stem
-    yield f"{path.stem}_{path.suffix.lstrip('.').lower()}"
-    counter = 1
-    while True:
-        yield f"{path.stem}_{path.suffix.lstrip('.').lower()}_{counter}"
-        counter += 1
 
 
 def _prepare_one(job: _Job, *, settings: _Settings) -> _Outcome:

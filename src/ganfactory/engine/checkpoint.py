@@ -37,11 +37,12 @@ def list_checkpoints(model_dir: Path) -> list[Path]:
 
 
 def save_checkpoint(state: dict[str, Any], model_dir: Path, *, step: int, keep: int = 3,
-                    run_model_dir: Path | None = None) -> Path:
+                    run_model_dir: Path | None = None, pinned: frozenset[str] | set[str] = frozenset()) -> Path:
     """Write ckpt-<step>.pt atomically, point `latest` at it, and delete all but the newest `keep` of this
     folder. A stage's folder (model/<stage>/) keeps its own checkpoints and pointer, so pruning never touches
     another stage's files; `run_model_dir` (model/) then also gets a `latest` pointing into the stage folder,
-    so a run folder always names its newest model."""
+    so a run folder always names its newest model. Names in `pinned` (cited by the run's manifest) are kept
+    beyond `keep`."""
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / checkpoint_name(step)
     needed = _state_bytes(state)
@@ -49,9 +50,16 @@ def save_checkpoint(state: dict[str, Any], model_dir: Path, *, step: int, keep: 
     atomic_write_text(model_dir / LATEST_POINTER, path.name + "\n")
     if run_model_dir is not None and run_model_dir != model_dir:
         atomic_write_text(run_model_dir / LATEST_POINTER, path.relative_to(run_model_dir).as_posix() + "\n")
-    for old in list_checkpoints(model_dir)[max(keep, 1):]:
-        old.unlink(missing_ok=True)
+    prune_checkpoints(model_dir, keep=keep, pinned=pinned)
     return path
+
+
+def prune_checkpoints(model_dir: Path, *, keep: int, pinned: frozenset[str] | set[str] = frozenset()) -> None:
+    """Delete all but the newest `keep` checkpoints, never one named in `pinned`: a manifest line must not
+    cite a checkpoint that is gone."""
+    for old in list_checkpoints(model_dir)[max(keep, 1):]:
+        if old.name not in pinned:
+            old.unlink(missing_ok=True)
 
 
 def _state_bytes(value: Any) -> int:
@@ -191,3 +199,14 @@ def checkpoint_architecture(state: dict[str, Any]) -> dict[str, Any] | None:
     """The resolved architecture a format-2 checkpoint records (None for format 1: rebuild from its config)."""
     meta = state.get("meta")
     return meta.get("architecture") if isinstance(meta, dict) else None
+
+
+def architecture_difference(recorded: dict[str, Any] | None, current: dict[str, Any]) -> str:
+    """"" when a checkpoint's recorded architecture equals the current one (or records none), else the
+    differing values as text ("resolution 16 in the checkpoint, 32 now")."""
+    if not recorded:
+        return ""
+    keys = sorted(set(recorded) | set(current))
+    changed = [f"{key} {recorded.get(key)!r} in the checkpoint, {current.get(key)!r} now"
+               for key in keys if recorded.get(key) != current.get(key)]
+    return "; ".join(changed)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
-from ganfactory.config import RunOptions
+from ganfactory.config import OperatorConfig, RunOptions
 
 if TYPE_CHECKING:  # the contract itself stays light: `ganfactory --help` lists operators without torch
     import torch
@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the contract itself stays light: `ganfactory --help` lists 
     from ganfactory.engine.distributed import DistributedContext
     from ganfactory.engine.loop import Schedule, Trainable
     from ganfactory.engine.precision import Precision
+    from ganfactory.engine.signals import StopRequest
     from ganfactory.output.layout import RunFolder
 
 InputKind = Literal["folder", "two_folders", "run"]
@@ -43,6 +44,7 @@ class RunEnv:
     context: DistributedContext
     device: torch.device  # this rank's device
     precision: Precision  # resolved once: dtype, autocast, grad scaler
+    stop: StopRequest | None = None  # set by SIGTERM/Ctrl-C: generation checks it between batches (exit 75)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,11 @@ class RunResult:
     images_written: int
     done: float  # the last stage's progress in its unit (0 for --predict)
     unit: str = ""
+    total: float = 0.0  # the last stage's total in its unit
+    precision: str = ""  # the precision that ran ("fp32", "bf16", "fp16") on `device`
+    device: str = ""
+    budget_reached: bool = False  # training stopped on --max-minutes before its total
+    train_seconds: float = 0.0  # wall time spent in the training stages
 
 
 def lazy(target: str) -> Callable[..., Any]:
@@ -107,6 +114,8 @@ class OperatorSpec:
     generate: what the run writes after training (images, translations, pairs).
     predict: `--predict --resume MODEL` without training (None: the operator has no such mode).
     sampler: `ganfactory generate MODEL OUT`, generation that needs no input folder (None: not offered).
+    sample_options: the options `ganfactory generate` offers: only what generation reads (a subset of config's
+        fields), so a training flag there is refused instead of ignored.
     exporter: `ganfactory export RUN` (None: nothing to export).
     recognises: tells a format-1 checkpoint (no meta) of this operator from its operator state.
     """
@@ -119,6 +128,7 @@ class OperatorSpec:
     generate: Generate
     predict: Predict | None = None
     sampler: Predict | None = None
+    sample_options: type[OperatorConfig] | None = None
     exporter: Export | None = None
     recognises: Callable[[dict[str, Any]], bool] | None = None
     report: Callable[[RunResult], list[str]] | None = None  # lines the CLI prints after a run
@@ -132,6 +142,8 @@ class OperatorSpec:
             raise TypeError(f"Operator '{self.name}': config must be a RunOptions subclass, not {self.config!r}.")
         if self.inputs not in INPUT_NAMES:
             raise TypeError(f"Operator '{self.name}': inputs must be one of {', '.join(INPUT_NAMES)}.")
+        if self.sample_options is not None and set(self.sample_options.model_fields) - set(self.config.model_fields):
+            raise TypeError(f"Operator '{self.name}': sample_options may only hold fields of its config.")
         for name in ("plan", "generate"):
             if not callable(getattr(self, name)):
                 raise TypeError(f"Operator '{self.name}': {name} must be callable.")

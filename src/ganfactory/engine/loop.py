@@ -24,18 +24,16 @@ from ganfactory.engine.best import improves, keep_best
 from ganfactory.engine.checkpoint import load_latest, save_checkpoint
 from ganfactory.engine.distributed import DistributedContext, any_rank
 from ganfactory.engine.rng import capture_rng_state, fork_global_rng_for_rank, restore_rng_state
-from ganfactory.engine.signals import StopRequest
+from ganfactory.engine.signals import EXIT_INTERRUPTED, RunInterrupted, StopRequest  # noqa: F401 (EXIT_INTERRUPTED re-exported)
 from ganfactory.engine.stats import RunningMeans, StatsLogger
-from ganfactory.errors import GanFactoryError
+from ganfactory.errors import CheckpointError
 from ganfactory.output.layout import RunFolder
+from ganfactory.output.manifest import cited_checkpoints
 
 log = logging.getLogger(__name__)
 
-EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped on request after saving; running the same command resumes
-
-
-class TrainingInterrupted(GanFactoryError):
-    exit_code = EXIT_INTERRUPTED
+class TrainingInterrupted(RunInterrupted):
+    """Training stopped on request after saving a checkpoint (exit 75)."""
 
 
 class Trainable(Protocol):
@@ -83,8 +81,11 @@ class TrainingLoop:
 
     def __init__(self, trainable: Trainable, *, run: RunFolder, schedule: Schedule,
                  context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
-                 progress_bar: bool = True, stage: str = "", meta: dict[str, Any] | None = None) -> None:
+                 progress_bar: bool = True, stage: str = "", meta: dict[str, Any] | None = None,
+                 deadline: float | None = None) -> None:
         self.trainable = trainable
+        self.deadline = deadline  # time.monotonic() at which training stops, saves and lets the run generate
+        self.budget_reached = False
         self.run = run
         self.stage = stage  # "" for a single-stage operator: checkpoints go straight into model/
         self.model_dir = run.model_dir / stage if stage else run.model_dir
@@ -114,7 +115,13 @@ class TrainingLoop:
             self._fork_rng_for_rank()
             return False
         state, name = (found[0], found[1].name) if found else (initial_state, "the given checkpoint")
-        self.trainable.load_state_dict(state["operator"])
+        try:
+            self.trainable.load_state_dict(state["operator"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:  # torch: "Error(s) in loading state_dict"
+            where = found[1] if found else "The --resume checkpoint"
+            raise CheckpointError(f"{where} does not fit this run's networks ({str(exc).splitlines()[0][:160]}); "
+                                  "use the parameters it was trained with (its run's config.json), or a new "
+                                  "OUT.") from exc
         self.tick = int(state["engine"]["tick"])
         self.next_tick_at = float(state["engine"]["next_tick_at"])
         best = state["engine"].get("best")  # absent in checkpoints written before metrics existed
@@ -132,15 +139,18 @@ class TrainingLoop:
             fork_global_rng_for_rank(self.context.rank)
 
     def save(self) -> Path | None:
-        """Write a checkpoint (main process only); its path, None on the other ranks."""
+        """Write a checkpoint (main process only); its path, None on the other ranks. Checkpoints the
+        manifest cites are pinned: keep-N never deletes the model an image line names."""
         if not self.context.is_main:
             return None
         return save_checkpoint(self.state_dict(), self.model_dir, step=self.trainable.steps,
-                               keep=self.schedule.keep_checkpoints, run_model_dir=self.run.model_dir)
+                               keep=self.schedule.keep_checkpoints, run_model_dir=self.run.model_dir,
+                               pinned=cited_checkpoints(self.run.manifest_path))
 
     # --- loop --------------------------------------------------------------------------------------
     def run_to_end(self) -> None:
-        """Train until the total; on a stop request save and raise TrainingInterrupted."""
+        """Train until the total (or the time budget: then save and return with `budget_reached`); on a stop
+        request save and raise TrainingInterrupted."""
         trainable = self.trainable
         if trainable.done == 0 and self.context.is_main:
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}init.png")
@@ -158,8 +168,14 @@ class TrainingLoop:
                 self.means.add(values)
                 bar.update(trainable.done - before)
                 self._maybe_log_step(values)
-                if trainable.done >= self.next_tick_at or is_finished(trainable):
+                if self.deadline is not None and any_rank(time.monotonic() >= self.deadline, self.context):
+                    self.budget_reached = True  # every rank agrees, so all save and leave at the same step
+                if trainable.done >= self.next_tick_at or is_finished(trainable) or self.budget_reached:
                     tick_start, tick_done = self._end_tick(bar, tick_start, tick_done)
+                if self.budget_reached:
+                    log.info("Time budget reached at %s %.2f of %g: checkpoint saved. Run the same command to "
+                             "train on.", trainable.unit, trainable.done, trainable.total)
+                    break
         finally:
             bar.close()
         self.stats.close()
@@ -210,7 +226,7 @@ class TrainingLoop:
             for alert in alerts:
                 log.warning("%s", alert)
         improved = self._improves_best(metrics)
-        if finished or self.tick % self.schedule.checkpoint_ticks == 0 or improved:
+        if finished or self.budget_reached or self.tick % self.schedule.checkpoint_ticks == 0 or improved:
             path = self.save()
             if improved and path is not None:
                 keep_best(path, self.model_dir, {"metric": trainable.primary_metric, "value": self.best,
@@ -254,12 +270,12 @@ def _duration(seconds: float) -> str:
 def train(trainable: Trainable, *, run: RunFolder, schedule: Schedule,
           context: DistributedContext = DistributedContext(), stop: StopRequest | None = None,
           progress_bar: bool = True, initial_state: dict[str, Any] | None = None, stage: str = "",
-          meta: dict[str, Any] | None = None) -> TrainingLoop:
+          meta: dict[str, Any] | None = None, deadline: float | None = None) -> TrainingLoop:
     """Resume (the stage's latest checkpoint in the run folder, else `initial_state`), then train to the total
     (or an early stop), handling signals."""
     stop = stop or StopRequest()
     loop = TrainingLoop(trainable, run=run, schedule=schedule, context=context, stop=stop, progress_bar=progress_bar,
-                        stage=stage, meta=meta)
+                        stage=stage, meta=meta, deadline=deadline)
     loop.resume(initial_state)
     with stop:
         loop.run_to_end()

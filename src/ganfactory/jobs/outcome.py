@@ -45,9 +45,20 @@ def decide_outcome(*, job: Job, returncode: int, reason: StopReason, log_lines: 
     message = _failure_message(code=code, log_lines=log_lines)
     if code == EXIT_USER_ERROR:
         return Outcome(status=JobStatus.FAILED, error=message)
+    if _repeats_itself(job=job, code=code, message=message):
+        return Outcome(status=JobStatus.FAILED,
+                       error=f"{message} (failed the same way twice on the same input, so not tried again; fix the "
+                             f"cause, then 'ganfactory jobs retry {job.id}')")
     if job.attempts < job.max_attempts:
         return Outcome(status=JobStatus.QUEUED, error=message)
     return Outcome(status=JobStatus.FAILED, error=f"{message} (gave up after {job.attempts} attempts)")
+
+
+def _repeats_itself(*, job: Job, code: int, message: str) -> bool:
+    """An error the program itself reported (not a signal, not a stop) with the very message of the previous
+    attempt: the job's input never changes between attempts, so a third try would fail the same way. A kill
+    (out of memory, a lost node) may pass and is retried as before."""
+    return code > 0 and code != EXIT_INTERRUPTED and job.error is not None and job.error == message
 
 
 def _effective_exit_code(*, job: Job, returncode: int, log_lines: list[str]) -> int:

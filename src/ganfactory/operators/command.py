@@ -80,6 +80,9 @@ def operator_command(spec: OperatorSpec) -> OperatorCommand:
         if is_main_process():  # under torchrun only rank 0 reports
             for line in (spec.report(result) if spec.report else [f"Run folder: {result.run.root}"]):
                 click.echo(line)
+            if result.budget_reached:
+                click.echo(f"Time budget reached: trained {result.done:.3g} of {result.total:g} {result.unit}; run the "
+                           "same command again to train on.")
 
     callback = config_options(spec.config)(callback)
     params = [click.Argument([name], type=PATH) for name in spec.input_names]

@@ -10,6 +10,7 @@ OUT/config.json       the resolved configuration
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,15 @@ class RunFolder:
         return [self.root, self.model_dir, self.samples_dir, self.data_dir, self.logs_dir]
 
     def create(self) -> "RunFolder":
-        """Make the folders, and remove temporary files that a killed run left (a checkpoint's can be GBs)."""
+        """Make the folders, check that each takes a file, and remove temporary files that a killed run left
+        (a checkpoint's can be GBs). Raises InputError (one sentence) for a folder that cannot be written."""
         for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _not_writable(folder, exc) from exc
+        for folder in (self.root, self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
+            require_writable(folder)
         remove_stale_temp_files(self.root)
         for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
             remove_stale_temp_files(folder, recursive=folder == self.data_dir)  # Data/<class>/ too
@@ -66,6 +73,21 @@ class RunFolder:
 
     def write_config(self, config: dict[str, Any]) -> Path:
         return atomic_write_json(self.config_path, config)
+
+
+def _not_writable(folder: Path, exc: OSError) -> InputError:
+    return InputError(f"Cannot write in {folder} ({exc.strerror or exc}); choose an output folder you can write to, "
+                      "or fix its permissions.")
+
+
+def require_writable(folder: Path) -> None:
+    """Create and remove a probe file: a read-only OUT is found before training, not at the first checkpoint."""
+    probe = folder / f".ganfactory-write-probe-{os.getpid()}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise _not_writable(folder, exc) from exc
 
 
 def open_run_folder(out: Path, *, inputs: tuple[Path, ...] = (), model: Path | str | None = None,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ganfactory.errors import GanFactoryError, InputError
-from ganfactory.output.atomic import disk_full_error
+from ganfactory.output.atomic import atomic_write_text, disk_full_error
 from ganfactory.output.pathtext import name_bytes, utf8_text
 
 log = logging.getLogger(__name__)
@@ -90,35 +90,77 @@ def _cut_torn_tail(path: Path) -> None:
         handle.truncate(keep)
 
 
+def cited_checkpoints(path: Path) -> set[str]:
+    """The checkpoint file names the manifest's lines cite (the keep-N rule must not delete them)."""
+    if not Path(path).exists():
+        return set()
+    return {str(entry["checkpoint"]) for entry in iter_manifest(path) if entry.get("checkpoint")}
+
+
+def is_current(entry: dict[str, Any] | None, determinants: dict[str, Any]) -> bool:
+    """True when a line records exactly these values of what determines its file (model, seed, truncation,
+    class, source file ...): the file is already there as asked; otherwise it is stale or missing."""
+    return entry is not None and all(entry.get(key) == value for key, value in determinants.items())
+
+
 class ManifestWriter:
-    """Appends entries, skipping ids that are already in the file."""
+    """Appends entries, skipping ids that are already in the file; `replace` swaps a stale line for a new one
+    (the whole file rewritten atomically at `flush`, so a reader never sees a half-replaced manifest)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         _cut_torn_tail(self.path)
-        self._ids = {entry["id"] for entry in iter_manifest(self.path)} if self.path.exists() else set()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._entries = {entry["id"]: entry for entry in iter_manifest(self.path)} if self.path.exists() else {}
+        self._replaced = False
+        self._fd = self._open()
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def __contains__(self, entry_id: str) -> bool:
-        return entry_id in self._ids
+        return entry_id in self._entries
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._entries)
+
+    def get(self, entry_id: str) -> dict[str, Any] | None:
+        return self._entries.get(entry_id)
 
     def append(self, entry: dict[str, Any]) -> bool:
         """Write one line; False when an entry with that id is already there."""
         validate_entry(entry, "A new manifest entry")
-        if entry["id"] in self._ids:
+        if entry["id"] in self._entries:
             return False
         line = utf8_text(json.dumps(entry, ensure_ascii=False) + "\n")
         try:
             os.write(self._fd, line)
         except OSError as exc:
             raise disk_full_error(self.path, exc) from exc
-        self._ids.add(entry["id"])
+        self._entries[entry["id"]] = entry
         return True
 
+    def put(self, entry: dict[str, Any]) -> None:
+        """Append a new id, or replace the line of a known id in place (written at the next `flush`)."""
+        validate_entry(entry, "A new manifest entry")
+        if entry["id"] not in self._entries:
+            self.append(entry)
+        elif self._entries[entry["id"]] != entry:
+            self._entries[entry["id"]] = entry
+            self._replaced = True
+
+    def flush(self) -> None:
+        """Write pending replacements: the whole manifest to a temporary file, then renamed over the old one."""
+        if not self._replaced:
+            return
+        os.close(self._fd)
+        self._fd = -1
+        text = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in self._entries.values())
+        atomic_write_text(self.path, text)
+        self._replaced = False
+        self._fd = self._open()
+
     def close(self) -> None:
+        self.flush()
         if self._fd >= 0:
             try:
                 os.fsync(self._fd)

@@ -10,7 +10,9 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import checkpoint_provenance, load_checkpoint, require_operator, resolve_checkpoint_path
+from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_architecture, checkpoint_provenance,
+                                         load_checkpoint, require_operator, resolve_checkpoint_path)
+from ganfactory.errors import CheckpointError
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import Schedule
@@ -76,12 +78,18 @@ def plan_cyclegan(env: RunEnv) -> TrainingPlan:
 
 
 def _initial_state(config: CycleGANConfig) -> dict[str, Any] | None:
-    """`--resume CKPT` on a fresh run folder continues that run."""
+    """`--resume CKPT` on a fresh run folder continues that run; networks of another shape (channels, blocks,
+    width, image size) cannot continue it, and CycleGAN offers no transfer learning: one sentence."""
     if not config.resume:
         return None
     path = resolve_checkpoint_path(Path(config.resume))
     state = load_checkpoint(path)
-    require_operator(state, "cyclegan", path)
+    operator_state = require_operator(state, "cyclegan", path)
+    recorded = checkpoint_architecture(state) or generator_architecture(CycleGANConfig(**operator_state["config"]))
+    difference = architecture_difference(recorded, generator_architecture(config))
+    if difference:
+        raise CheckpointError(f"--resume {config.resume} was trained with other networks ({difference}); use its "
+                              "parameters (its run's config.json) to continue it.")
     return state
 
 
@@ -95,11 +103,11 @@ def torch_translator(G: torch.nn.Module, device: torch.device, precision: str = 
 
 
 def _jobs(source: Path, target: Path, files: dict[str, list[Path]], run: RunFolder,
-          config: CycleGANConfig) -> list[tuple[str, TranslationJob]]:
+          config: CycleGANConfig, precision: str) -> list[tuple[str, TranslationJob]]:
     """ab: SOURCE -> Data/; both: Data/source_to_target/ and Data/target_to_source/."""
     both = config.direction == "both"
     common = dict(size=(config.image_height, config.image_width), channels=config.image_channel,
-                  batch_size=config.translate_batch, image_format=config.image_format)
+                  batch_size=config.translate_batch, image_format=config.image_format, precision=str(precision))
     jobs = [("G_AB", TranslationJob(files=files["source"], root=source, target_name=target.name,
                                     out_dir=run.data_dir / "source_to_target" if both else run.data_dir,
                                     direction="source_to_target", **common))]
@@ -116,8 +124,8 @@ def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dic
     assert isinstance(config, CycleGANConfig)
     source, target = env.inputs
     return sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
-                                run=env.run, provenance=provenance)
-               for name, job in _jobs(source, target, trainable.files, env.run, config))
+                                run=env.run, provenance=provenance, stop=env.stop)
+               for name, job in _jobs(source, target, trainable.files, env.run, config, env.precision))
 
 
 def predict_cyclegan(env: RunEnv, model: Path) -> int:
@@ -129,8 +137,9 @@ def predict_cyclegan(env: RunEnv, model: Path) -> int:
     translator, target_name, size, channels = _load_translator(model, env.device, env.precision)
     job = TranslationJob(files=files, root=source, out_dir=env.run.data_dir, target_name=target_name,
                          direction="source_to_target", size=size or (config.image_height, config.image_width),
-                         channels=channels, batch_size=config.translate_batch, image_format=config.image_format)
-    return translate_folder(translator, job, run=env.run, provenance=checkpoint_provenance(model))
+                         channels=channels, batch_size=config.translate_batch, image_format=config.image_format,
+                         precision="fp32" if model.suffix == ".onnx" else str(env.precision))
+    return translate_folder(translator, job, run=env.run, provenance=checkpoint_provenance(model), stop=env.stop)
 
 
 def _load_translator(model: Path, device: torch.device,

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ganfactory.cli_options import config_from_options, config_options
-from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.config import StyleGANConfig, StyleGANSampleOptions
 from ganfactory.operators.stylegan.spec import STYLEGAN
 
 PATH = click.Path(path_type=Path)
@@ -18,14 +18,19 @@ PATH = click.Path(path_type=Path)
 @click.command("generate")
 @click.argument("model", type=PATH)
 @click.argument("out", type=PATH)
-@config_options(StyleGANConfig, skip=("predict", "resume"))
+@config_options(StyleGANSampleOptions)
 def generate_command(model: Path, out: Path, **options: Any) -> None:
-    """Generate images from a trained StyleGAN MODEL (run folder, .pt checkpoint or .onnx) into OUT."""
+    """Generate images from a trained StyleGAN MODEL (run folder, .pt checkpoint or .onnx) into OUT.
+
+    The architecture, resolution and classes come from MODEL. Images OUT already holds from the same model
+    and parameters are kept; those made with another model, seed, truncation or class are replaced (files
+    and manifest lines)."""
     from ganfactory.engine.driver import run_operator
     from ganfactory.operators.model_identity import require_model_of
 
     require_model_of(model, STYLEGAN, hint="generate")
-    config = config_from_options(StyleGANConfig, {**options, "predict": True, "resume": str(model)})
+    sample = config_from_options(StyleGANSampleOptions, options)
+    config = StyleGANConfig(**sample.model_dump(), predict=True, resume=str(model))
     result = run_operator(STYLEGAN, (), out, config, sampler_only=True)
     click.echo(f"Wrote {result.images_written} images to {result.run.data_dir}")
     click.echo(f"Manifest: {result.run.manifest_path}")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ganfactory.config import RunOptions, check_power_of_two
+from ganfactory.config import OperatorConfig, RunOptions, check_power_of_two
 
 
 TRAINING_METRICS = ("kid", "fid")
@@ -69,3 +69,16 @@ class StyleGANConfig(RunOptions):
     @classmethod
     def _resolution(cls, value: int) -> int:
         return check_power_of_two(value, minimum=8, maximum=1024)
+
+
+class StyleGANSampleOptions(OperatorConfig):
+    """What `ganfactory generate MODEL OUT` reads (the architecture and classes come from MODEL): only these are
+    offered, so a training flag there is an error rather than silently ignored."""
+
+    generate_num: int = Field(300, ge=0, description="Images per class.")
+    seed: int = Field(0, ge=0, description="Image i uses seed SEED + i.")
+    truncation: float = Field(1.0, ge=0, le=2)
+    image_format: Literal["png", "jpg"] = "png"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")

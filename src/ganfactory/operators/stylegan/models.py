@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ganfactory.engine.checkpoint import checkpoint_architecture
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.presets import StyleGANPreset, resolve_preset
@@ -29,6 +30,17 @@ def generator_architecture(preset: StyleGANPreset, *, img_channels: int, num_cla
             "channel_max": preset.channel_max, "mapping_layers": preset.mapping_layers,
             "num_fp16_res": preset.num_fp16_res, "conv_clamp": preset.conv_clamp}
     return {key: (float(value) if isinstance(value, float) else value) for key, value in arch.items()}
+
+
+def recorded_architecture(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The architecture a whole checkpoint dict was trained with: its record (format 2), else rebuilt from its
+    saved config and the preset table (format 1)."""
+    recorded = checkpoint_architecture(checkpoint)
+    if recorded is not None:
+        return recorded
+    state = checkpoint["operator"]
+    return generator_architecture(preset_for(StyleGANConfig(**state["config"])), img_channels=int(state["img_channels"]),
+                                  num_classes=int(state["num_classes"]))
 
 
 def generator_from_state(state: dict[str, Any], *, device: torch.device,

@@ -14,8 +14,8 @@ import torch
 
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.engine.best import best_checkpoint, read_best
-from ganfactory.engine.checkpoint import (checkpoint_architecture, checkpoint_provenance, load_checkpoint,
-                                          require_operator, resolve_checkpoint_path)
+from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_architecture, checkpoint_provenance,
+                                          load_checkpoint, require_operator, resolve_checkpoint_path)
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator, seed_everything
 from ganfactory.engine.loop import Schedule
@@ -24,7 +24,8 @@ from ganfactory.metrics.network import FeatureNetwork
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.generate import GenerationPlan, ImageSampler, TorchSampler, generate_dataset
-from ganfactory.operators.stylegan.models import generator_architecture, generator_from_state, preset_for
+from ganfactory.operators.stylegan.models import (generator_architecture, generator_from_state, preset_for,
+                                                  recorded_architecture)
 from ganfactory.operators.stylegan.onnx import OnnxStyleGANSampler, export_stylegan
 from ganfactory.operators.stylegan.spec import STYLEGAN, is_legacy_stylegan
 from ganfactory.operators.stylegan.quality import TrainingMetrics
@@ -69,9 +70,12 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
                                                 count=config.metrics_images)
         return trainable
 
-    stage = Stage(name="", build=build, initial_state=lambda trainable: _initial_state(config, trainable),
-                  architecture=lambda t: generator_architecture(preset, img_channels=int(t.images.shape[1]),
-                                                                num_classes=t.num_classes),
+    def architecture(trainable: StyleGANTrainable) -> dict[str, Any]:
+        return generator_architecture(preset, img_channels=int(trainable.images.shape[1]),
+                                      num_classes=trainable.num_classes)
+
+    stage = Stage(name="", build=build, architecture=architecture,
+                  initial_state=lambda trainable: _initial_state(config, trainable, architecture(trainable)),
                   schedule=Schedule(tick_units=config.tick_kimg, checkpoint_ticks=config.snapshot_ticks, log_steps=10,
                                     keep_checkpoints=config.keep_checkpoints,
                                     metrics_ticks=config.metrics_ticks if network is not None else 0))
@@ -90,17 +94,22 @@ def _metric_network(config: StyleGANConfig) -> FeatureNetwork | None:
     return load_feature_network(Path(config.features) if config.features else None)
 
 
-def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable) -> dict[str, Any] | None:
-    """`--resume CKPT` on a fresh run folder: the same data continues the run, other data is transfer learning."""
+def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable,
+                   architecture: dict[str, Any]) -> dict[str, Any] | None:
+    """`--resume CKPT` on a fresh run folder: the same data and networks continue the run; other data, or
+    other networks (resolution, preset, channels), is transfer learning from the weights that fit."""
     if not config.resume:
         return None
     path = resolve_checkpoint_path(Path(config.resume))
     state = load_checkpoint(path)
     operator_state = require_operator(state, "stylegan", path, legacy=is_legacy_stylegan)
-    if operator_state.get("data_fingerprint") == trainable.data_fingerprint:
+    difference = architecture_difference(recorded_architecture(state), architecture)
+    if operator_state.get("data_fingerprint") == trainable.data_fingerprint and not difference:
         log.info("Continuing the run of %s (same data): counters go on.", config.resume)
         return state
-    log.info("Transfer learning from %s: weights that fit are loaded, counters start at zero.", config.resume)
+    why = f"other networks: {difference}" if difference else "other data"
+    log.info("Transfer learning from %s (%s): weights that fit are loaded, counters start at zero.", config.resume,
+             why)
     trainable.load_weights(operator_state, strict=False)
     return None
 
@@ -126,7 +135,7 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
         log.info("Generating with the best checkpoint %s (%s).", best, read_best(env.run.model_dir))
     sampler = TorchSampler(G.to(env.device), env.device, env.precision)
     plan = _generation_plan(config, trainable.class_names, trainable.num_classes > 0)
-    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance)
+    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance, stop=env.stop)
 
 
 def load_sampler(model: Path, *, device: torch.device, precision: str) -> tuple[ImageSampler, list[str], bool]:
@@ -147,7 +156,7 @@ def predict_stylegan(env: RunEnv, model: Path) -> int:
     assert isinstance(config, StyleGANConfig)
     sampler, class_names, conditional = load_sampler(model, device=env.device, precision=env.precision)
     return generate_dataset(sampler, run=env.run, plan=_generation_plan(config, class_names, conditional),
-                            provenance=checkpoint_provenance(model))
+                            provenance=checkpoint_provenance(model), stop=env.stop)
 
 
 def export_checkpoint(state: dict[str, Any], path: Path) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ganfactory.engine.contract import OperatorSpec, RunResult, lazy
-from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.config import StyleGANConfig, StyleGANSampleOptions
 
 _OPERATOR = "ganfactory.operators.stylegan.operator"
 
@@ -28,4 +28,5 @@ STYLEGAN = OperatorSpec(
     config=StyleGANConfig, inputs="folder",
     plan=lazy(f"{_OPERATOR}:plan_stylegan"), generate=lazy(f"{_OPERATOR}:generate_after_training"),
     predict=lazy(f"{_OPERATOR}:predict_stylegan"), sampler=lazy(f"{_OPERATOR}:predict_stylegan"),
+    sample_options=StyleGANSampleOptions,
     exporter=lazy(f"{_OPERATOR}:export_checkpoint"), recognises=is_legacy_stylegan, report=_report)
