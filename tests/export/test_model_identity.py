@@ -42,8 +42,9 @@ def test_export_of_a_foreign_or_old_file_is_one_sentence(tmp_path: Path) -> None
     foreign = _run_with_checkpoint(tmp_path / "foreign", {"operator": {"weights": torch.zeros(2)}})
     with pytest.raises(CheckpointError, match="holds no ganfactory generator"):
         export_run(foreign)
-    unknown = _run_with_checkpoint(tmp_path / "unknown", {"operator": {"operator": "stackgan"},
-                                                          "meta": {"format": 2, "operator": "stackgan"}})
+    # DatasetGAN trains pixel classifiers: it has nothing to export.
+    unknown = _run_with_checkpoint(tmp_path / "unknown", {"operator": {"operator": "datasetgan"},
+                                                          "meta": {"format": 2, "operator": "datasetgan"}})
     with pytest.raises(CheckpointError, match="cannot be exported"):
         export_run(unknown)
     result = _cli("export", foreign)

@@ -138,10 +138,11 @@ def _tensorboard(report: dict[str, Any], out: Path, source: ImageSource) -> None
 
 def _progress_step(source: ImageSource) -> int:
     """The run's progress (kimg or epochs done) from progress.json, else 0."""
-    if source.run is None or not source.run.progress_path.is_file():
+    progress = source.run.logs_dir / "progress.json" if source.run is not None else None
+    if progress is None or not progress.is_file():
         return 0
     try:
-        return int(round(float(json.loads(source.run.progress_path.read_text(encoding="utf-8"))["done"])))
+        return int(round(float(json.loads(progress.read_text(encoding="utf-8"))["done"])))
     except (OSError, ValueError, KeyError, TypeError):
         return 0
 

@@ -20,9 +20,15 @@ _registered: dict[str, OperatorSpec] = {}
 
 
 def register_operator(spec: OperatorSpec) -> OperatorSpec:
-    """Add an operator in this process (the built-ins and entry points are added on first use); returns it.
+    """Add an operator in this process, after the built-ins and entry points (so a clash with one of them is
+    caught whenever it is registered); returns it.
 
     Raises TypeError for something that is not an OperatorSpec or a name already taken by another spec."""
+    _load()
+    return _add(spec)
+
+
+def _add(spec: OperatorSpec) -> OperatorSpec:
     if not isinstance(spec, OperatorSpec):
         raise TypeError(f"Only an OperatorSpec can be registered as an operator, not {type(spec).__name__}.")
     known = _registered.get(spec.name)
@@ -35,9 +41,9 @@ def register_operator(spec: OperatorSpec) -> OperatorSpec:
 def _load() -> dict[str, OperatorSpec]:
     if not _registered:
         for spec in BUILTIN:
-            register_operator(spec)
+            _add(spec)
         for entry in entry_points(group=ENTRY_POINT_GROUP):
-            register_operator(entry.load())  # a broken plugin raises here, with its own traceback
+            _add(entry.load())  # a broken plugin raises here, with its own traceback
     return _registered
 
 
