@@ -15,7 +15,6 @@ A user's own network (`--features PATH`, TorchScript or ONNX) gets float32 NCHW 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 from dataclasses import dataclass
@@ -51,14 +50,6 @@ class NetworkIdentity:
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "sha256": self.sha256, "input_size": self.input_size,
                 "input_range": list(self.input_range), "backend": self.backend}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def find_inception_file() -> Path:

@@ -5,6 +5,7 @@ every `lr_decay_epochs`, computed from the epoch so that a resumed run sets the 
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ class StageData:
     sample_embeddings: torch.Tensor  # [S, D]
 
 
-class StackGANStage:
+class StackGANStage(ABC):
     """What both stages share: data order, learning-rate schedule, optimisers, state."""
 
     unit = "epoch"
@@ -115,8 +116,9 @@ class StackGANStage:
         self.data_rng.set_state(state["data_rng"])
         self._steps = int(state["steps"])
 
+    @abstractmethod
     def pipeline(self) -> TextToImage:
-        raise NotImplementedError
+        """The text -> image path this stage trains (stage II: with the frozen stage I in front)."""
 
     @torch.no_grad()
     def write_samples(self, path: Path) -> None:
