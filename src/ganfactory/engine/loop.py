@@ -55,6 +55,23 @@ class Trainable(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
+class EpochCounter:
+    """`unit`, `done` and `steps` of a trainable counted in epochs: the class sets `self._steps` (optimiser steps
+    taken) and `steps_per_epoch`; it still defines `total` itself."""
+
+    unit = "epoch"
+    _steps: int
+    steps_per_epoch: int
+
+    @property
+    def done(self) -> float:
+        return self._steps / self.steps_per_epoch
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
+
 def is_finished(trainable: Trainable) -> bool:
     """Reached its total, or decided to stop early (an optional `stopped_early` attribute)."""
     return trainable.done >= trainable.total or bool(getattr(trainable, "stopped_early", False))

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ganfactory.engine.loop import EpochCounter
 from ganfactory.data.dataset import ImageFolderData
 from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module, local_batch_size
 from ganfactory.engine.precision import autocast, needs_grad_scaler
@@ -35,10 +36,9 @@ def build_discriminator(config: CycleGANConfig) -> PatchDiscriminator:
                               n_layers=default_n_layers(config.image_height, config.image_width))
 
 
-class CycleGANTrainable:
+class CycleGANTrainable(EpochCounter):
     """Both generators and discriminators, their optimisers, schedulers and pools; the engine's loop drives it."""
 
-    unit = "epoch"
 
     def __init__(self, *, config: CycleGANConfig, source: ImageFolderData, target: ImageFolderData,
                  device: torch.device, precision: str, context: DistributedContext = DistributedContext(),
@@ -78,13 +78,6 @@ class CycleGANTrainable:
     def total(self) -> float:
         return float(self.config.max_epoch)
 
-    @property
-    def done(self) -> float:
-        return self._steps / self.steps_per_epoch
-
-    @property
-    def steps(self) -> int:
-        return self._steps
 
     # --- data ------------------------------------------------------------------------------------
     def _epoch_order(self, domain: int, epoch: int) -> torch.Tensor:

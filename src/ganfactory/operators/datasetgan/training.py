@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganfactory.engine.loop import EpochCounter
 from ganfactory.operators.datasetgan.config import DatasetGANConfig
 from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
 from ganfactory.operators.datasetgan.features import feature_channels, pixel_features, synthesize_with_maps
@@ -26,8 +27,7 @@ from ganfactory.operators.stylegan.networks import Generator
 MAP_DTYPE = torch.float16  # as the reference's feature store; halves the window's memory
 
 
-class InterpreterTrainable:
-    unit = "epoch"
+class InterpreterTrainable(EpochCounter):
 
     def __init__(self, *, config: DatasetGANConfig, G: Generator, ws: Tensor, masks: Tensor,
                  num_classes: int) -> None:
@@ -53,13 +53,6 @@ class InterpreterTrainable:
     def total(self) -> float:
         return float(self.config.epochs)
 
-    @property
-    def done(self) -> float:
-        return self._steps / self.steps_per_epoch
-
-    @property
-    def steps(self) -> int:
-        return self._steps
 
     @property
     def stopped_early(self) -> bool:

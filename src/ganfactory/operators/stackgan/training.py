@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganfactory.engine.loop import EpochCounter
 from ganfactory.operators.stackgan import loss as losses
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.data import mean_caption_embedding, random_crop_flip
@@ -35,10 +36,9 @@ class StageData:
     sample_embeddings: torch.Tensor  # [S, D]
 
 
-class StackGANStage(ABC):
+class StackGANStage(EpochCounter, ABC):
     """What both stages share: data order, learning-rate schedule, optimisers, state."""
 
-    unit = "epoch"
     stage = ""
     unconditional = False
 
@@ -61,13 +61,6 @@ class StackGANStage(ABC):
     def total(self) -> float:
         return float(self.epochs)
 
-    @property
-    def done(self) -> float:
-        return self._steps / self.steps_per_epoch
-
-    @property
-    def steps(self) -> int:
-        return self._steps
 
     def _lr(self) -> float:
         return self.config.lr * 0.5 ** (self._steps // self.steps_per_epoch // self.decay_epochs)
