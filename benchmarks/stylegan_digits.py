@@ -37,7 +37,7 @@ from ganfactory.data.dataset import ImageFolderData
 from ganfactory.metrics.classifier import classification_accuracy_score, score_classifier, train_classifier
 from ganfactory.metrics.diversity import relative_diversity, summarize
 from ganfactory.operators.stylegan.config import StyleGANConfig
-from ganfactory.operators.stylegan.models import generate_grid, preset_for, synthesize
+from ganfactory.operators.stylegan.models import generate_grid, grid_columns, preset_for, synthesize
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 from ganfactory.output.images import save_grid
 
@@ -170,7 +170,7 @@ def train_run(args: argparse.Namespace, data: tuple[torch.Tensor, ...], classifi
             print(_fmt(record), flush=True)
             if args.grid_dir:
                 save_grid(generate_grid(t.G_ema, num_classes=10, seed=0, device=t.device),
-                          Path(args.grid_dir) / f"grid_{t.done:07.3f}kimg.png")
+                          Path(args.grid_dir) / f"grid_{t.done:07.3f}kimg.png", columns=grid_columns(10))
     return {"ticks": ticks, "trainable": t, "probe": probe}
 
 

@@ -13,7 +13,8 @@ from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.presets import StyleGANPreset, resolve_preset
 from ganfactory.operators.stylegan.sampling import class_batch, image_seed, z_batch
 
-GRID_SIZE = 16  # samples in a progress grid
+GRID_IMAGES = 64  # about this many samples in a progress grid
+GRID_ROWS = 16  # classes shown in a progress grid
 
 
 def preset_for(config: StyleGANConfig) -> StyleGANPreset:
@@ -65,11 +66,24 @@ def synthesize(G: Generator, *, seeds: list[int], class_index: int | None, trunc
     return G(z, c, truncation_psi=truncation, noise_mode="const").float()
 
 
+def grid_columns(num_classes: int) -> int:
+    """Columns of the progress grid: 8 for an unconditional model, else one row per class with 8 seeds
+    (fewer, down to 4, when there are many classes) so that a class collapsed onto one image shows as a
+    row of copies."""
+    return 8 if num_classes == 0 else max(4, min(8, GRID_IMAGES // num_classes))
+
+
 def generate_grid(G: Generator, *, num_classes: int, seed: int, device: torch.device) -> torch.Tensor:
-    """A fixed grid for progress samples: the same seeds every tick, cycling through the classes."""
-    seeds = [image_seed(seed, i) for i in range(GRID_SIZE)]
+    """A fixed grid for progress samples, [rows * grid_columns, C, R, R] in [-1, 1]: the same seeds every tick.
+
+    Unconditional: 8 x 8 seeds. Conditional: one row per class (the first GRID_ROWS classes), the same seeds
+    in every row, so a column compares the classes at one z and a row shows the variety within a class.
+    """
+    columns = grid_columns(num_classes)
     if not num_classes:
+        seeds = [image_seed(seed, i) for i in range(columns * columns)]
         return synthesize(G, seeds=seeds, class_index=None, truncation=1.0, device=device)
-    parts = [synthesize(G, seeds=seeds[i::num_classes], class_index=i, truncation=1.0, device=device)
-             for i in range(min(num_classes, GRID_SIZE))]
-    return torch.cat(parts)
+    seeds = [image_seed(seed, i) for i in range(columns)]
+    rows = [synthesize(G, seeds=seeds, class_index=k, truncation=1.0, device=device)
+            for k in range(min(num_classes, GRID_ROWS))]
+    return torch.cat(rows)

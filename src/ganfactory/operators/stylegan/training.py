@@ -25,7 +25,7 @@ from ganfactory.metrics.stability import StabilityMonitor
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
-from ganfactory.operators.stylegan.models import generate_grid, synthesize
+from ganfactory.operators.stylegan.models import generate_grid, grid_columns, synthesize
 from ganfactory.operators.stylegan.quality import TrainingMetrics
 from ganfactory.operators.stylegan.presets import StyleGANPreset, build_discriminator, build_generator, ema_beta
 from ganfactory.output.images import save_grid
@@ -313,4 +313,4 @@ class StyleGANTrainable:
 
     def write_samples(self, path: Path) -> None:
         images = generate_grid(self.G_ema, num_classes=self.num_classes, seed=self.config.seed, device=self.device)
-        save_grid(images, path)
+        save_grid(images, path, columns=grid_columns(self.num_classes))
