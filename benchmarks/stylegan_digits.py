@@ -193,6 +193,18 @@ def cas_figures(probe: Probe, data: tuple[torch.Tensor, ...], *, per_class: int,
     return out
 
 
+def _real_classifier(data: tuple[torch.Tensor, ...], *, resolution: int) -> torch.nn.Module:
+    """The real-data classifier (15 epochs, seed 0), cached in the temp folder: it is the same for every run."""
+    import tempfile
+
+    cache = Path(tempfile.gettempdir()) / f"ganfactory_digits_classifier_{resolution}px.pt"
+    if cache.exists():
+        return torch.load(cache, weights_only=False)
+    classifier = train_classifier(data[0], data[1], num_classes=10, epochs=15, seed=0)
+    torch.save(classifier, cache)
+    return classifier
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", default="small")
@@ -225,7 +237,7 @@ def main() -> int:
         return 0
     if args.grid_dir:
         Path(args.grid_dir).mkdir(parents=True, exist_ok=True)
-    classifier = train_classifier(data[0], data[1], num_classes=10, epochs=15, seed=0)
+    classifier = _real_classifier(data, resolution=args.resolution)
     real_acc = score_classifier(classifier, data[2], data[3], CLASS_NAMES).accuracy
     print(f"# real-data classifier: accuracy on the {len(data[2])} held-out real digits {real_acc:.3f}", flush=True)
     result = train_run(args, data, classifier)

@@ -128,3 +128,13 @@ def test_ada_speed_defaults_to_the_small_presets_and_follows_ada_kimg():
     assert controller().ada_kimg == 20.0
     assert controller(ada_kimg=2.5).ada_kimg == 2.5
     assert controller(cfg="auto", cbase=256, cmax=16).ada_kimg == 500.0  # the paper's presets keep 500
+
+
+def test_cfg_auto_means_the_small_preset_on_a_cpu_and_the_papers_auto_elsewhere():
+    config = tiny_config(cfg="auto")
+    on_cpu, on_gpu, as_written = (preset_for(config, device_type="cpu"), preset_for(config, device_type="cuda"),
+                                  preset_for(config))
+    assert on_cpu.name == "small" and on_cpu.ada_kimg == 20.0
+    assert on_gpu.name == as_written.name == "auto" and on_gpu.ada_kimg == 500.0
+    explicit = tiny_config(cfg="cifar")
+    assert preset_for(explicit, device_type="cpu").name == "cifar"  # a named preset is taken as written

@@ -10,16 +10,21 @@ import torch
 from ganfactory.engine.checkpoint import checkpoint_architecture
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.networks import Generator
-from ganfactory.operators.stylegan.presets import StyleGANPreset, resolve_preset
+from ganfactory.operators.stylegan.presets import StyleGANPreset, cfg_for_device, resolve_preset
 from ganfactory.operators.stylegan.sampling import class_batch, image_seed, z_batch
 
 GRID_IMAGES = 64  # about this many samples in a progress grid
 GRID_ROWS = 16  # classes shown in a progress grid
 
 
-def preset_for(config: StyleGANConfig) -> StyleGANPreset:
-    """The run's preset with the config's explicit overrides (batch, gamma, capacity, mapping depth)."""
-    preset = resolve_preset(config.cfg, config.resolution, config.batch_size, config.gamma)
+def preset_for(config: StyleGANConfig, *, device_type: str | None = None) -> StyleGANPreset:
+    """The run's preset with the config's explicit overrides (batch, gamma, capacity, mapping depth).
+
+    `device_type` ("cpu", "cuda") resolves `--cfg auto` for the device that trains (see cfg_for_device); None
+    takes the name as written (the paper's auto), as checkpoints that predate the device rule were trained.
+    """
+    cfg = config.cfg if device_type is None else cfg_for_device(config.cfg, device_type)
+    preset = resolve_preset(cfg, config.resolution, config.batch_size, config.gamma)
     overrides = {"channel_base": config.cbase, "channel_max": config.cmax, "mapping_layers": config.map_layers}
     return dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -55,7 +55,10 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
                                background=config.background, files=files)
     if config.channels == 0:
         images = squeeze_grayscale(images)
-    preset = preset_for(config)
+    preset = preset_for(config, device_type=env.device.type)
+    if preset.name != config.cfg:
+        log.info("--cfg %s on a %s trains the '%s' preset; pass --cfg to choose another.", config.cfg,
+                 env.device.type.upper(), preset.name)
 
     network = _metric_network(config)  # loaded before training: a bad --features fails at once
 

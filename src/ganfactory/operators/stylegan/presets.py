@@ -135,6 +135,13 @@ _BUILDERS: dict[str, Callable[[int, int | None], dict]] = {
 }
 
 
+def cfg_for_device(cfg: str, device_type: str) -> str:
+    """The preset that `cfg` names on this device: 'auto' is the ADA paper's one-GPU configuration, and on a
+    CPU it means 'small' (the paper's auto has 512 feature maps per layer below 512 px: hours per kimg on a
+    CPU, where 'small' takes under a minute). Every other name is taken as written."""
+    return "small" if cfg == "auto" and device_type == "cpu" else cfg
+
+
 def resolve_preset(
     cfg: str, resolution: int, batch_size: int | None = None, gamma: float | None = None
 ) -> StyleGANPreset:
