@@ -25,24 +25,9 @@ from .conftest import assert_one_line_error, image_files, manifest_lines, tree_d
 SIZE = 16
 
 
-class PooledFeatures(torch.nn.Module):
-    """Random-weight features that pool to 8x8 first, so the 299 px input costs almost nothing."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.body = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(8), torch.nn.Conv2d(3, 16, 3), torch.nn.Tanh(),
-                                        torch.nn.Flatten(), torch.nn.Linear(16 * 36, 32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-
-@pytest.fixture(scope="module")
-def features(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("features") / "pooled.pt"
-    torch.jit.save(torch.jit.script(PooledFeatures().eval()), str(path))
-    return path
+@pytest.fixture
+def features(pooled_features) -> Path:
+    return pooled_features
 
 
 @pytest.fixture(autouse=True)

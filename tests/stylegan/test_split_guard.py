@@ -14,7 +14,7 @@ from PIL import Image
 from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.errors import InputError
 
-from .conftest import CLASSES, PER_CLASS, TINY_FLAGS, assert_one_line_error, train, write_images
+from .conftest import CLASSES, PER_CLASS, TINY_FLAGS, assert_one_line_error, manifest_lines, train, write_images
 
 
 def _split_data(root: Path) -> Path:
@@ -79,10 +79,17 @@ def test_training_refuses_a_leaked_test_image_in_one_line(cli, tmp_path):
     assert not list((out / "model").glob("*.pt"))  # refused before any training step
 
 
-def test_training_on_a_split_folder_reads_the_train_split_only(split_data, tmp_path):
+def test_training_on_a_split_folder_reads_the_train_split_only(split_data, pooled_features, tmp_path, monkeypatch):
+    """Training, and the memorisation gate after it, see DATA/train only."""
+    monkeypatch.setenv("GANFACTORY_HOME", str(tmp_path / "home"))
     out = tmp_path / "run"
-    train(split_data, out, total_kimg=0.008, generate_num=1)
+    train(split_data, out, total_kimg=0.008, generate_num=2, max_similarity=0.9999, features=str(pooled_features))
     config = json.loads((out / "config.json").read_text())
     assert config["resolved"]["classes"] == list(CLASSES)  # not ["test", "train"]
     validation = json.loads((out / "validation.json").read_text())
     assert validation["root"] == str(split_data / "train")
+    lines = manifest_lines(out)
+    assert len(lines) == 4 and all(Path(line["nearest"]["source"]).parent.parent == split_data / "train"
+                                   for line in lines)
+    assert all(line["memorisation_gate"]["max_similarity"] == 0.9999 for line in lines)
+    assert json.loads((out / "logs" / "progress.json").read_text())["generation"]["checked"] >= 4
