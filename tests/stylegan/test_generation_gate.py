@@ -20,7 +20,7 @@ from ganfactory.operators.stylegan.config import StyleGANSampleOptions
 from ganfactory.operators.stylegan.generate import GenerationPlan, generate_dataset
 from ganfactory.output.layout import RunFolder
 
-from .conftest import assert_one_line_error, image_files, manifest_lines, tree_digest, write_images
+from .conftest import TINY_FLAGS, assert_one_line_error, image_files, manifest_lines, tree_digest, write_images
 
 SIZE = 16
 
@@ -182,3 +182,11 @@ def test_generate_balances_classes_and_gates_from_the_cli(trained, features, cli
 
     both = cli("generate", trained, tmp_path / "o3", "--per-class-target", "9", "--balance")
     assert "--balance and --per-class-target exclude each other" in assert_one_line_error(both)
+
+
+def test_training_refuses_a_too_small_target_before_training(two_classes, cli, tmp_path):
+    out = tmp_path / "run"
+    result = cli("stylegan", two_classes, out, *TINY_FLAGS, "--per-class-target", "5")
+    assert "--per-class-target 5 is below the 12 real images of class 'cats'; use at least 12" in \
+        assert_one_line_error(result)
+    assert not list((out / "model").glob("*.pt"))

@@ -55,6 +55,7 @@ class MemorisationGate:
         self.max_similarity = max_similarity
         self.dropped = 0
         self.checked = 0
+        self._sources = [str(Path(path).resolve()) for path in training.files]  # as absolute as manifest sources
         # Identifies what decided the verdicts: a manifest line made under another gate is made again.
         digest = hashlib.sha256(training.features.astype(np.float32).tobytes()).hexdigest()
         self.identity = {"max_similarity": max_similarity, "network_sha256": network.identity.sha256,
@@ -81,9 +82,9 @@ class MemorisationGate:
         for i in range(len(images)):
             cosine = float(nearest.cosine[i])
             kept = self.max_similarity is None or cosine < self.max_similarity
-            records.append(NearestRecord(source=str(self.training.files[int(nearest.feature_index[i])]),
+            records.append(NearestRecord(source=self._sources[int(nearest.feature_index[i])],
                                          cosine=cosine, pixel_rmse=float(nearest.pixel_rmse[i]), kept=kept,
-                                         pixel_source=str(self.training.files[int(nearest.pixel_index[i])])))
+                                         pixel_source=self._sources[int(nearest.pixel_index[i])]))
         self.checked += len(records)
         self.dropped += sum(not record.kept for record in records)
         return records

@@ -23,7 +23,7 @@ from ganfactory.engine.signals import StopRequest
 from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.metrics.gate import MemorisationGate
 from ganfactory.metrics.loaders import load_feature_network
-from ganfactory.metrics.network import FeatureNetwork
+from ganfactory.metrics.network import FeatureNetwork, find_inception_file
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.balance import class_counts, training_images, training_root
@@ -64,6 +64,7 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
     preset = preset_for(config)
 
     network = _metric_network(config)  # loaded before training: a bad --features fails at once
+    _check_generation_choices(config, files)
 
     def build(previous: list[Any]) -> StyleGANTrainable:
         seed_everything(config.seed, env.context.rank)
@@ -96,6 +97,19 @@ def _metric_network(config: StyleGANConfig) -> FeatureNetwork | None:
     if not config.metric_names:
         return None
     return load_feature_network(Path(config.features) if config.features else None)
+
+
+def _check_generation_choices(config: StyleGANConfig, files: dict[str, list[Path]]) -> None:
+    """What generation after training will need, checked before training: a --per-class-target below the
+    largest class, a missing --features network or --training-data folder fail now, not hours later."""
+    if config.balance or config.per_class_target is not None:
+        class_counts(config, list(files), {name: len(paths) for name, paths in files.items()})
+    if config.training_data:
+        training_root(config, (), None)
+    if config.gate_active and config.features and not config.metric_names:
+        load_feature_network(Path(config.features))
+    elif config.gate_active and not config.features:
+        find_inception_file()
 
 
 def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable,
