@@ -182,6 +182,8 @@ def test_generate_balances_classes_and_gates_from_the_cli(trained, features, cli
 
     both = cli("generate", trained, tmp_path / "o3", "--per-class-target", "9", "--balance")
     assert "--balance and --per-class-target exclude each other" in assert_one_line_error(both)
+    inside = cli("generate", trained, tmp_path / "o4", "--nearest", "--training-data", tmp_path / "o4" / "Data")
+    assert "choose an output location apart from every input" in assert_one_line_error(inside)
 
 
 def test_training_refuses_a_too_small_target_before_training(two_classes, cli, tmp_path):
