@@ -5,6 +5,7 @@ resumed or extended generation neither duplicates nor loses an image, and the pe
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from ganfactory.operators.stylegan.config import StyleGANSampleOptions
 from ganfactory.operators.stylegan.generate import GenerationPlan, generate_dataset
 from ganfactory.output.layout import RunFolder
 
-from .conftest import TINY_FLAGS, assert_one_line_error, image_files, manifest_lines, tree_digest, write_images
+from .conftest import (CLI_ENV, TINY_FLAGS, assert_one_line_error, cli_args, image_files, manifest_lines, tree_digest,
+                       write_images)
 
 SIZE = 16
 
@@ -170,9 +172,13 @@ def test_generate_balances_classes_and_gates_from_the_cli(trained, features, cli
     write_images(data / "cats", "cats", 5)
     write_images(data / "dogs", "dogs", 2)
     out = tmp_path / "out"
-    result = cli("generate", trained, out, "--balance", "--generate-num", "1", "--training-data", data, "--nearest",
-                 "--features", features, "--device", "cpu", "--precision", "fp32")
+    result = subprocess.run(cli_args("generate", trained, out, "--balance", "--generate-num", "1", "--training-data",
+                                     data, "--nearest", "--features", features, "--device", "cpu", "--precision",
+                                     "fp32"),
+                            capture_output=True, text=True, timeout=120,
+                            env={**CLI_ENV, "GANFACTORY_HOME": str(tmp_path / "home")})  # a private feature cache
     assert result.returncode == 0, result.stderr
+    assert (tmp_path / "home" / "cache" / "features").is_dir()
     counts = {folder.name: len(image_files(folder)) for folder in (out / "Data").iterdir()}
     assert counts == {"cats": 1, "dogs": 4}  # both end with 5 + 1 = 6 real + generated
     lines = manifest_lines(out)

@@ -44,7 +44,8 @@ def test_an_exact_and_a_near_duplicate_test_image_are_errors(tmp_path):
     shutil.copy(original, data / "test" / "dogs" / "copy.png")  # same bytes, even under another class
     with pytest.raises(InputError) as caught:
         require_disjoint_split(resolve_split(data))
-    assert f"{data / 'test' / 'dogs' / 'copy.png'} is the same file as the training image {original}" in str(caught.value)
+    copy = data / "test" / "dogs" / "copy.png"
+    assert f"{copy} is the same file as the training image {original}" in str(caught.value)
 
     # A photo-like smooth image, and the same picture shrunk and saved as a JPEG (what a copy in the wild looks
     # like). pHash needs smooth content: on the 20 px stripes above, resampling alone moves 10-20 of its 64 bits.
