@@ -139,3 +139,24 @@ def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2) ->
     assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     return errors[0]
+
+
+class PooledFeatures(torch.nn.Module):
+    """A random-weight feature network that pools to 8x8 first, so the 299 px input costs almost nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(8), torch.nn.Conv2d(3, 16, 3), torch.nn.Tanh(),
+                                        torch.nn.Flatten(), torch.nn.Linear(16 * 36, 32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+@pytest.fixture(scope="session")
+def pooled_features(tmp_path_factory) -> Path:
+    """PooledFeatures saved as TorchScript, for --features."""
+    path = tmp_path_factory.mktemp("features") / "pooled.pt"
+    torch.jit.save(torch.jit.script(PooledFeatures().eval()), str(path))
+    return path

@@ -44,7 +44,8 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     with stop, distributed_session(device) as (context, rank_device):
         given = tuple(Path(p) for p in inputs if p is not None)
         model = config.resume if (config.predict or sampler_only) else None
-        run = open_run_folder(out, inputs=given, model=model or None,
+        read_too = getattr(config, "training_data", "")  # generation's --training-data is an input as well
+        run = open_run_folder(out, inputs=given + ((Path(read_too),) if read_too else ()), model=model or None,
                               model_file=find_checkpoint(Path(model), prefer=config.use_checkpoint) if model else None,
                               command=spec.name)
         env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,

@@ -99,9 +99,15 @@ def write_progress(logs_dir: Path, *, unit: str, done: float, total: float, sec_
 
 def set_phase(logs_dir: Path, phase: str) -> None:
     """Rewrite progress.json's phase (generating, done), keeping the rest; nothing when there is none."""
+    update_progress(logs_dir, phase=phase, sec_per_unit=None)
+
+
+def update_progress(logs_dir: Path, **fields: Any) -> None:
+    """Set these top-level fields of progress.json, keeping the rest; nothing when the run has none (a
+    `generate` into a fresh folder has no training progress to add to)."""
     path = logs_dir / "progress.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    atomic_write_json(path, {**data, "phase": phase, "sec_per_unit": None, "updated": time.time()})
+    atomic_write_json(path, {**data, **fields, "updated": time.time()})

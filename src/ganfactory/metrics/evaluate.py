@@ -17,6 +17,7 @@ import torch
 
 from ganfactory.data.discovery import discover_images
 from ganfactory.data.imageio import load_image, pil_to_tensor, resize
+from ganfactory.data.split import resolve_split
 from ganfactory.engine.stats import StatsLogger
 from ganfactory.errors import InputError
 from ganfactory.metrics.compare import compare_feature_sets, memorisation_report
@@ -74,7 +75,7 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     started = time.time()
     source = open_source(target)
     _refuse_writing_into_inputs(output_folder(source, options.out), [Path(real)] + ([] if source.run else [source.root]))
-    real_classes = discover_images(Path(real)).classes
+    real_classes = discover_images(resolve_split(Path(real)).train).classes  # DATA/train when DATA is split
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
     generated_set = folder_features(source.root, source.classes, network=network, cache_dir=options.cache_dir)

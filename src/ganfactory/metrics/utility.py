@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ganfactory.data.dataset import ImageFolderData, load_image_folder
+from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.errors import InputError
 from ganfactory.metrics.classifier import classification_accuracy_score
 from ganfactory.metrics.sources import open_source
@@ -62,12 +63,21 @@ def _relabel(data: ImageFolderData, class_names: list[str], what: str) -> Labell
 
 def load_sets(train: Path, test: Path | None, generated: Path, *, test_fraction: float | None,
               resolution: int) -> tuple[LabelledImages, LabelledImages, LabelledImages, list[str]]:
-    """(real train, real test, generated, class names) at resolution x resolution RGB, centre-cropped."""
+    """(real train, real test, generated, class names) at resolution x resolution RGB, centre-cropped.
+
+    A DATA_TRAIN holding train/ and test/ (data/split.py) without DATA_TEST or test_fraction is its own split:
+    train/ trains, test/ tests, and a test image that is also a training image is an InputError.
+    """
+    split = resolve_split(Path(train))
+    if test is None and test_fraction is None and split.is_split:
+        require_disjoint_split(split)
+        train, test = split.train, split.test
     real = load_image_folder(Path(train), resolution=resolution, channels=3, mode="crop")
     names = real.class_names
     if test is None:
         if test_fraction is None:
-            raise InputError("Give a held-out folder DATA_TEST, or --test-fraction to split DATA_TRAIN.")
+            raise InputError("Give a held-out folder DATA_TEST, or --test-fraction to split DATA_TRAIN (or put "
+                             "DATA_TRAIN's images in DATA/train/ and DATA/test/).")
         train_rows, test_rows = stratified_split(real.labels.numpy(), test_fraction=test_fraction)
         train_set = LabelledImages(real.images[train_rows], real.labels[train_rows])
         test_set = LabelledImages(real.images[test_rows], real.labels[test_rows])

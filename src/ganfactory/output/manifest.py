@@ -148,6 +148,13 @@ class ManifestWriter:
             self._entries[entry["id"]] = entry
             self._replaced = True
 
+    def remove(self, entry_id: str) -> bool:
+        """Drop the line of `entry_id` (the file rewritten at the next `flush`); False when there is none."""
+        if self._entries.pop(entry_id, None) is None:
+            return False
+        self._replaced = True
+        return True
+
     def flush(self) -> None:
         """Write pending replacements: the whole manifest to a temporary file, then renamed over the old one."""
         if not self._replaced:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ganfactory.config import OperatorConfig, RunOptions, check_power_of_two
 
@@ -12,7 +12,38 @@ from ganfactory.config import OperatorConfig, RunOptions, check_power_of_two
 TRAINING_METRICS = ("kid", "fid")
 
 
-class StyleGANConfig(RunOptions):
+class GenerationChoices(OperatorConfig):
+    """How many images each class gets and the memorisation gate: read by training runs and `generate` alike."""
+
+    balance: bool = Field(False, description="Generate more images for smaller classes: every class ends with as many "
+                          "images (its real ones + generated) as the largest real class has, plus --generate-num.")
+    per_class_target: int | None = Field(None, ge=1, description="Generate N minus the class's real images for each "
+                                         "class, so every class ends with N images (real + generated); replaces "
+                                         "--generate-num.")
+    max_similarity: float | None = Field(None, gt=-1, le=1, description="Drop a generated image whose feature cosine "
+                                         "to its nearest training image is at or above this (e.g. 0.95) and draw "
+                                         "the next seed instead; the count dropped is reported.")
+    nearest: bool = Field(False, description="Record each generated image's nearest training image (feature cosine "
+                          "and pixel RMSE) in its manifest line without dropping any (implied by --max-similarity).")
+    training_data: str = Field("", description="The training images for --balance, --per-class-target and the "
+                               "memorisation gate (default: DATA, or the data folder the model's run recorded).")
+
+    @model_validator(mode="after")
+    def _one_count_rule(self) -> "GenerationChoices":
+        if self.balance and self.per_class_target is not None:
+            raise ValueError("--balance and --per-class-target exclude each other; use one of them")
+        return self
+
+    @property
+    def needs_training_images(self) -> bool:
+        return self.balance or self.per_class_target is not None or self.gate_active
+
+    @property
+    def gate_active(self) -> bool:
+        return self.nearest or self.max_similarity is not None
+
+
+class StyleGANConfig(RunOptions, GenerationChoices):
     # ModelArts contract (with predict, resume, do_validation from RunOptions)
     resolution: int = 256
     batch_size: int = Field(8, ge=1, le=4096)
@@ -43,8 +74,8 @@ class StyleGANConfig(RunOptions):
     metrics_ticks: int = Field(1, ge=1, description="Compute --metrics every this many ticks (and at the end).")
     metrics_images: int = Field(256, ge=2, description="Generated and real images per metric evaluation (a fixed "
                                 "subset of the training images).")
-    features: str = Field("", description="Feature network for --metrics: a TorchScript or ONNX file (default: the "
-                          "shipped FID Inception).")
+    features: str = Field("", description="Feature network for --metrics and the memorisation gate: a TorchScript or "
+                          "ONNX file (default: the shipped FID Inception).")
     stop_on_divergence: bool = Field(False, description="Stop training early when the stability monitor flags "
                                      "divergence.")
     divergence_patience: int = Field(3, ge=1, description="Ticks (or metric evaluations) a sign of divergence must "
@@ -71,7 +102,7 @@ class StyleGANConfig(RunOptions):
         return check_power_of_two(value, minimum=8, maximum=1024)
 
 
-class StyleGANSampleOptions(OperatorConfig):
+class StyleGANSampleOptions(GenerationChoices):
     """What `ganfactory generate MODEL OUT` reads (the architecture and classes come from MODEL): only these are
     offered, so a training flag there is an error rather than silently ignored."""
 
@@ -82,3 +113,5 @@ class StyleGANSampleOptions(OperatorConfig):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")
+    features: str = Field("", description="Feature network for the memorisation gate: a TorchScript or ONNX file "
+                          "(default: the shipped FID Inception).")

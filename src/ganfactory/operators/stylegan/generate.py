@@ -1,22 +1,32 @@
-"""Writing `generate_num` images per class into Data/ with one manifest line each, resumably."""
+"""Writing `generate_num` images per class into Data/ with one manifest line each, resumably, optionally through
+the memorisation gate (metrics/gate.py): a near-copy of a training image is never written, and the next seed is
+drawn in its place so every class still gets its count."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
 from ganfactory.engine.precision import autocast
 from ganfactory.engine.signals import StopRequest
+from ganfactory.engine.stats import update_progress
+from ganfactory.metrics.gate import MemorisationGate, NearestRecord
 from ganfactory.operators.stylegan.models import synthesize
 from ganfactory.operators.stylegan.sampling import image_seed
+from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import ManifestWriter, class_annotation, is_current, make_entry, stable_id
 
 log = logging.getLogger(__name__)
+
+# Seeds one class may draw beyond its count when the gate drops images: DRAW_FACTOR x count + DRAW_EXTRA.
+DRAW_FACTOR = 4
+DRAW_EXTRA = 32
 
 
 class ImageSampler(Protocol):
@@ -39,6 +49,8 @@ class TorchSampler:
 
 @dataclass(frozen=True)
 class GenerationPlan:
+    """`count` images per class, or `counts[class name]` where given (--balance, --per-class-target)."""
+
     class_names: list[str]
     conditional: bool
     count: int
@@ -46,69 +58,159 @@ class GenerationPlan:
     truncation: float
     batch_size: int = 16
     image_format: str = "png"
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count_for(self, class_name: str) -> int:
+        return self.counts.get(class_name, self.count)
 
 
-def _determinants(plan: GenerationPlan, provenance: dict[str, Any], seed: int,
-                  class_index: int | None) -> dict[str, Any]:
+@dataclass
+class _ClassJob:
+    """One class's generation: where it writes and what it has done so far."""
+
+    class_index: int | None
+    class_name: str
+    folder: str | None
+    count: int
+    written: int = 0
+    accepted: int = 0
+    stale: int = 0
+    draws: int = 0
+
+
+def _determinants(plan: GenerationPlan, provenance: dict[str, Any], seed: int, class_index: int | None,
+                  gate: MemorisationGate | None) -> dict[str, Any]:
     """Everything that decides one generated image (the format is in its file name; bf16 and fp32 differ in the
-    last bits, so the precision counts too)."""
-    return {"checkpoint_sha256": provenance.get("checkpoint_sha256"), "seed": seed, "truncation": plan.truncation,
-            "class_index": class_index, "precision": provenance.get("precision")}
+    last bits, so the precision counts too; under the gate, the gate's network, training set and threshold)."""
+    found = {"checkpoint_sha256": provenance.get("checkpoint_sha256"), "seed": seed, "truncation": plan.truncation,
+             "class_index": class_index, "precision": provenance.get("precision")}
+    if gate is not None:
+        found["memorisation_gate"] = gate.identity
+    return found
 
 
-def _pending(plan: GenerationPlan, run: RunFolder, class_index: int | None, class_name: str | None,
-             manifest: ManifestWriter, provenance: dict[str, Any]) -> tuple[list[int], int]:
-    """(image indices still to write, how many of them replace a file made otherwise): a resumed generation
-    skips what is there and listed with the same model, seed, truncation and class."""
-    todo, stale = [], 0
-    for index in range(plan.count):
-        seed = image_seed(plan.seed, index)
-        path = run.class_dir(class_name) / f"seed{seed:08d}.{plan.image_format}"
-        entry = manifest.get(stable_id("stylegan", path.relative_to(run.root)))
-        if not (path.exists() and is_current(entry, _determinants(plan, provenance, seed, class_index))):
-            todo.append(index)
-            stale += entry is not None and path.exists()
-    return todo, stale
-
-
-def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationPlan,
-                     provenance: dict[str, Any], stop: StopRequest | None = None) -> int:
-    """Generate `plan.count` images per class; returns how many files were written now. An image OUT holds
-    from another model, truncation or class is made again: its file and manifest line are replaced.
+def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationPlan, provenance: dict[str, Any],
+                     stop: StopRequest | None = None, gate: MemorisationGate | None = None) -> int:
+    """Generate `plan.count_for(class)` images per class; returns how many files were written now. An image OUT
+    holds from another model, truncation, class or gate is made again: its file and manifest line are replaced.
+    With `gate`, each image's nearest training image goes into its manifest line, and when the gate has a
+    threshold a near-copy is not written (an older file of that seed is removed) and the next seed is drawn.
     Raises RunInterrupted (exit 75) between batches once `stop` is set."""
-    written = 0
     provenance = {**provenance, "precision": str(getattr(sampler, "precision", "fp32"))}  # onnxruntime: fp32
     classes: list[tuple[int | None, str | None]] = (
         list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
+    jobs = []
     with ManifestWriter(run.manifest_path) as manifest:
-        for class_index, class_name in classes:
-            run.class_dir(class_name).mkdir(parents=True, exist_ok=True)
-            todo, stale = _pending(plan, run, class_index, class_name, manifest, provenance)
-            if stale:
-                log.warning("Replacing %d images in %s made with another model or other parameters.", stale,
-                            run.class_dir(class_name))
-            for start in range(0, len(todo), plan.batch_size):
-                if stop is not None:
-                    stop.raise_if_set(f"writing {written} images into {run.data_dir}")
-                indices = todo[start:start + plan.batch_size]
-                seeds = [image_seed(plan.seed, i) for i in indices]
-                images = to_uint8(sampler(seeds=seeds, class_index=class_index, truncation=plan.truncation))
-                for seed, image in zip(seeds, images):
-                    _write_one(run, manifest, image, seed=seed, class_index=class_index,
-                               class_name=class_name or plan.class_names[0], folder=class_name, plan=plan,
-                               provenance=provenance)
-                    written += 1
-                manifest.flush()  # replaced lines follow their files batch by batch
+        for class_index, folder in classes:
+            name = folder or plan.class_names[0]
+            job = _ClassJob(class_index=class_index, class_name=name, folder=folder, count=plan.count_for(name))
+            run.class_dir(folder).mkdir(parents=True, exist_ok=True)
+            _generate_class(sampler, job=job, run=run, plan=plan, manifest=manifest, provenance=provenance,
+                            gate=gate, stop=stop, written_before=sum(j.written for j in jobs))
+            jobs.append(job)
+    written = sum(job.written for job in jobs)
     log.info("Wrote %d images to %s.", written, run.data_dir)
+    if gate is not None and gate.max_similarity is not None:
+        log.info("Memorisation gate: %d generated images checked, %d near-copies dropped (feature cosine >= %g).",
+                 gate.checked, gate.dropped, gate.max_similarity)
+    if gate is not None or plan.counts:
+        _record_summary(run, plan, jobs, gate)
     return written
 
 
-def _write_one(run: RunFolder, manifest: ManifestWriter, image: torch.Tensor, *, seed: int,
-               class_index: int | None, class_name: str, folder: str | None, plan: GenerationPlan,
-               provenance: dict[str, Any]) -> None:
-    path = save_image(image, run.class_dir(folder) / f"seed{seed:08d}.{plan.image_format}",
-                      image_format=plan.image_format)
+def _generate_class(sampler: ImageSampler, *, job: _ClassJob, run: RunFolder, plan: GenerationPlan,
+                    manifest: ManifestWriter, provenance: dict[str, Any], gate: MemorisationGate | None,
+                    stop: StopRequest | None, written_before: int) -> None:
+    """Walk the seeds of one class in order until `job.count` images are there: files already made as asked
+    count, the rest are generated a batch at a time (never more than still needed, so nothing is overshot)."""
+    gating = gate is not None and gate.max_similarity is not None
+    limit = job.count * DRAW_FACTOR + DRAW_EXTRA if gating else job.count
+    dropped_before = gate.dropped if gate is not None else 0
+    index = 0
+    while job.accepted < job.count and index < limit:
+        seeds = []
+        while len(seeds) < plan.batch_size and job.accepted + len(seeds) < job.count and index < limit:
+            seed = image_seed(plan.seed, index)
+            index += 1
+            if _is_done(run, manifest, job, plan, provenance, seed, gate):
+                job.accepted += 1
+            else:
+                seeds.append(seed)
+        if not seeds:
+            continue
+        if stop is not None:
+            stop.raise_if_set(f"writing {written_before + job.written} images into {run.data_dir}")
+        images = to_uint8(sampler(seeds=seeds, class_index=job.class_index, truncation=plan.truncation))
+        records: list[NearestRecord | None] = list(gate.check(images)) if gate is not None else [None] * len(seeds)
+        for seed, image, record in zip(seeds, images, records):
+            if record is not None and not record.kept:
+                _discard(run, manifest, job, plan, seed)
+                continue
+            _write_one(run, manifest, image, seed=seed, job=job, plan=plan, provenance=provenance, gate=gate,
+                       record=record)
+            job.accepted += 1
+            job.written += 1
+        manifest.flush()  # replaced lines follow their files batch by batch
+    job.draws = index
+    dropped = (gate.dropped - dropped_before) if gate is not None else 0
+    if job.stale:
+        log.warning("Replacing %d images in %s made with another model or other parameters.", job.stale,
+                    run.class_dir(job.folder))
+    if dropped:
+        log.warning("Class %s: dropped %d near-copies of training images (feature cosine >= %g) and drew the next "
+                    "seeds instead.", job.class_name, dropped, gate.max_similarity if gate else 0.0)
+    if job.accepted < job.count:
+        log.warning("Class %s: only %d of %d images passed --max-similarity %g after %d seeds (the cap); lower the "
+                    "bar, or train longer for more varied images.", job.class_name, job.accepted, job.count,
+                    gate.max_similarity if gate else 0.0, index)
+
+
+def _path(run: RunFolder, job: _ClassJob, plan: GenerationPlan, seed: int) -> Path:
+    return run.class_dir(job.folder) / f"seed{seed:08d}.{plan.image_format}"
+
+
+def _is_done(run: RunFolder, manifest: ManifestWriter, job: _ClassJob, plan: GenerationPlan,
+             provenance: dict[str, Any], seed: int, gate: MemorisationGate | None) -> bool:
+    """A resumed generation skips what is there and listed with the same model, seed, truncation, class and
+    gate; a file there but made otherwise counts as stale (it is replaced, or removed if the gate drops it)."""
+    path = _path(run, job, plan, seed)
+    entry = manifest.get(stable_id("stylegan", path.relative_to(run.root)))
+    if path.exists() and is_current(entry, _determinants(plan, provenance, seed, job.class_index, gate)):
+        return True
+    job.stale += entry is not None and path.exists()
+    return False
+
+
+def _discard(run: RunFolder, manifest: ManifestWriter, job: _ClassJob, plan: GenerationPlan, seed: int) -> None:
+    """A dropped seed leaves nothing in Data/: an older file of it goes first, then its line (at the flush),
+    so a stop in between leaves a line without a file, which the next run drops again, never a listed copy."""
+    path = _path(run, job, plan, seed)
+    path.unlink(missing_ok=True)
+    manifest.remove(stable_id("stylegan", path.relative_to(run.root)))
+
+
+def _write_one(run: RunFolder, manifest: ManifestWriter, image: torch.Tensor, *, seed: int, job: _ClassJob,
+               plan: GenerationPlan, provenance: dict[str, Any], gate: MemorisationGate | None,
+               record: NearestRecord | None) -> None:
+    path = save_image(image, _path(run, job, plan, seed), image_format=plan.image_format)
+    extra: dict[str, Any] = {}
+    if gate is not None and record is not None:
+        extra = {"memorisation_gate": gate.identity, "nearest": record.as_dict()}
     manifest.put(make_entry(
         entry_id=stable_id("stylegan", path.relative_to(run.root)), source=path.resolve(),
-        annotations=[class_annotation(class_name)], operator="stylegan", seed=seed,
-        class_index=class_index, truncation=plan.truncation, **provenance))
+        annotations=[class_annotation(job.class_name)], operator="stylegan", seed=seed,
+        class_index=job.class_index, truncation=plan.truncation, **provenance, **extra))
+
+
+def _record_summary(run: RunFolder, plan: GenerationPlan, jobs: list[_ClassJob],
+                    gate: MemorisationGate | None) -> None:
+    """logs/generation.json, and a `generation` entry in progress.json when the run has one (jobs, console)."""
+    summary: dict[str, Any] = {
+        "written": sum(job.written for job in jobs),
+        "per_class": {job.class_name: {"target": job.count, "present": job.accepted, "written": job.written,
+                                       "seeds_drawn": job.draws} for job in jobs}}
+    if gate is not None:
+        summary.update(max_similarity=gate.max_similarity, checked=gate.checked, dropped=gate.dropped,
+                       network=gate.network.identity.as_dict())
+    atomic_write_json(run.logs_dir / "generation.json", summary)
+    update_progress(run.logs_dir, generation=summary)

@@ -20,9 +20,13 @@ from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator, seed_everything
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.signals import StopRequest
-from ganfactory.metrics.network import FeatureNetwork
+from ganfactory.data.split import require_disjoint_split, resolve_split
+from ganfactory.metrics.gate import MemorisationGate
+from ganfactory.metrics.loaders import load_feature_network
+from ganfactory.metrics.network import FeatureNetwork, find_inception_file
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
 from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.balance import class_counts, training_images, training_root
 from ganfactory.operators.stylegan.generate import GenerationPlan, ImageSampler, TorchSampler, generate_dataset
 from ganfactory.operators.stylegan.models import (generator_architecture, generator_from_state, preset_for,
                                                   recorded_architecture)
@@ -47,20 +51,23 @@ def run_stylegan(data: Path | None, out: Path, config: StyleGANConfig, *, progre
 
 
 def plan_stylegan(env: RunEnv) -> TrainingPlan:
-    config, data = env.config, env.inputs[0]
+    config, split = env.config, resolve_split(env.inputs[0])
     assert isinstance(config, StyleGANConfig)
+    data = split.train  # DATA/train when DATA holds train/ and test/ (data/split.py), else DATA
     files = usable_files(data, run=env.run if env.context.is_main else None, do_validation=config.do_validation,
                          resolution=config.resolution, min_images=config.min_images)
     images = load_image_folder(data, resolution=config.resolution, channels=config.channels or 3, mode=config.mode,
                                background=config.background, files=files)
     if config.channels == 0:
         images = squeeze_grayscale(images)
+    require_disjoint_split(split, train_files=[path for paths in files.values() for path in paths])
     preset = preset_for(config, device_type=env.device.type)
     if preset.name != config.cfg:
         log.info("--cfg %s on a %s trains the '%s' preset; pass --cfg to choose another.", config.cfg,
                  env.device.type.upper(), preset.name)
 
     network = _metric_network(config)  # loaded before training: a bad --features fails at once
+    _check_generation_choices(config, files)
 
     def build(previous: list[Any]) -> StyleGANTrainable:
         seed_everything(config.seed, env.context.rank)
@@ -92,9 +99,20 @@ def _metric_network(config: StyleGANConfig) -> FeatureNetwork | None:
     """The feature network for --metrics (--features PATH, else the shipped Inception); None without --metrics."""
     if not config.metric_names:
         return None
-    from ganfactory.metrics.loaders import load_feature_network
-
     return load_feature_network(Path(config.features) if config.features else None)
+
+
+def _check_generation_choices(config: StyleGANConfig, files: dict[str, list[Path]]) -> None:
+    """What generation after training will need, checked before training: a --per-class-target below the
+    largest class, a missing --features network or --training-data folder fail now, not hours later."""
+    if config.balance or config.per_class_target is not None:
+        class_counts(config, list(files), {name: len(paths) for name, paths in files.items()})
+    if config.training_data:
+        training_root(config, (), None)
+    if config.gate_active and config.features and not config.metric_names:
+        load_feature_network(Path(config.features))
+    elif config.gate_active and not config.features:
+        find_inception_file()
 
 
 def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable,
@@ -117,9 +135,32 @@ def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable,
     return None
 
 
-def _generation_plan(config: StyleGANConfig, class_names: list[str], conditional: bool) -> GenerationPlan:
+def _generation_plan(config: StyleGANConfig, class_names: list[str], conditional: bool,
+                     real_counts: dict[str, int] | None = None) -> GenerationPlan:
+    counts = class_counts(config, class_names, real_counts) if real_counts is not None else {}
     return GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
-                          seed=config.seed, truncation=config.truncation, image_format=config.image_format)
+                          seed=config.seed, truncation=config.truncation, image_format=config.image_format,
+                          counts=counts)
+
+
+def _generation_inputs(env: RunEnv, model: Path | None, class_names: list[str],
+                       conditional: bool) -> tuple[GenerationPlan, MemorisationGate | None]:
+    """The plan (per-class counts under --balance / --per-class-target) and the memorisation gate (with
+    --max-similarity or --nearest), both from the training images' train split (data/split.py)."""
+    config = env.config
+    assert isinstance(config, StyleGANConfig)
+    if not config.needs_training_images:
+        return _generation_plan(config, class_names, conditional), None
+    training = training_images(config, env.inputs, model)
+    if not conditional:  # one class, whatever the training folder calls it
+        training = {class_names[0]: [path for paths in training.values() for path in paths]}
+    plan = _generation_plan(config, class_names, conditional, {name: len(paths) for name, paths in training.items()})
+    gate = None
+    if config.gate_active:
+        network = load_feature_network(Path(config.features) if config.features else None)
+        gate = MemorisationGate.build(network=network, root=training_root(config, env.inputs, model),
+                                      classes=training, max_similarity=config.max_similarity)
+    return plan, gate
 
 
 def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
@@ -137,8 +178,8 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
         provenance = checkpoint_provenance(best)
         log.info("Generating with the best checkpoint %s (%s).", best, read_best(env.run.model_dir))
     sampler = TorchSampler(G.to(env.device), env.device, env.precision)
-    plan = _generation_plan(config, trainable.class_names, trainable.num_classes > 0)
-    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance, stop=env.stop)
+    plan, gate = _generation_inputs(env, None, trainable.class_names, trainable.num_classes > 0)
+    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance, stop=env.stop, gate=gate)
 
 
 def load_sampler(model: Path, *, device: torch.device, precision: str) -> tuple[ImageSampler, list[str], bool]:
@@ -158,8 +199,9 @@ def predict_stylegan(env: RunEnv, model: Path) -> int:
     config = env.config
     assert isinstance(config, StyleGANConfig)
     sampler, class_names, conditional = load_sampler(model, device=env.device, precision=env.precision)
-    return generate_dataset(sampler, run=env.run, plan=_generation_plan(config, class_names, conditional),
-                            provenance=checkpoint_provenance(model), stop=env.stop)
+    plan, gate = _generation_inputs(env, model, class_names, conditional)
+    return generate_dataset(sampler, run=env.run, plan=plan, provenance=checkpoint_provenance(model), stop=env.stop,
+                            gate=gate)
 
 
 def export_checkpoint(state: dict[str, Any], path: Path) -> Path:
