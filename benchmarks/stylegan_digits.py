@@ -15,6 +15,7 @@ real images, each tested on the real held-out digits.
     PYTHONPATH=src python benchmarks/stylegan_digits.py --kimg 2 --tick-kimg 0.25 --cfg small
     PYTHONPATH=src python benchmarks/stylegan_digits.py --write-folder /tmp/digits   # only the class folders
     PYTHONPATH=src python benchmarks/stylegan_digits.py --kimg 12 --cas --json out.json --grid-dir grids/
+    PYTHONPATH=src python benchmarks/stylegan_digits.py --from-run runs/digits --cas   # a CLI run on --write-folder
 
 Timings are wall clock on whatever machine runs it (pessimistic on a shared CPU).
 """
@@ -39,6 +40,7 @@ from ganfactory.metrics.diversity import relative_diversity, summarize
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, preset_for, synthesize
 from ganfactory.operators.stylegan.training import StyleGANTrainable
+from ganfactory.operators.stylegan.sampling import z_batch
 from ganfactory.output.images import save_grid
 
 PER_CLASS = 100
@@ -114,9 +116,16 @@ class Probe:
             self.sums[key] += value
             self.counts[key] += 1
 
-    def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
-        parts = [synthesize(self.t.G_ema, seeds=self.seeds, class_index=k, truncation=1.0, device=self.t.device)
-                 for k in range(10)]
+    def samples(self, noise_mode: str = "const") -> tuple[torch.Tensor, torch.Tensor]:
+        """G_ema's samples of the fixed seeds per class; noise "const" as generation uses it, or "random"."""
+        if noise_mode == "const":
+            parts = [synthesize(self.t.G_ema, seeds=self.seeds, class_index=k, truncation=1.0, device=self.t.device)
+                     for k in range(10)]
+        else:
+            with torch.no_grad():
+                z = z_batch(self.seeds, self.t.G_ema.z_dim, self.t.device)
+                parts = [self.t.G_ema(z, torch.full((len(self.seeds),), k, device=self.t.device),
+                                      noise_mode=noise_mode).float() for k in range(10)]
         fake = torch.cat(parts).clamp(-1, 1).cpu()
         return fake, torch.arange(10).repeat_interleave(len(self.seeds))
 
@@ -128,6 +137,14 @@ class Probe:
         per_class = relative_diversity(fake, fake_labels, self.real, self.labels, num_classes=10)
         record["div_mean"], record["div_min"] = summarize(per_class)
         record["div"] = [round(per_class[k], 3) for k in range(10)]
+        random_noise = self.samples(noise_mode="random")[0]
+        per_class_random = relative_diversity(random_noise, fake_labels, self.real, self.labels, num_classes=10)
+        record["div_random_noise"] = summarize(per_class_random)[0]
+        record["noise_strength"] = [round(float(layer.noise_strength), 3) for layer in self.t.G_ema.modules()
+                                    if hasattr(layer, "noise_strength")]
+        ws = self.t.G_ema.mapping(torch.randn(256, self.t.G_ema.z_dim, generator=torch.Generator().manual_seed(1)),
+                                  torch.arange(10).repeat(26)[:256])[:, 0]
+        record["w_std_over_mean"] = float(ws.std(dim=0).mean() / ws.mean(dim=0).abs().mean().clamp_min(1e-8))
         score = score_classifier(self.classifier, fake, fake_labels, CLASS_NAMES)
         record["acc_mean"] = score.accuracy
         record["acc"] = [round(score.per_class[n], 2) for n in CLASS_NAMES]
@@ -135,11 +152,12 @@ class Probe:
 
 
 def _fmt(record: dict) -> str:
-    keys = ["kimg", "sec_kimg", "div_mean", "div_min", "acc_mean", "D/real", "D/fake", "augment/rt", "augment/p",
+    keys = ["kimg", "sec_kimg", "div_mean", "div_min", "div_random_noise", "w_std_over_mean", "acc_mean", "conditioning/transition", "D/real", "D/fake",
+            "augment/rt", "augment/p",
             "loss/D_r1", "loss/G_pl", "grad/mapping", "grad/embed", "grad/synthesis"]
     parts = [f"{k.split('/')[-1] if k.startswith('grad') else k}={record[k]:.4g}" for k in keys
              if isinstance(record.get(k), float)]
-    return " ".join(parts) + f" div={record['div']} acc={record['acc']}"
+    return " ".join(parts) + f" div={record['div']} acc={record['acc']} noise={record['noise_strength']}"
 
 
 # ------------------------------------------------------------------------------------------- run
@@ -150,7 +168,11 @@ def train_run(args: argparse.Namespace, data: tuple[torch.Tensor, ...], classifi
     config = StyleGANConfig(resolution=args.resolution, batch_size=args.batch, cbase=args.cbase, cmax=args.cmax, total_kimg=args.kimg, cfg=args.cfg,
                             aug=args.aug, target=0.6, seed=args.seed, precision=args.precision, device=args.device,
                             **({"ada_kimg": args.ada_kimg} if args.ada_kimg else {}),
-                            **({"gamma": args.gamma} if args.gamma is not None else {}))
+                            **{k: getattr(args, k) for k in ("conditioning", "t_start_kimg", "t_end_kimg")
+                               if getattr(args, k) is not None},
+                            **({"gamma": args.gamma} if args.gamma is not None else {}),
+                            **({"lr": args.lr} if args.lr is not None else {}),
+                            class_grouped_mbstd=args.class_grouped_mbstd)
     preset = preset_for(config)
     torch.manual_seed(config.seed * 1000003)
     folder = ImageFolderData(images=train_x, labels=train_y, class_names=CLASS_NAMES, conditional=True, files=[])
@@ -159,7 +181,9 @@ def train_run(args: argparse.Namespace, data: tuple[torch.Tensor, ...], classifi
     probe = Probe(t, train_x, train_y, classifier)
     print(f"# cfg={args.cfg} batch={preset.batch_size} gamma={preset.gamma:g} mbstd={preset.mbstd_group_size} "
           f"ema_kimg={preset.ema_kimg:g} lr={preset.lr:g} ada_kimg={t.ada.ada_kimg:g} map={preset.mapping_layers} "
-          f"cbase={preset.channel_base} smix={preset.style_mixing_prob} pl={preset.pl_weight}", flush=True)
+          f"cbase={preset.channel_base} smix={preset.style_mixing_prob} pl={preset.pl_weight} "
+          f"conditioning={preset.conditioning} t={preset.t_start_kimg:g}..{preset.t_end_kimg:g} kimg "
+          f"class_grouped_mbstd={config.class_grouped_mbstd}", flush=True)
     ticks, next_tick, start = [], args.tick_kimg, time.monotonic()
     while t.done < args.kimg:
         probe.add(t.train_step())
@@ -205,6 +229,29 @@ def _real_classifier(data: tuple[torch.Tensor, ...], *, resolution: int) -> torc
     return classifier
 
 
+def evaluate_run(run: Path, data: tuple[torch.Tensor, ...], classifier: torch.nn.Module, args) -> dict:
+    """The probe's figures and the CAS for a finished `ganfactory stylegan` run on these digits (its class folders
+    written by --write-folder): G_ema of the run's checkpoint (best.pt when the run kept one, else the latest)."""
+    from types import SimpleNamespace
+
+    from ganfactory.engine.checkpoint import checkpoint_architecture, load_checkpoint, resolve_checkpoint_path
+    from ganfactory.operators.stylegan.models import generator_from_state
+
+    path = resolve_checkpoint_path(run, prefer="best")
+    state = load_checkpoint(path)
+    G = generator_from_state(state["operator"], device=torch.device("cpu"), architecture=checkpoint_architecture(state))
+    if list(state["operator"]["class_names"]) != CLASS_NAMES:
+        raise SystemExit(f"{run} was not trained on the digit folders 0..9 (classes {state['operator']['class_names']})")
+    probe = Probe(SimpleNamespace(G_ema=G, device=torch.device("cpu"), _g_main=lambda: {}), data[0], data[1],
+                  classifier)
+    record = {"checkpoint": str(path), "kimg": state["operator"]["images_seen"] / 1000, **probe.tick()}
+    print(_fmt(record), flush=True)
+    if args.grid_dir:
+        save_grid(generate_grid(G, num_classes=10, seed=0, device=torch.device("cpu")),
+                  Path(args.grid_dir) / "grid_final.png", columns=grid_columns(10))
+    return {"ticks": [record], "probe": probe}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", default="small")
@@ -217,6 +264,11 @@ def main() -> int:
     parser.add_argument("--aug", default="ada", choices=["ada", "noaug", "fixed"])
     parser.add_argument("--ada-kimg", type=float, default=None)
     parser.add_argument("--gamma", type=float, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--class-grouped-mbstd", action="store_true", help="one class per minibatch-std group")
+    parser.add_argument("--conditioning", choices=["transitional", "concat"], default=None, help="default: the preset's")
+    parser.add_argument("--t-start-kimg", type=float, default=None)
+    parser.add_argument("--t-end-kimg", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -226,6 +278,8 @@ def main() -> int:
     parser.add_argument("--grid-dir", default="")
     parser.add_argument("--json", default="")
     parser.add_argument("--write-folder", default="", help="only write the training digits as class folders")
+    parser.add_argument("--from-run", default="", help="measure a finished `ganfactory stylegan` run on those folders "
+                        "instead of training here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_digit_split()
@@ -240,7 +294,7 @@ def main() -> int:
     classifier = _real_classifier(data, resolution=args.resolution)
     real_acc = score_classifier(classifier, data[2], data[3], CLASS_NAMES).accuracy
     print(f"# real-data classifier: accuracy on the {len(data[2])} held-out real digits {real_acc:.3f}", flush=True)
-    result = train_run(args, data, classifier)
+    result = evaluate_run(Path(args.from_run), data, classifier, args) if args.from_run else train_run(args, data, classifier)
     summary = {"args": vars(args), "real_classifier_acc": real_acc, "ticks": result["ticks"]}
     if args.cas:
         summary["cas"] = cas_figures(result["probe"], data, per_class=args.cas_per_class, epochs=15)

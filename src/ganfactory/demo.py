@@ -75,9 +75,9 @@ def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: st
     threads = threads_for_this_machine()
     torch.set_num_threads(threads)
     data = write_lfw_subset(out / "dataset")
-    # cmax 64: the 'small' preset at an eighth of its low-resolution width; one kimg costs ~47 CPU s in fp32
-    # (cmax 128: ~140, benchmarks/demo_speed.py), so a 2-core CPU without bf16 trains ~7 kimg in the budget.
-    config = StyleGANConfig(resolution=32, cfg="small", cmax=64, batch_size=16, total_kimg=total_kimg,
+    # The 'small' preset (32 maps at 32 px, 64 below): one kimg costs ~34 CPU s in fp32 on an AVX2 core, so a
+    # 2-core CPU without bf16 trains ~8-10 kimg in the budget (benchmarks/demo_speed.py).
+    config = StyleGANConfig(resolution=32, cfg="small", batch_size=16, total_kimg=total_kimg,
                             generate_num=DEMO_IMAGES_PER_CLASS, tick_kimg=1.0, mirror=True, precision=precision,
                             device="cpu", max_minutes=max_minutes)
     result = run_stylegan(data, out / "run", config)

@@ -138,3 +138,27 @@ def test_cfg_auto_means_the_small_preset_on_a_cpu_and_the_papers_auto_elsewhere(
     assert on_gpu.name == as_written.name == "auto" and on_gpu.ada_kimg == 500.0
     explicit = tiny_config(cfg="cifar")
     assert preset_for(explicit, device_type="cpu").name == "cifar"  # a named preset is taken as written
+
+
+def test_conditional_batches_give_each_minibatch_std_group_one_class():
+    # Mixed-class groups hide a generator that makes one image per class from D's minibatch std (issue 14).
+    data = _digits_16px(per_class=6)
+    config = tiny_config(batch_size=8, class_grouped_mbstd=True)
+    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
+                                  precision="fp32")
+    groups = trainable._mbstd_groups  # group size 4 in a batch of 8: sample n is in group n % 2
+    assert groups == 2
+    seen_classes = set()
+    for _ in range(20):
+        _, fake_labels = trainable._fake_inputs(8)
+        real, real_labels = trainable._real_batch()
+        for labels in (fake_labels, real_labels):
+            assert all(len(set(labels[g::groups].tolist())) == 1 for g in range(groups))
+        assert real.shape == (8, 1, 16, 16)
+        seen_classes |= set(real_labels.tolist())
+        index = trainable._real_index()
+        assert torch.equal(data.labels[index].reshape(-1, groups)[0], data.labels[index][:groups])
+    assert seen_classes == {0, 1, 2, 3}  # the groups' classes still follow the data
+    mixed = StyleGANTrainable(config=tiny_config(batch_size=8, class_grouped_mbstd=False), preset=preset_for(config),
+                              data=data, device=torch.device("cpu"), precision="fp32")
+    assert mixed._mbstd_groups is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 
 import pytest
@@ -169,7 +171,12 @@ def test_preset_builders_make_matching_networks() -> None:
     G = build_generator(preset, num_classes=2, img_channels=1)
     D = build_discriminator(preset, num_classes=2, img_channels=1)
     c = torch.tensor([0, 1])
+    assert preset.conditioning == "concat"
     assert D(G(torch.randn(2, preset.z_dim), c), c).shape == (2, 1)
+    # Transitional conditioning: D scores each image unconditionally and by its class projection.
+    transitional = dataclasses.replace(preset, conditioning="transitional")
+    G, D = (build(transitional, num_classes=2, img_channels=1) for build in (build_generator, build_discriminator))
+    assert D(G(torch.randn(2, preset.z_dim), c), c).shape == (2, 2)
 
 
 def test_bad_resolution_is_rejected() -> None:

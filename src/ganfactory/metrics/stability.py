@@ -9,6 +9,8 @@ Signs watched (each must hold for `patience` consecutive ticks or evaluations, e
   counters it (Karras et al. 2020, sec. 3). While ADA is still raising p, a high r_t is ADA at work (tiny sets
   show it for the first ticks), not a sign of divergence;
 - the primary training metric (lower is better) worse at each of `patience` evaluations in a row;
+- both losses exploding (each above `loss_ceiling`, i.e. logits in the hundreds where a working logistic GAN keeps
+  them within about +-10): the networks overshoot each other at every step;
 - a non-finite loss (NaN or infinity): diverged at once.
 """
 
@@ -24,6 +26,7 @@ class StabilityMonitor:
     d_floor: float = 0.05
     g_ceiling: float = 5.0
     rt_ceiling: float = 0.98
+    loss_ceiling: float = 100.0
     _streaks: dict[str, int] = field(default_factory=dict)
     _last_g: float | None = None
     _last_metric: float | None = None
@@ -60,6 +63,9 @@ class StabilityMonitor:
                                   f"generator loss climbed to {g:.3g} for {self.patience} ticks; lower --lr or "
                                   "raise --gamma.")
             self._last_g = g
+            if self._streak("explosion", min(d, g) > self.loss_ceiling) >= self.patience:
+                new += self._flag("explosion", f"Training diverged {where}: the losses exploded (D {d:.3g}, G {g:.3g}) for "
+                                  f"{self.patience} ticks; lower --lr.")
         p = means.get("augment/p")
         stuck = p is None or (self._last_p is not None and p <= self._last_p + 1e-9)  # ADA not raising p
         self._last_p = p

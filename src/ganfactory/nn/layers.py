@@ -362,7 +362,8 @@ class MinibatchStd(nn.Module):
         super().__init__()
         self.group_size, self.num_channels = group_size, num_channels
 
-    def _group(self, batch: int) -> int:
+    def group_size_for(self, batch: int) -> int:
+        """The group size used for a batch of `batch`: the largest divisor of it not above group_size."""
         g = max(1, min(self.group_size, batch))
         while batch % g:
             g -= 1
@@ -370,7 +371,7 @@ class MinibatchStd(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         n, c, h, w = x.shape
-        g, f = self._group(n), self.num_channels
+        g, f = self.group_size_for(n), self.num_channels
         y = x.float().reshape(g, n // g, f, c // f, h, w)
         y = y - y.mean(dim=0)
         y = (y.square().mean(dim=0) + 1e-8).sqrt()  # [M, F, c, H, W]

@@ -62,6 +62,18 @@ class StyleGANConfig(RunOptions, GenerationChoices):
     cbase: int | None = Field(None, ge=16, description="Capacity: feature maps = cbase / resolution (default: the preset's).")
     cmax: int | None = Field(None, ge=1, description="Most feature maps per layer (default: the preset's).")
     map_layers: int | None = Field(None, ge=1, description="Mapping network depth (default: the preset's).")
+    class_grouped_mbstd: bool = Field(False, description="Draw conditional batches so that each minibatch-std group "
+                                      "holds one class, so the discriminator sees how varied each class is (with mixed "
+                                      "classes a generator that makes one image per class looks varied to it). On real "
+                                      "digits it slowed the learning of the classes, hence off by default.")
+    conditioning: Literal["transitional", "concat"] | None = Field(
+        None, description="Class conditioning: 'concat' (StyleGAN2-ADA) or 'transitional' (Shahbazi et al. 2022: "
+        "unconditional first, the class ramped in from --t-start-kimg to --t-end-kimg). Default: the preset's "
+        "(concat).")
+    t_start_kimg: float | None = Field(None, ge=0, description="Transitional conditioning: kimg at which the class "
+                                       "starts to count (default: 2,000, the paper's example, or a tenth of --total-kimg if less).")
+    t_end_kimg: float | None = Field(None, ge=0, description="Transitional conditioning: kimg from which the model is "
+                                     "fully conditional (default: 4,000, or half of --total-kimg if less).")
     tick_kimg: float = Field(4.0, gt=0)
     snapshot_ticks: int = Field(1, ge=1)
     # Data
@@ -82,6 +94,13 @@ class StyleGANConfig(RunOptions, GenerationChoices):
                                      "last before it is flagged.")
     # Generation
     truncation: float = Field(1.0, ge=0, le=2)
+
+    @model_validator(mode="after")
+    def _transition_in_order(self) -> "StyleGANConfig":
+        if self.t_start_kimg is not None and self.t_end_kimg is not None and self.t_end_kimg < self.t_start_kimg:
+            raise ValueError(f"--t-end-kimg {self.t_end_kimg:g} comes before --t-start-kimg {self.t_start_kimg:g}; "
+                             "the class is ramped in from start to end, so give end >= start")
+        return self
 
     @field_validator("metrics")
     @classmethod

@@ -16,24 +16,44 @@ from torch import Tensor
 from ganfactory.operators.stylegan.networks import Generator
 
 
-def g_nonsaturating_loss(fake_logits: Tensor) -> Tensor:
-    """G loss: softplus(-D(G(z))), averaged over the batch."""
-    return F.softplus(-fake_logits.float()).mean()
+def _softplus_terms(logits: Tensor, *, sign: float, transition: float) -> Tensor:
+    """mean softplus(sign * logits); for a transitional D's [B, 2] logits (unconditional, projection) the
+    projection's term is weighted by `transition`, as in Shahbazi et al. 2022."""
+    logits = logits.float()
+    loss = F.softplus(sign * logits[:, :1]).mean()
+    if logits.shape[1] == 2:
+        loss = loss + transition * F.softplus(sign * logits[:, 1:]).mean()
+    return loss
 
 
-def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """D loss: softplus(D(fake)) + softplus(-D(real)), each averaged over its batch."""
-    return F.softplus(fake_logits.float()).mean() + F.softplus(-real_logits.float()).mean()
+def g_nonsaturating_loss(fake_logits: Tensor, *, transition: float = 1.0) -> Tensor:
+    """G loss: softplus(-D(G(z))), averaged over the batch. fake_logits: [B, 1], or [B, 2] from a
+    transitional D (unconditional + transition * conditional)."""
+    return _softplus_terms(fake_logits, sign=-1.0, transition=transition)
+
+
+def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor, *, transition: float = 1.0) -> Tensor:
+    """D loss: softplus(D(fake)) + softplus(-D(real)), each averaged over its batch ([B, 1] or [B, 2] logits,
+    see g_nonsaturating_loss)."""
+    return (_softplus_terms(fake_logits, sign=1.0, transition=transition)
+            + _softplus_terms(real_logits, sign=-1.0, transition=transition))
+
+
+def realness_logits(logits: Tensor) -> Tensor:
+    """[B] logits that ADA's r_t and R1 read: the only column, or a transitional D's unconditional one (the
+    transitional reference regularises and measures that output)."""
+    return logits[:, 0]
 
 
 def r1_penalty(real_logits: Tensor, real_images: Tensor, gamma: float) -> Tensor:
     """gamma / 2 * ||d D(x) / d x||^2 on real images, averaged over the batch.
 
     `real_images` must have requires_grad set before D (and any augmentation) ran on them. The
-    gradient graph is kept (create_graph) so the penalty can be back-propagated into D.
+    gradient graph is kept (create_graph) so the penalty can be back-propagated into D. real_logits:
+    [B, 1] or a transitional D's [B, 2] (the penalty reads the unconditional column).
     """
     (grads,) = torch.autograd.grad(
-        outputs=real_logits.float().sum(), inputs=real_images, create_graph=True
+        outputs=realness_logits(real_logits).float().sum(), inputs=real_images, create_graph=True
     )
     return grads.float().square().sum(dim=[1, 2, 3]).mean() * (gamma / 2)
 

@@ -25,8 +25,15 @@ def preset_for(config: StyleGANConfig, *, device_type: str | None = None) -> Sty
     """
     cfg = config.cfg if device_type is None else cfg_for_device(config.cfg, device_type)
     preset = resolve_preset(cfg, config.resolution, config.batch_size, config.gamma)
-    overrides = {"channel_base": config.cbase, "channel_max": config.cmax, "mapping_layers": config.map_layers}
-    return dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    # A run shorter than the preset's transition still ends fully conditional: the defaults shrink to the
+    # first 10% and the first half of --total-kimg (explicit --t-start-kimg / --t-end-kimg are kept).
+    preset = dataclasses.replace(preset, t_start_kimg=min(preset.t_start_kimg, 0.1 * config.total_kimg),
+                                 t_end_kimg=min(preset.t_end_kimg, 0.5 * config.total_kimg))
+    overrides = {"channel_base": config.cbase, "channel_max": config.cmax, "mapping_layers": config.map_layers,
+                 "conditioning": config.conditioning, "t_start_kimg": config.t_start_kimg,
+                 "t_end_kimg": config.t_end_kimg}
+    preset = dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(preset, t_end_kimg=max(preset.t_end_kimg, preset.t_start_kimg))
 
 
 def generator_architecture(preset: StyleGANPreset, *, img_channels: int, num_classes: int) -> dict[str, Any]:
@@ -34,7 +41,8 @@ def generator_architecture(preset: StyleGANPreset, *, img_channels: int, num_cla
     arch = {"z_dim": preset.z_dim, "w_dim": preset.w_dim, "num_classes": num_classes,
             "resolution": preset.resolution, "img_channels": img_channels, "channel_base": preset.channel_base,
             "channel_max": preset.channel_max, "mapping_layers": preset.mapping_layers,
-            "num_fp16_res": preset.num_fp16_res, "conv_clamp": preset.conv_clamp}
+            "num_fp16_res": preset.num_fp16_res, "conv_clamp": preset.conv_clamp,
+            "conditioning": preset.conditioning if num_classes else "concat"}
     return {key: (float(value) if isinstance(value, float) else value) for key, value in arch.items()}
 
 

@@ -42,6 +42,8 @@ from ganfactory.nn.layers import (
 )
 
 NoiseMode = Literal["random", "const", "none"]
+Conditioning = Literal["concat", "transitional"]
+CONDITIONINGS: tuple[str, ...] = ("concat", "transitional")
 DiscriminatorArchitecture = Literal["resnet", "orig"]
 NOISE_MODES: tuple[str, ...] = ("random", "const", "none")
 DEFAULT_TAPS: tuple[float, ...] = (1.0, 3.0, 3.0, 1.0)
@@ -111,6 +113,11 @@ class MappingNetwork(nn.Module):
     With `num_ws` set the output is broadcast to [B, num_ws, w_dim] and truncation is available;
     `w_avg_beta` enables the running mean of w that truncation pulls towards. With z_dim=0 and
     num_ws=None it is the discriminator's label mapping.
+
+    Class conditioning ("concat", StyleGAN2-ADA): the normalised class embedding is concatenated to z.
+    "transitional" (Shahbazi et al. 2022, "Collapse by Conditioning"): the first layer sees z alone and
+    the embedding, through its own FC layer, is added to that layer's output times the buffer
+    `transition` (0: the network ignores the class; 1: fully conditional), which training ramps up.
     """
 
     def __init__(
@@ -123,14 +130,22 @@ class MappingNetwork(nn.Module):
         num_layers: int = 8,
         lr_multiplier: float = 0.01,
         w_avg_beta: float | None = 0.995,
+        conditioning: Conditioning = "concat",
     ) -> None:
         super().__init__()
         if z_dim == 0 and num_classes == 0:
             raise ValueError("a mapping network needs z_dim > 0 or num_classes > 0")
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(f"conditioning must be one of {CONDITIONINGS}, got {conditioning!r}")
         self.z_dim, self.w_dim, self.num_classes = z_dim, w_dim, num_classes
         self.num_ws, self.w_avg_beta = num_ws, w_avg_beta
         self.embed = ClassEmbedding(num_classes=num_classes, dim=w_dim) if num_classes else None
-        in_features = z_dim + (w_dim if num_classes else 0)
+        self.transitional = conditioning == "transitional" and z_dim > 0 and num_classes > 0
+        self.class_projection = None
+        if self.transitional:
+            self.class_projection = EqualizedLinear(w_dim, w_dim, activation="lrelu", lr_multiplier=lr_multiplier)
+            self.register_buffer("transition", torch.zeros([]))
+        in_features = z_dim + (w_dim if num_classes and not self.transitional else 0)
         self.layers = nn.Sequential(
             *(
                 EqualizedLinear(
@@ -168,7 +183,7 @@ class MappingNetwork(nn.Module):
     ) -> Tensor:
         ref = z if z is not None else c
         with full_precision_scope(ref, enabled=True):
-            x = self.layers(self._inputs(z, c))
+            x = self._transitional_layers(z, c) if self.transitional else self.layers(self._inputs(z, c))
             if update_emas and self.w_avg_beta is not None:
                 self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
             if self.num_ws is None:
@@ -177,6 +192,15 @@ class MappingNetwork(nn.Module):
             if truncation_psi != 1.0:
                 ws = self._truncate(ws, psi=truncation_psi, cutoff=truncation_cutoff)
         return ws
+
+    def _transitional_layers(self, z: Tensor | None, c: Tensor | None) -> Tensor:
+        if z is None or z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"z must have shape [batch, {self.z_dim}]")
+        check_labels(c, num_classes=self.num_classes, batch=z.shape[0])
+        x = self.layers[0](normalize_2nd_moment(z.float()))
+        assert self.class_projection is not None and self.embed is not None and c is not None
+        x = x + self.transition * self.class_projection(normalize_2nd_moment(self.embed(c)))
+        return self.layers[1:](x)
 
     def _truncate(self, ws: Tensor, *, psi: float, cutoff: int | None) -> Tensor:
         if self.w_avg_beta is None:
@@ -462,6 +486,7 @@ class Generator(nn.Module):
         conv_clamp: float | None = 256.0,
         channels_last: bool = True,
         resample_taps: Sequence[float] = DEFAULT_TAPS,
+        conditioning: Conditioning = "concat",
     ) -> None:
         super().__init__()
         self.z_dim, self.w_dim, self.num_classes = z_dim, w_dim, num_classes
@@ -475,6 +500,7 @@ class Generator(nn.Module):
         self.mapping = MappingNetwork(
             z_dim=z_dim, w_dim=w_dim, num_classes=num_classes, num_ws=self.num_ws,
             num_layers=mapping_layers, lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta,
+            conditioning=conditioning,
         )  # fmt: skip
 
     def forward(
@@ -541,7 +567,11 @@ class DiscriminatorBlock(nn.Module):
 
 
 class DiscriminatorEpilogue(nn.Module):
-    """4x4: minibatch std, conv, FC, output; projection onto the label embedding when conditional."""
+    """4x4: minibatch std, conv, FC, output; projection onto the label embedding when conditional.
+
+    With `unconditional_head` (transitional conditioning) a second, class-blind output is computed from
+    the same features and the result is [B, 2]: column 0 unconditional, column 1 the projection.
+    """
 
     def __init__(
         self,
@@ -552,6 +582,7 @@ class DiscriminatorEpilogue(nn.Module):
         mbstd_group_size: int = 4,
         mbstd_channels: int = 1,
         conv_clamp: float | None = None,
+        unconditional_head: bool = False,
     ) -> None:
         super().__init__()
         self.cmap_dim = cmap_dim
@@ -566,6 +597,7 @@ class DiscriminatorEpilogue(nn.Module):
         )  # fmt: skip
         self.fc = EqualizedLinear(in_channels * resolution**2, in_channels, activation="lrelu")
         self.out = EqualizedLinear(in_channels, max(cmap_dim, 1))
+        self.out_unconditional = EqualizedLinear(in_channels, 1) if unconditional_head else None
 
     def forward(self, x: Tensor, cmap: Tensor | None) -> Tensor:
         with full_precision_scope(x, enabled=True):
@@ -573,14 +605,21 @@ class DiscriminatorEpilogue(nn.Module):
             if self.mbstd is not None:
                 x = self.mbstd(x)
             x = self.conv(x)
-            x = self.out(self.fc(x.flatten(1)))
+            features = self.fc(x.flatten(1))
+            x = self.out(features)
             if cmap is not None:
                 x = (x * cmap).sum(dim=1, keepdim=True) * (1.0 / math.sqrt(self.cmap_dim))
+            if self.out_unconditional is not None:
+                x = torch.cat([self.out_unconditional(features), x], dim=1)
         return x
 
 
 class Discriminator(nn.Module):
-    """StyleGAN2 discriminator: image [B, C, R, R] (+ labels) -> logits [B, 1] (fp32)."""
+    """StyleGAN2 discriminator: image [B, C, R, R] (+ labels) -> logits [B, 1] (fp32).
+
+    A conditional discriminator with conditioning="transitional" returns [B, 2]: the unconditional logit
+    and the projection logit (Shahbazi et al. 2022); ganfactory.operators.stylegan.loss weighs them.
+    """
 
     def __init__(
         self,
@@ -599,6 +638,7 @@ class Discriminator(nn.Module):
         conv_clamp: float | None = 256.0,
         channels_last: bool = True,
         resample_taps: Sequence[float] = DEFAULT_TAPS,
+        conditioning: Conditioning = "concat",
     ) -> None:
         super().__init__()
         if architecture not in ("resnet", "orig"):
@@ -628,6 +668,7 @@ class Discriminator(nn.Module):
         self.epilogue = DiscriminatorEpilogue(
             in_channels=channels_at(4, **ch), cmap_dim=self.cmap_dim,
             mbstd_group_size=mbstd_group_size, mbstd_channels=mbstd_channels, conv_clamp=conv_clamp,
+            unconditional_head=num_classes > 0 and conditioning == "transitional",
         )  # fmt: skip
 
     def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:

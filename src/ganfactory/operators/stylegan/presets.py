@@ -1,8 +1,9 @@
 """StyleGAN2-ADA training presets ('--cfg') and builders for the networks they describe.
 
 'auto', 'stylegan2', 'paper256' and 'cifar' follow the ADA paper's configurations (1 GPU for
-'auto'); 'small' is ganfactory's own: a 2-mapping-layer, narrow network that trains at 32-64 px on
-two CPU cores in minutes, for the demo and the tests.
+'auto'); 'small' is ganfactory's own: a 2-mapping-layer, narrow network (32 maps at the output
+resolution, 64 below) that trains at 32-64 px on a CPU in minutes, for the demo, the tests and
+`--cfg auto` on a CPU.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ class StyleGANPreset:
     ada_target: float
     ada_interval: int
     ada_kimg: float
+    # Class conditioning: "concat" (StyleGAN2-ADA) or "transitional" (Shahbazi et al. 2022), whose weight on
+    # the class ramps linearly from 0 at t_start_kimg to 1 at t_end_kimg (2,000 and 4,000 in the paper's
+    # example, used by the paper presets when --conditioning transitional is asked for).
+    conditioning: str
+    t_start_kimg: float
+    t_end_kimg: float
 
 
 def _auto_batch(resolution: int) -> int:
@@ -73,7 +80,7 @@ def _common(resolution: int) -> dict:
         resolution=resolution, z_dim=512, w_dim=512, channel_max=512, d_architecture="resnet",
         num_fp16_res=4, conv_clamp=256.0, betas=(0.0, 0.99), eps=1e-8, r1_interval=16,
         style_mixing_prob=0.9, pl_weight=2.0, pl_batch_shrink=2, pl_decay=0.01, pl_interval=4,
-        ada_target=0.6, ada_interval=4, ada_kimg=500.0,
+        ada_target=0.6, ada_interval=4, ada_kimg=500.0, conditioning="concat", t_start_kimg=2000.0, t_end_kimg=4000.0,
     )  # fmt: skip
 
 
@@ -111,17 +118,23 @@ def _cifar(resolution: int, batch: int | None) -> dict:
 
 
 def _small(resolution: int, batch: int | None) -> dict:
-    # Narrow (<= 256 maps, 128 at 32 px) so a minibatch step takes well under a second on 2 cores.
+    # Narrow so that a CPU trains tens of kimg in half an hour: 32 feature maps at the output resolution and 64
+    # below it (channel_base = 32 x resolution, cap 64). At 32 px that is ~34 s/kimg on one AVX2 core against
+    # ~85 s/kimg for 64 maps throughout (the old width of 128 at 32 px took ~120-450), and on 1,000 real digits
+    # it learned the classes no slower per kimg (benchmarks/stylegan_digits.py, issue 14).
     # Path length regularisation and style mixing are off: over a few minutes of training they
     # cost time without a visible effect. gamma and EMA follow the 'auto' formulas.
     # ADA at the paper's speed (p from 0 to 1 in 500 kimg) never acts in a CPU run of 10-60 kimg: on 1,000
     # digits r_t passed the 0.6 target by 0.4 kimg and stayed at 0.7-0.85 while p reached only 0.0009 by
     # 0.8 kimg (0.011 by 10 kimg in issue 14). 20 kimg lets p follow the discriminator within such a run
     # (p 0.012 by 0.8 kimg in the same measurement); --ada-kimg overrides it.
+    # R1 gamma 1 instead of the auto rule's 0.0128 at 32 px: on 1,000 real digits the near-unregularised D let
+    # G lose its variety within each class (relative diversity 0.91 -> 0.55 by 9 kimg; with gamma 1: 0.62, and
+    # the classes were learned sooner: real-classifier accuracy 0.60 against 0.47; issue 14).
     b = batch or 16
     return dict(
-        batch_size=b, z_dim=256, w_dim=256, mapping_layers=2, channel_base=4096, channel_max=256,
-        mbstd_group_size=min(b, 4), lr=0.0025, gamma=_auto_gamma(resolution, b),
+        batch_size=b, z_dim=256, w_dim=256, mapping_layers=2, channel_base=32 * resolution, channel_max=64,
+        mbstd_group_size=min(b, 4), lr=0.0025, gamma=1.0,
         ema_kimg=b * 10 / 32, ema_rampup=0.05, style_mixing_prob=0.0, pl_weight=0.0, ada_kimg=20.0,
     )  # fmt: skip
 
@@ -181,6 +194,16 @@ def ema_beta(*, preset: StyleGANPreset, images_seen: int) -> float:
     return 0.5 ** (preset.batch_size / max(ema_nimg, 1e-8))
 
 
+def transition_weight(*, preset: StyleGANPreset, kimg: float) -> float:
+    """Weight of the class under transitional conditioning at `kimg` thousand images: 0 until t_start_kimg,
+    then linear to 1 at t_end_kimg (Shahbazi et al. 2022); 1 under "concat"."""
+    if preset.conditioning != "transitional":
+        return 1.0
+    if preset.t_end_kimg <= preset.t_start_kimg:
+        return 1.0 if kimg >= preset.t_start_kimg else 0.0
+    return min(max((kimg - preset.t_start_kimg) / (preset.t_end_kimg - preset.t_start_kimg), 0.0), 1.0)
+
+
 def build_generator(
     preset: StyleGANPreset, *, num_classes: int, img_channels: int, channels_last: bool = True
 ) -> Generator:
@@ -189,6 +212,7 @@ def build_generator(
         resolution=preset.resolution, img_channels=img_channels, channel_base=preset.channel_base,
         channel_max=preset.channel_max, mapping_layers=preset.mapping_layers,
         num_fp16_res=preset.num_fp16_res, conv_clamp=preset.conv_clamp, channels_last=channels_last,
+        conditioning=preset.conditioning,
     )  # fmt: skip
 
 
@@ -200,6 +224,6 @@ def build_discriminator(
         channel_base=preset.channel_base, channel_max=preset.channel_max,
         mbstd_group_size=preset.mbstd_group_size, architecture=preset.d_architecture,
         mapping_layers=preset.mapping_layers, num_fp16_res=preset.num_fp16_res,
-        conv_clamp=preset.conv_clamp, channels_last=channels_last,
+        conv_clamp=preset.conv_clamp, channels_last=channels_last, conditioning=preset.conditioning,
     )  # fmt: skip
 

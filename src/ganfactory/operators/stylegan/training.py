@@ -27,7 +27,8 @@ from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, synthesize
 from ganfactory.operators.stylegan.quality import TrainingMetrics
-from ganfactory.operators.stylegan.presets import StyleGANPreset, build_discriminator, build_generator, ema_beta
+from ganfactory.operators.stylegan.presets import (StyleGANPreset, build_discriminator, build_generator, ema_beta,
+                                                   transition_weight)
 from ganfactory.output.images import save_grid
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class StyleGANTrainable:
         self.num_classes = len(self.class_names) if data.conditional else 0
         self.images = data.images.to(device)  # uint8, decoded once
         self.labels = data.labels.to(device)
+        self._labels_cpu = data.labels.cpu()
         channels = int(data.images.shape[1])
         self.G = build_generator(preset, img_channels=channels, num_classes=self.num_classes).to(device)
         self.D = build_discriminator(preset, img_channels=channels, num_classes=self.num_classes).to(device)
@@ -99,8 +101,40 @@ class StyleGANTrainable:
         return self._steps
 
     # --- data --------------------------------------------------------------------------------------
+    @property
+    def _mbstd_groups(self) -> int | None:
+        """Number of minibatch-std groups in a local batch when batches are drawn class-grouped, else None.
+
+        The discriminator's minibatch std compares the samples of a group (sample n is in group n % groups). With
+        mixed classes in a group it cannot see a generator that makes one image per class: the group is varied
+        because its classes differ. Class-grouped batches give every group one class, so D sees the variety
+        within a class, for real and generated images alike (issue 14).
+        """
+        mbstd = self.D.epilogue.mbstd
+        if not (self.num_classes and self.config.class_grouped_mbstd and mbstd is not None):
+            return None
+        return self.local_batch // mbstd.group_size_for(self.local_batch)
+
+    def _group_labels(self, count: int, groups: int) -> torch.Tensor:
+        """Labels [count] with one class per minibatch-std group (position n has group n % groups); the groups'
+        classes follow the training set's class frequencies."""
+        pick = torch.randint(len(self.labels), (groups,), generator=self.data_rng)
+        return self.labels[pick.to(self.device)].repeat(count // groups)
+
+    def _real_index(self) -> torch.Tensor:
+        groups = self._mbstd_groups
+        if groups is None:
+            return torch.randint(len(self.images), (self.local_batch,), generator=self.data_rng)
+        labels = self._group_labels(self.local_batch, groups).cpu()
+        index = torch.empty(self.local_batch, dtype=torch.long)
+        for label in labels[:groups].unique().tolist():
+            members = torch.nonzero(self._labels_cpu == label)[:, 0]
+            slots = torch.nonzero(labels == label)[:, 0]
+            index[slots] = members[torch.randint(len(members), (len(slots),), generator=self.data_rng)]
+        return index
+
     def _real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        index = torch.randint(len(self.images), (self.local_batch,), generator=self.data_rng)
+        index = self._real_index()
         images = self.images[index.to(self.device)].float() / 127.5 - 1
         if self.config.mirror:  # --mirror doubles the data with x-flips, as in the paper
             flip = (torch.rand(self.local_batch, generator=self.data_rng) < 0.5).to(self.device)
@@ -112,7 +146,10 @@ class StyleGANTrainable:
         z = torch.randn(count, self.G.z_dim, generator=self.noise_rng, device=self.device)
         if not self.num_classes:
             return z, None
-        # Class labels for fakes follow the training set's class frequencies.
+        # Class labels for fakes follow the training set's class frequencies (class-grouped: see _mbstd_groups).
+        groups = self._mbstd_groups
+        if groups is not None and count == self.local_batch:
+            return z, self._group_labels(count, groups)
         pick = torch.randint(len(self.labels), (count,), generator=self.data_rng)
         return z, self.labels[pick.to(self.device)]
 
@@ -144,7 +181,7 @@ class StyleGANTrainable:
         z, c = self._fake_inputs(self.local_batch)
         with autocast(self.device, self.precision):
             fake, _ = self._generate(z, c, update_emas=True)  # the G step tracks w_avg for truncation
-            loss = losses.g_nonsaturating_loss(self.D(self._augment(fake), c))
+            loss = losses.g_nonsaturating_loss(self.D(self._augment(fake), c), transition=self.transition)
         self._step(loss, self.G, self.opt_G)
         return {"loss/G": loss.item()}
 
@@ -167,10 +204,12 @@ class StyleGANTrainable:
                 fake, _ = self._generate(z, c_fake)
             fake_logits = self.D(self._augment(fake), c_fake)
             real_logits = self.D(self._augment(real), c_real)
-            loss = losses.d_logistic_loss(real_logits.float(), fake_logits.float())
+            loss = losses.d_logistic_loss(real_logits.float(), fake_logits.float(), transition=self.transition)
         self._step(loss, self.D, self.opt_D)
-        self.ada.accumulate(gather_cat(real_logits.detach(), self.context))  # p stays equal on every rank
-        return {"loss/D": loss.item(), "D/real": real_logits.mean().item(), "D/fake": fake_logits.mean().item()}
+        real_scores = losses.realness_logits(real_logits.detach())
+        self.ada.accumulate(gather_cat(real_scores, self.context))  # p stays equal on every rank
+        return {"loss/D": loss.item(), "D/real": real_scores.mean().item(),
+                "D/fake": losses.realness_logits(fake_logits.detach()).mean().item()}
 
     def _d_reg(self) -> dict[str, float]:
         real, c_real = self._real_batch()
@@ -191,8 +230,18 @@ class StyleGANTrainable:
             for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
                 b_ema.copy_(b)
 
+    @property
+    def transition(self) -> float:
+        """Weight of the class in G and in D's loss now (transitional conditioning; 1 otherwise)."""
+        return transition_weight(preset=self.preset, kimg=self.done) if self.num_classes else 1.0
+
+    def _set_transition(self) -> None:
+        if getattr(self.G.mapping, "transitional", False):
+            self.G.mapping.transition.fill_(self.transition)  # copied to G_ema with the other buffers
+
     def train_step(self) -> dict[str, float]:
         """One minibatch: every phase that is due, then EMA, counters and the ADA adjustment."""
+        self._set_transition()
         stats = self._g_main()
         if self.preset.pl_weight > 0 and self._steps % self.preset.pl_interval == 0:
             stats.update(self._g_reg())
@@ -203,6 +252,8 @@ class StyleGANTrainable:
         self._steps += 1
         self._update_ema()
         stats["augment/p"] = self.ada.p
+        if self.G.mapping.transitional:
+            stats["conditioning/transition"] = self.transition
         if self.ada.r_t is not None:
             stats["augment/rt"] = self.ada.r_t
         self._tick_means.add(stats)
@@ -265,7 +316,7 @@ class StyleGANTrainable:
         if worst < COLLAPSE_THRESHOLD:
             name = self.class_names[min(ratios, key=ratios.get)] if self.num_classes else "all"
             log.warning("Possible mode collapse at %.1f kimg: generated samples are %.2f as varied as the real images "
-                        "(worst class %s, mean %.2f; healthy runs stay near 1). Try --ada-kimg lower or --gamma higher.",
+                        "(worst class %s, mean %.2f; healthy runs stay near 1). Try --gamma higher or more images.",
                         self.done, worst, name, mean)
         return {"diversity/mean": mean, "diversity/min": worst}
 
