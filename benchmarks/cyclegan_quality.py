@@ -142,12 +142,12 @@ def _reference_step(trainable: CycleGANTrainable, config: CycleGANConfig):
 def train(root: Path, out: Path, *, size: int, epochs: int, lr: float, batch: int, base: int, n_blocks: int | None,
           decay_fraction: float, reference: bool, seed: int, device: str = "cpu",
           input_skip: bool = True, lambda_identity: float = 0.5,
-          lambda_cycle: float = 10.0) -> list[dict[str, float]]:
+          lambda_cycle: float = 10.0, skip_mode: str = "lerp") -> list[dict[str, float]]:
     config = CycleGANConfig(image_height=size, image_width=size, batch_size=batch, max_epoch=epochs,
                             g_learning_rate=lr, d_learning_rate=lr, base_channels=base, n_blocks=n_blocks,
                             decay_fraction=decay_fraction, device=device, precision="fp32", seed=seed,
                             input_skip=input_skip, lambda_identity=lambda_identity,
-                            lambda_cycle=lambda_cycle)
+                            lambda_cycle=lambda_cycle, skip_mode=skip_mode)
     domains = [load_image_folder(root / d, resolution=config.load_hw(), mode="crop") for d in ("A", "B")]
     trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=torch.device(device),
                                   precision="fp32")
@@ -214,6 +214,7 @@ def main() -> None:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--lambda-identity", type=float, default=0.5)
     run.add_argument("--lambda-cycle", type=float, default=10.0)
+    run.add_argument("--skip-mode", choices=["lerp", "tanh"], default="lerp")
     run.add_argument("--threads", type=int, default=1, help="torch threads (1: leave the other cores alone)")
     run.add_argument("--device", default="cpu")
     args = parser.parse_args()
@@ -227,7 +228,7 @@ def main() -> None:
     train(args.data, args.out, size=args.size, epochs=args.epochs, lr=args.lr, batch=args.batch, base=args.base,
           n_blocks=args.n_blocks, decay_fraction=args.decay_fraction, reference=args.ref, seed=args.seed, device=args.device,
           input_skip=not args.paper_generator, lambda_identity=args.lambda_identity,
-          lambda_cycle=args.lambda_cycle)
+          lambda_cycle=args.lambda_cycle, skip_mode=args.skip_mode)
 
 
 if __name__ == "__main__":
