@@ -10,6 +10,8 @@ can. These tests pin the causes and the cures on tiny configs.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -21,7 +23,7 @@ from .conftest import tiny_config
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
-STEPS_TO_THICKEN = 40  # plain L1 steps in which the lerp skip learns to grow ink by one pixel
+STEPS_TO_THICKEN = 100  # plain L1 steps in which the lerp skip learns to grow ink by one pixel
 
 
 def flat_glyphs(count: int, seed: int, size: int = 18) -> torch.Tensor:
@@ -141,10 +143,10 @@ def test_how_fast_a_skip_generator_can_draw_ink_onto_white(skip_mode):
     G = _skip_generator(skip_mode, bias=-0.1)  # the network asks every pixel to darken a little
     white = torch.ones(1, 3, 16, 16)
     last = [m for m in G.modules() if isinstance(m, torch.nn.Conv2d)][-1]
-    G(white).mean().backward()
-    slope = float(last.bias.grad.mean() * white[0, 0].numel())  # d output pixel / d network output
+    G(white).sum().backward()
+    slope = float(last.bias.grad.mean() / white[0, 0].numel())  # d output pixel / d network output
     if skip_mode == "lerp":
-        assert slope == pytest.approx(2 * (1 - torch.tanh(torch.tensor(0.1)) ** 2), rel=1e-4)
+        assert slope == pytest.approx(2 * (1 - math.tanh(0.1) ** 2), rel=1e-4)
     else:
         assert slope < 0.005
 
@@ -165,9 +167,9 @@ def test_a_skip_generator_fits_stroke_thickening(skip_mode):
     with torch.no_grad():
         error, untranslated = float((G(x) - thick).abs().mean()), float((x - thick).abs().mean())
     if skip_mode == "lerp":
-        assert error < 0.3 * untranslated, (error, untranslated)
+        assert error < 0.35 * untranslated, (error, untranslated)  # measured 0.032 against 0.141
     else:
-        assert error > 0.7 * untranslated, (error, untranslated)
+        assert error > 0.9 * untranslated, (error, untranslated)  # measured 0.141: it never moves
 
 
 
