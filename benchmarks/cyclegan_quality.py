@@ -107,7 +107,8 @@ def measure(g_ab: torch.nn.Module, g_ba: torch.nn.Module, a: torch.Tensor, b: to
     fake_b, fake_a = g_ab(a), g_ba(b)
     scores = {} if d_b is None else {"D_B_real": float(d_b(b).mean()), "D_B_fake": float(d_b(fake_b).mean()),
                                      "D_B_untranslated": float(d_b(a).mean())}
-    return {**scores,
+    return {
+        **scores,
         "cycle_A": _l1(g_ba(fake_b), a), "cycle_B": _l1(g_ab(fake_a), b),
         "idt_A": _l1(g_ab(b), b), "idt_B": _l1(g_ba(a), a),
         "cp_AB": _l1(fake_b, b), "cp_AB_untranslated": _l1(a, b),
@@ -160,8 +161,9 @@ def train(root: Path, out: Path, *, size: int, epochs: int, lr: float, batch: in
     for epoch in range(1, epochs + 1):
         for _ in range(trainable.steps_per_epoch):
             step()
+        figures = measure(trainable.G_AB, trainable.G_BA, a, b, trainable.D_B)
         history.append({"epoch": epoch, "steps": trainable.steps, "seconds": round(time.monotonic() - start),
-                        **{k: round(v, 4) for k, v in measure(trainable.G_AB, trainable.G_BA, a, b, trainable.D_B).items()}})
+                        **{k: round(v, 4) for k, v in figures.items()}})
         print(json.dumps(history[-1]), flush=True)
         _write_grid(trainable, a, b, out / f"heldout_epoch{epoch:03d}.png")
     (out / "history.json").write_text(json.dumps(history, indent=1))
