@@ -12,12 +12,15 @@ Measured after every epoch on the held-out set, all as mean absolute pixel error
   identity  |G_AB(b) - b| and |G_BA(a) - a| (a generator fed an image of its own target domain)
   cp        |G_AB(a) - b*| (b* the counterpart of a) against |a - b*| (do nothing), and B->A alike
   colour    |mean ink colour of G_AB(a) - that of b*| (does a translation keep the source's colour?)
+  D_B       D_B's mean score (LSGAN: real 1, fake 0) of held-out b, G_AB(a) and a: does D see the domains apart?
 A working CycleGAN ends with cp below the untranslated figure and a small colour error.
 
   python benchmarks/cyclegan_quality.py make DATA                 # DATA/A, DATA/B, DATA/heldout/{A,B}
   python benchmarks/cyclegan_quality.py train DATA OUT --size 32 --epochs 8 [--lr 2e-4] [--ref]
   python benchmarks/cyclegan_quality.py table OUT                 # OUT/history.json as a markdown table
 --ref trains the stand-in of the reference step (benchmarks/cyclegan_reference.py) on the same batches.
+Options --skip-mode lerp|tanh, --paper-generator, --lambda-identity, --lambda-cycle, --batch, --threads (default 1)
+choose what is compared; benchmarks/results/issue15/ holds the issue-15 histories.
 """
 
 from __future__ import annotations
