@@ -3,10 +3,14 @@
 The paper's generator starts with a convolution and an InstanceNorm, which makes it blind to a per-image
 contrast change and per-channel offset of its input: the ink colour of a flat glyph on white never
 reaches its output, so translations of pictograms collapsed to one colour. The generator's input skip
-(the default) is what fixes that; these tests pin both the cause and the cure on tiny configs.
+(the default) is what fixes that. The first skip, tanh(net(x) + atanh(x)), kept colours but could hardly
+change a white pixel (tanh's slope there is 0.002), so strokes could not grow; the lerp skip (default)
+can. These tests pin the causes and the cures on tiny configs.
 """
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
@@ -18,6 +22,8 @@ from ganfactory.operators.cyclegan.training import CycleGANTrainable
 from .conftest import tiny_config
 
 pytestmark = pytest.mark.usefixtures("single_thread")
+
+STEPS_TO_THICKEN = 100  # plain L1 steps in which the lerp skip learns to grow ink by one pixel
 
 
 def flat_glyphs(count: int, seed: int, size: int = 18) -> torch.Tensor:
@@ -117,3 +123,74 @@ def test_a_checkpoint_from_before_the_skip_loads_without_it():
     operator_state["config"] = {k: v for k, v in operator_state["config"].items() if k != "input_skip"}
     G, _, _ = load_generator({"operator": operator_state}, path=None)  # format 1: no meta, no input_skip
     assert G.input_skip is False
+
+
+def _skip_generator(skip_mode: str, bias: float) -> ResnetGenerator:
+    """A skip generator whose network outputs the constant ``bias`` everywhere (last convolution's weights zero)."""
+    torch.manual_seed(0)
+    G = init_weights(ResnetGenerator(3, 3, base_channels=4, n_blocks=1, input_skip=True, skip_mode=skip_mode))
+    last = [m for m in G.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(bias)
+    return G
+
+
+@pytest.mark.parametrize("skip_mode", ["lerp", "tanh"])
+def test_how_fast_a_skip_generator_can_draw_ink_onto_white(skip_mode):
+    """Issue 15's second cause: with the tanh skip a white pixel sits at atanh(0.999) ~ 3.8, where tanh's
+    slope is 0.002, so no loss could teach the generator to thicken a stroke into the white around it."""
+    G = _skip_generator(skip_mode, bias=-0.1)  # the network asks every pixel to darken a little
+    white = torch.ones(1, 3, 16, 16)
+    last = [m for m in G.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    G(white).sum().backward()
+    slope = float(last.bias.grad.mean() / white[0, 0].numel())  # d output pixel / d network output
+    if skip_mode == "lerp":
+        assert slope == pytest.approx(2 * (1 - math.tanh(0.1) ** 2), rel=1e-4)
+    else:
+        assert slope < 0.005
+
+
+@pytest.mark.parametrize("skip_mode", ["lerp", "tanh"])
+def test_a_skip_generator_fits_stroke_thickening(skip_mode):
+    """Fitting G(x) to the glyphs grown by one pixel (ink onto white) by plain L1: the lerp skip learns
+    it in a few steps, the tanh skip stays near the identity (so a GAN could not teach it either)."""
+    torch.manual_seed(0)
+    G = init_weights(ResnetGenerator(3, 3, base_channels=8, n_blocks=1, input_skip=True, skip_mode=skip_mode))
+    x = flat_glyphs(8, 3, size=16).float() / 127.5 - 1
+    thick = -torch.nn.functional.max_pool2d(-x, 3, stride=1, padding=1)  # each channel's min over 3x3: ink grows
+    optimizer = torch.optim.Adam(G.parameters(), lr=5e-3, betas=(0.5, 0.999))
+    for _ in range(STEPS_TO_THICKEN):
+        optimizer.zero_grad()
+        (G(x) - thick).abs().mean().backward()
+        optimizer.step()
+    with torch.no_grad():
+        error, untranslated = float((G(x) - thick).abs().mean()), float((x - thick).abs().mean())
+    if skip_mode == "lerp":
+        assert error < 0.35 * untranslated, (error, untranslated)  # measured 0.032 against 0.141
+    else:
+        assert error > 0.9 * untranslated, (error, untranslated)  # measured 0.141: it never moves
+
+
+
+@pytest.mark.parametrize("input_skip", [True, False])
+def test_a_checkpoint_from_before_the_lerp_skip_rebuilds_the_tanh_skip(input_skip):
+    from ganfactory.engine.contract import checkpoint_meta
+    from ganfactory.operators.cyclegan.models import generator_architecture, load_generator
+    from ganfactory.operators.cyclegan.spec import CYCLEGAN
+
+    config = tiny_config(input_skip=input_skip, skip_mode="tanh", image_height=16, image_width=16)
+    trainable = CycleGANTrainable(config=config, source=as_domain(flat_glyphs(4, 0, size=16)),
+                                  target=as_domain(flat_glyphs(4, 1, size=16)), device=torch.device("cpu"),
+                                  precision="fp32")
+    architecture = {k: v for k, v in generator_architecture(config).items() if k != "skip_mode"}  # an older file
+    G, arch, _ = load_generator({"operator": trainable.state_dict(),
+                                 "meta": {**checkpoint_meta(CYCLEGAN), "architecture": architecture}}, path=None)
+    assert G.input_skip is input_skip
+    if input_skip:
+        assert G.skip_mode == arch["skip_mode"] == "tanh"
+    else:
+        assert "skip_mode" not in arch
+    x = flat_glyphs(2, 2, size=16).float() / 127.5 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(G(x), trainable.G_AB(x))

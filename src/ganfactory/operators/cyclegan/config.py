@@ -29,6 +29,10 @@ class CycleGANConfig(RunOptions):
     base_channels: int = Field(64, ge=1)
     input_skip: bool = Field(True, description="Generators add their output to the input image, so colours pass "
                              "through (False: the paper's generator, blind to per-image colour shifts).")
+    skip_mode: Literal["lerp", "tanh"] = Field("lerp", description="How the skip adds the network's output t = "
+                                               "tanh(net(x)): 'lerp' moves x toward white (t > 0) or black (t < 0) "
+                                               "by the fraction |t|; 'tanh' is tanh(net(x) + atanh(x)), which can "
+                                               "hardly darken white (its slope there is 0.002).")
     lambda_cycle: float = Field(10.0, ge=0)
     lambda_identity: float = Field(0.5, ge=0)
     pool_size: int = Field(50, ge=0)

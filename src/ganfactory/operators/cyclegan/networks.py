@@ -11,7 +11,7 @@ every layer here keeps that layout, so no hidden NCHW<->NHWC copies happen betwe
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ __all__ = [
     "default_n_layers",
     "check_generator_size",
     "init_weights",
+    "lerp_skip",
     "set_requires_grad",
 ]
 
@@ -154,8 +155,10 @@ class ResnetGenerator(nn.Module):
     Works for any height and width that ``check_generator_size`` accepts, including H != W.
     Input and output: [N, C, H, W] images in [-1, 1].
 
-    ``input_skip`` (ours, not the paper's): output = tanh(net(x) + atanh(x)), the network's last
-    convolution adding to the input image in tanh's pre-activation space. Why: the first layers are
+    ``input_skip`` (ours, not the paper's): the output is the input image changed by the network's
+    t = tanh(net(x)); ``skip_mode`` "lerp" (default) moves each value toward white or black by the
+    fraction |t| (``lerp_skip``), "tanh" computes tanh(net(x) + atanh(x)), which hardly changes white
+    or black pixels (slope 0.002 there: on glyphs it could not thicken strokes). Why: the first layers are
     a convolution then an InstanceNorm, so the paper's generator is blind to any per-image contrast
     change and per-channel offset of its input (G(a * x + b) == G(x) up to the norm's eps): the ink
     colour of a flat glyph or pictogram on white cannot reach the output, the cycle loss cannot be
@@ -173,11 +176,15 @@ class ResnetGenerator(nn.Module):
         n_blocks: int = 9,
         n_downsampling: int = 2,
         input_skip: bool = False,
+        skip_mode: Literal["lerp", "tanh"] = "lerp",
     ) -> None:
         super().__init__()
         if input_skip and in_channels != out_channels:
             raise ValueError(f"input_skip needs as many input as output channels, got {in_channels} and {out_channels}")
+        if skip_mode not in ("lerp", "tanh"):
+            raise ValueError(f"skip_mode must be 'lerp' or 'tanh', got {skip_mode!r}")
         self.input_skip = input_skip
+        self.skip_mode = skip_mode
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.n_downsampling = n_downsampling
@@ -205,8 +212,20 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.input_skip:
             return self.model(x)
-        # Clamped so that exact +-1 (white, black) maps to a finite pre-activation (atanh(0.999) ~ 3.8).
-        return torch.tanh(self.model(x) + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT)))
+        if self.skip_mode == "tanh":
+            # Clamped so that exact +-1 (white, black) maps to a finite pre-activation (atanh(0.999) ~ 3.8).
+            return torch.tanh(self.model(x) + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT)))
+        return lerp_skip(x, torch.tanh(self.model(x)))
+
+
+def lerp_skip(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """x moved toward +1 by the fraction t where t > 0 and toward -1 by -t where t < 0 (x, t: [N, C, H, W]).
+
+    The result stays in [-1, 1], equals x where t == 0, and its slope in t is 1 - x (t > 0) or 1 + x
+    (t < 0): a white pixel (x = 1) darkens at full rate. The "tanh" skip, tanh(net + atanh(x)), has slope
+    1 - 0.999**2 = 0.002 there, so its generators could hardly draw ink onto white (issue 15).
+    """
+    return x + t.clamp(min=0) * (1 - x) + t.clamp(max=0) * (1 + x)
 
 
 def default_n_layers(height: int, width: int) -> int:

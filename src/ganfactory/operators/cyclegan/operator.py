@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_architecture, checkpoint_provenance,
+from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_provenance,
                                          load_checkpoint, require_operator, resolve_checkpoint_path)
 from ganfactory.errors import CheckpointError
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
@@ -19,7 +19,7 @@ from ganfactory.engine.loop import Schedule
 from ganfactory.engine.precision import autocast
 from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.cyclegan.config import CycleGANConfig
-from ganfactory.operators.cyclegan.models import generator_architecture, load_generator
+from ganfactory.operators.cyclegan.models import generator_architecture, load_generator, recorded_architecture
 from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator
 from ganfactory.operators.cyclegan.spec import CYCLEGAN
 from ganfactory.operators.cyclegan.training import CycleGANTrainable
@@ -85,8 +85,7 @@ def _initial_state(config: CycleGANConfig) -> dict[str, Any] | None:
     path = resolve_checkpoint_path(Path(config.resume))
     state = load_checkpoint(path)
     operator_state = require_operator(state, "cyclegan", path)
-    recorded = checkpoint_architecture(state) or generator_architecture(CycleGANConfig(**operator_state["config"]))
-    difference = architecture_difference(recorded, generator_architecture(config))
+    difference = architecture_difference(recorded_architecture(state, operator_state), generator_architecture(config))
     if difference:
         raise CheckpointError(f"--resume {config.resume} was trained with other networks ({difference}); use its "
                               "parameters (its run's config.json) to continue it.")

@@ -28,7 +28,8 @@ SAMPLE_COUNT = 4
 def build_generator(config: CycleGANConfig) -> ResnetGenerator:
     n_blocks = config.n_blocks or default_n_blocks(config.image_height, config.image_width)
     return ResnetGenerator(config.image_channel, config.image_channel, base_channels=config.base_channels,
-                           n_blocks=n_blocks, input_skip=config.input_skip)
+                           n_blocks=n_blocks, input_skip=config.input_skip,
+                           skip_mode=config.skip_mode)
 
 
 def build_discriminator(config: CycleGANConfig) -> PatchDiscriminator:
