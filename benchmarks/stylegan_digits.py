@@ -152,7 +152,8 @@ class Probe:
 
 
 def _fmt(record: dict) -> str:
-    keys = ["kimg", "sec_kimg", "div_mean", "div_min", "div_random_noise", "w_std_over_mean", "acc_mean", "conditioning/transition", "D/real", "D/fake",
+    keys = ["kimg", "sec_kimg", "div_mean", "div_min", "coverage_mean", "coverage_real_mean", "recall_mean",
+            "recall_real_mean", "div_random_noise", "w_std_over_mean", "acc_mean", "conditioning/transition", "D/real", "D/fake",
             "augment/rt", "augment/p",
             "loss/D_r1", "loss/G_pl", "grad/mapping", "grad/embed", "grad/synthesis"]
     parts = [f"{k.split('/')[-1] if k.startswith('grad') else k}={record[k]:.4g}" for k in keys
@@ -174,6 +175,10 @@ def train_run(args: argparse.Namespace, data: tuple[torch.Tensor, ...], classifi
                             **({"lr": args.lr} if args.lr is not None else {}),
                             class_grouped_mbstd=args.class_grouped_mbstd)
     preset = preset_for(config)
+    if args.mbstd_group:
+        import dataclasses
+
+        preset = dataclasses.replace(preset, mbstd_group_size=args.mbstd_group)
     torch.manual_seed(config.seed * 1000003)
     folder = ImageFolderData(images=train_x, labels=train_y, class_names=CLASS_NAMES, conditional=True, files=[])
     t = StyleGANTrainable(config=config, preset=preset, data=folder, device=torch.device(args.device),
@@ -229,6 +234,37 @@ def _real_classifier(data: tuple[torch.Tensor, ...], *, resolution: int) -> torc
     return classifier
 
 
+def coverage_figures(G: torch.nn.Module, data: tuple[torch.Tensor, ...], *, per_class: int = 100) -> dict:
+    """Per class, the coverage and recall (Naeem et al. 2020; Kynkaenniemi et al. 2019) of G's samples against the
+    class's training digits, in pixel space at 16 px, next to the same figures for the held-out real digits of the
+    class: how much of the real variety the samples reach, with real data's own score as the yardstick. A
+    generator that makes one image per class covers a few training digits; real held-out digits cover most."""
+    from ganfactory.metrics.prdc import per_sample_prdc
+
+    train_x, train_y, test_x, test_y = data
+    seeds = list(range(20_000, 20_000 + per_class))
+
+    def pixels(x: torch.Tensor) -> np.ndarray:
+        x = x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x.float()
+        return torch.nn.functional.avg_pool2d(x, 2).flatten(1).numpy()
+
+    out: dict[str, list[float]] = {"coverage": [], "recall": [], "coverage_real": [], "recall_real": []}
+    for k in range(10):
+        real = pixels(train_x[train_y == k])
+        fake = pixels(synthesize(G, seeds=seeds, class_index=k, truncation=1.0, device=torch.device("cpu")).clamp(-1, 1))
+        held_out = pixels(test_x[test_y == k])
+        for suffix, samples in (("", fake), ("_real", held_out)):
+            values = per_sample_prdc(real, samples)
+            out["coverage" + suffix].append(round(float(values.coverage.mean()), 3))
+            out["recall" + suffix].append(round(float(values.recall.mean()), 3))
+    means = {f"{name}_mean": float(np.mean(values)) for name, values in out.items()}
+    print("coverage per class (generated / held-out real):",
+          [f"{a:.2f}/{b:.2f}" for a, b in zip(out["coverage"], out["coverage_real"])], flush=True)
+    print("recall per class   (generated / held-out real):",
+          [f"{a:.2f}/{b:.2f}" for a, b in zip(out["recall"], out["recall_real"])], flush=True)
+    return {**out, **means}
+
+
 def evaluate_run(run: Path, data: tuple[torch.Tensor, ...], classifier: torch.nn.Module, args) -> dict:
     """The probe's figures and the CAS for a finished `ganfactory stylegan` run on these digits (its class folders
     written by --write-folder): G_ema of the run's checkpoint (best.pt when the run kept one, else the latest)."""
@@ -244,7 +280,8 @@ def evaluate_run(run: Path, data: tuple[torch.Tensor, ...], classifier: torch.nn
         raise SystemExit(f"{run} was not trained on the digit folders 0..9 (classes {state['operator']['class_names']})")
     probe = Probe(SimpleNamespace(G_ema=G, device=torch.device("cpu"), _g_main=lambda: {}), data[0], data[1],
                   classifier)
-    record = {"checkpoint": str(path), "kimg": state["operator"]["images_seen"] / 1000, **probe.tick()}
+    record = {"checkpoint": str(path), "kimg": state["operator"]["images_seen"] / 1000, **probe.tick(),
+              **coverage_figures(G, data)}
     print(_fmt(record), flush=True)
     if args.grid_dir:
         save_grid(generate_grid(G, num_classes=10, seed=0, device=torch.device("cpu")),
@@ -265,6 +302,7 @@ def main() -> int:
     parser.add_argument("--ada-kimg", type=float, default=None)
     parser.add_argument("--gamma", type=float, default=None)
     parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--mbstd-group", type=int, default=0, help="minibatch-std group size (default: the preset's)")
     parser.add_argument("--class-grouped-mbstd", action="store_true", help="one class per minibatch-std group")
     parser.add_argument("--conditioning", choices=["transitional", "concat"], default=None, help="default: the preset's")
     parser.add_argument("--t-start-kimg", type=float, default=None)

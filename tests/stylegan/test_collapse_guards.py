@@ -162,3 +162,76 @@ def test_conditional_batches_give_each_minibatch_std_group_one_class():
     mixed = StyleGANTrainable(config=tiny_config(batch_size=8, class_grouped_mbstd=False), preset=preset_for(config),
                               data=data, device=torch.device("cpu"), precision="fp32")
     assert mixed._mbstd_groups is None
+
+
+def test_the_mode_seeking_term_is_small_for_varied_pairs_and_large_for_copies():
+    torch.manual_seed(0)
+    z = torch.randn(8, 16)
+    varied = torch.rand(8, 1, 8, 8) * 2 - 1
+    copies = varied[:1].expand(8, -1, -1, -1).clone().requires_grad_(True)
+    assert losses.mode_seeking_penalty(varied, z) < 5 < 1000 < losses.mode_seeking_penalty(copies, z)
+    nearly = (varied[:1] + 0.01 * torch.randn(8, 1, 8, 8)).requires_grad_(True)
+    losses.mode_seeking_penalty(nearly, z).backward()
+    # Descending the penalty moves each paired image away from its partner.
+    before = (nearly[:4] - nearly[4:]).abs().mean()
+    after = ((nearly - 0.01 * nearly.grad.sign())[:4] - (nearly - 0.01 * nearly.grad.sign())[4:]).abs().mean()
+    assert after > before
+
+
+def test_mode_seeking_pairs_share_a_class_and_the_generator_step_records_it():
+    data = _digits_16px(per_class=6)
+    config = tiny_config(batch_size=8, mode_seeking=1.0)
+    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
+                                  precision="fp32")
+    assert trainable.preset.mode_seeking_weight == 1.0 and preset_for(tiny_config()).mode_seeking_weight == 0.0
+    seen = []
+    mapping = trainable.G.mapping.forward
+
+    def recording(z, c=None, *args, **kwargs):
+        seen.append(c.clone())
+        return mapping(z, c, *args, **kwargs)
+
+    trainable.G.mapping.forward = recording
+    stats = trainable._g_main()
+    assert "loss/G_ms" in stats and stats["loss/G_ms"] > 0
+    assert torch.equal(seen[0][:4], seen[0][4:])
+    off = tiny_config(batch_size=8, mode_seeking=0)
+    assert "loss/G_ms" not in StyleGANTrainable(config=off, preset=preset_for(off), data=data,
+                                                device=torch.device("cpu"), precision="fp32")._g_main()
+
+
+def test_transitional_conditioning_starts_class_blind_and_ends_conditional():
+    from ganfactory.operators.stylegan.presets import transition_weight
+
+    data = _digits_16px(per_class=6)
+    config = tiny_config(batch_size=8, conditioning="transitional", t_start_kimg=0.016, t_end_kimg=0.032)
+    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
+                                  precision="fp32")
+    preset = trainable.preset
+    assert [transition_weight(preset=preset, kimg=k) for k in (0, 0.016, 0.024, 0.032, 1)] == [0, 0, 0.5, 1, 1]
+    z = torch.randn(2, trainable.G.z_dim)
+
+    def class_effect() -> float:
+        with torch.no_grad():
+            a = trainable.G_ema(z, torch.tensor([0, 0]), noise_mode="const")
+            b = trainable.G_ema(z, torch.tensor([1, 1]), noise_mode="const")
+        return float((a - b).abs().max())
+
+    trainable.train_step()
+    assert class_effect() == 0.0  # before t_start: G ignores the class
+    assert trainable.D(torch.zeros(2, 1, 16, 16), torch.tensor([0, 1])).shape == (2, 2)  # unconditional + projection
+    while trainable.done < 0.04:
+        trainable.train_step()
+    assert trainable.G_ema.mapping.transition.item() == 1.0 and class_effect() > 1e-3
+    embed_grad = trainable.G.mapping.embed.weight.grad
+    assert embed_grad is not None and embed_grad.abs().sum() > 0  # the class is learned once it counts
+
+
+def test_exploding_losses_are_flagged():
+    from ganfactory.metrics.stability import StabilityMonitor
+
+    monitor = StabilityMonitor(patience=2)
+    assert monitor.observe_tick({"loss/D": 1.2, "loss/G": 2.0}, where="at 1 kimg") == []
+    assert monitor.observe_tick({"loss/D": 5e4, "loss/G": 3e5}, where="at 2 kimg") == []
+    reasons = monitor.observe_tick({"loss/D": 7e3, "loss/G": 1e6}, where="at 3 kimg")
+    assert len(reasons) == 1 and "exploded" in reasons[0] and "lower --lr" in reasons[0]

@@ -85,6 +85,20 @@ def path_length_penalty(
     return penalty, new_mean
 
 
+def mode_seeking_penalty(images: Tensor, z: Tensor, *, eps: float = 1e-5) -> Tensor:
+    """Mode-seeking term of Mao et al. 2019 (MSGAN), to add to G's loss: 1 / (d_img / d_z + eps).
+
+    images [2P, C, H, W] and z [2P, z_dim]: sample i of the first half is paired with sample i of the second
+    (same class). d_img is the mean absolute difference of the paired images, d_z that of their latents, each
+    over the whole half: a generator that ignores z (one image per class) gets a large penalty, and the gradient
+    pushes paired images apart in proportion to how far apart their latents are.
+    """
+    half = images.shape[0] // 2
+    d_img = (images[:half].float() - images[half:2 * half].float()).abs().mean()
+    d_z = (z[:half].float() - z[half:2 * half].float()).abs().mean()
+    return 1.0 / (d_img / d_z + eps)
+
+
 def lazy_reg_adam_params(
     lr: float, betas: tuple[float, float], interval: int | None
 ) -> tuple[float, tuple[float, float]]:

@@ -64,6 +64,8 @@ class StyleGANPreset:
     conditioning: str
     t_start_kimg: float
     t_end_kimg: float
+    # Weight of the mode-seeking term in G's loss (Mao et al. 2019); 0: off, as in the paper's presets.
+    mode_seeking_weight: float
 
 
 def _auto_batch(resolution: int) -> int:
@@ -81,6 +83,7 @@ def _common(resolution: int) -> dict:
         num_fp16_res=4, conv_clamp=256.0, betas=(0.0, 0.99), eps=1e-8, r1_interval=16,
         style_mixing_prob=0.9, pl_weight=2.0, pl_batch_shrink=2, pl_decay=0.01, pl_interval=4,
         ada_target=0.6, ada_interval=4, ada_kimg=500.0, conditioning="concat", t_start_kimg=2000.0, t_end_kimg=4000.0,
+        mode_seeking_weight=0.0,
     )  # fmt: skip
 
 

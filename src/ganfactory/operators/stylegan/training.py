@@ -179,11 +179,20 @@ class StyleGANTrainable:
         self.G.requires_grad_(True)
         self.D.requires_grad_(False)
         z, c = self._fake_inputs(self.local_batch)
+        weight = self.preset.mode_seeking_weight
+        if weight > 0 and c is not None:  # pairs (i, i + half) share a class for the mode-seeking term
+            half = len(c) // 2
+            c = torch.cat([c[:half], c[:half], c[2 * half:]])
         with autocast(self.device, self.precision):
             fake, _ = self._generate(z, c, update_emas=True)  # the G step tracks w_avg for truncation
             loss = losses.g_nonsaturating_loss(self.D(self._augment(fake), c), transition=self.transition)
+            stats = {"loss/G": loss.item()}
+            if weight > 0:
+                seeking = losses.mode_seeking_penalty(fake, z)
+                loss = loss + weight * seeking
+                stats["loss/G_ms"] = seeking.item()
         self._step(loss, self.G, self.opt_G)
-        return {"loss/G": loss.item()}
+        return stats
 
     def _g_reg(self) -> dict[str, float]:
         batch = max(1, self.local_batch // self.preset.pl_batch_shrink)
