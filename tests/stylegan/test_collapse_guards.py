@@ -15,6 +15,7 @@ from ganfactory.nn.layers import MinibatchStd
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.networks import Discriminator, Generator
 from ganfactory.operators.stylegan.models import preset_for
+from ganfactory.operators.stylegan.presets import resolve_preset
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 
 from .conftest import tiny_config
@@ -183,7 +184,8 @@ def test_mode_seeking_pairs_share_a_class_and_the_generator_step_records_it():
     config = tiny_config(batch_size=8, mode_seeking=1.0)
     trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
                                   precision="fp32")
-    assert trainable.preset.mode_seeking_weight == 1.0 and preset_for(tiny_config()).mode_seeking_weight == 0.0
+    assert trainable.preset.mode_seeking_weight == 1.0 and preset_for(tiny_config()).mode_seeking_weight == 0.1
+    assert resolve_preset("auto", 32).mode_seeking_weight == 0.0  # the paper's presets leave it off
     seen = []
     mapping = trainable.G.mapping.forward
 

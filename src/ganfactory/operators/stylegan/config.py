@@ -64,7 +64,8 @@ class StyleGANConfig(RunOptions, GenerationChoices):
     map_layers: int | None = Field(None, ge=1, description="Mapping network depth (default: the preset's).")
     mode_seeking: float | None = Field(None, ge=0, description="Weight of the mode-seeking term in G's loss (Mao et "
                                        "al. 2019, MSGAN: images of one class drawn from far-apart z must differ); 0 "
-                                       "turns it off (the default): at 1 it kept digits varied but no longer digit-like.")
+                                       "turns it off. Default: the preset's (0.1 in 'small'; 0 in the paper's presets; at 1 digits stayed varied "
+                                       "but stopped looking like digits).")
     class_grouped_mbstd: bool = Field(False, description="Draw conditional batches so that each minibatch-std group "
                                       "holds one class, so the discriminator sees how varied each class is (with mixed "
                                       "classes a generator that makes one image per class looks varied to it). On real "
