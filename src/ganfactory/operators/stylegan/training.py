@@ -245,7 +245,7 @@ class StyleGANTrainable:
         return transition_weight(preset=self.preset, kimg=self.done) if self.num_classes else 1.0
 
     def _set_transition(self) -> None:
-        if getattr(self.G.mapping, "transitional", False):
+        if self.G.mapping.transitional:
             self.G.mapping.transition.fill_(self.transition)  # copied to G_ema with the other buffers
 
     def train_step(self) -> dict[str, float]:
