@@ -17,7 +17,8 @@ from ganfactory.operators.stylegan.loss import (
     path_length_penalty,
     r1_penalty,
 )
-from ganfactory.operators.stylegan.networks import Discriminator, Generator
+from ganfactory.operators.stylegan.discriminator import Discriminator
+from ganfactory.operators.stylegan.networks import Generator
 
 
 def tiny_pair(num_classes: int = 0) -> tuple[Generator, Discriminator]:

@@ -9,7 +9,8 @@ import io
 import pytest
 import torch
 
-from ganfactory.operators.stylegan.networks import Discriminator, Generator
+from ganfactory.operators.stylegan.discriminator import Discriminator
+from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.presets import (
     build_discriminator,
     build_generator,

@@ -13,11 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ganfactory.errors import ConfigError
-from ganfactory.operators.stylegan.networks import (
-    DiscriminatorArchitecture,
-    Discriminator,
-    Generator,
-)
+from ganfactory.operators.stylegan.discriminator import Discriminator, DiscriminatorArchitecture
+from ganfactory.operators.stylegan.networks import Generator
 
 PRESET_NAMES: tuple[str, ...] = ("auto", "stylegan2", "paper256", "cifar", "small")
 
