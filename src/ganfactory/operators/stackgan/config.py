@@ -22,6 +22,8 @@ class StackGANConfig(RunOptions):
     condition_dim: int = Field(128, ge=1, description="Conditioning-augmentation output size.")
     kl_weight: float = Field(2.0, ge=0)
     res_blocks: int = Field(4, ge=0, description="Stage-II residual blocks (the paper: 4; 2 for COCO).")
+    mirror: bool = Field(True, description="Random horizontal flips of the training images, as the reference "
+                         "does; turn off (--no-mirror) for text, glyphs or anything a mirror image changes.")
     captions_per_embedding: int = Field(4, ge=1, description="Training embedding = mean of this many of an "
                                         "image's caption embeddings, drawn at random.")
     captions: str = Field("", description="A text file, one sentence a line, to generate from (default: the "

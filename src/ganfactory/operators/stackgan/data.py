@@ -94,12 +94,15 @@ def load_images(data: PreparedData, indices: list[int], size: int) -> torch.Tens
     return torch.stack([load_cropped(image_path(data, i), data.boxes[i], size) for i in indices])
 
 
-def random_crop_flip(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """uint8 [B, 3, L, L] -> float [B, 3, size, size] in [-1, 1]; one crop offset and flip per batch."""
+def random_crop_flip(images: torch.Tensor, size: int, generator: torch.Generator, *, mirror: bool = True
+                     ) -> torch.Tensor:
+    """uint8 [B, 3, L, L] -> float [B, 3, size, size] in [-1, 1]; one crop offset and flip per batch.
+    mirror=False never flips (text, glyphs, anything whose mirror image means something else); the coin is
+    still drawn, so the crop offsets follow the same random stream either way."""
     top = int(torch.randint(images.shape[2] - size + 1, (1,), generator=generator))
     left = int(torch.randint(images.shape[3] - size + 1, (1,), generator=generator))
     images = images[:, :, top:top + size, left:left + size]
-    if bool(torch.rand(1, generator=generator) < 0.5):
+    if bool(torch.rand(1, generator=generator) < 0.5) and mirror:
         images = images.flip(3)
     return images.float() / 127.5 - 1
 

@@ -71,7 +71,8 @@ class StackGANStage(EpochCounter, ABC):
         order = torch.randperm(len(self.data.images), generator=torch.Generator().manual_seed(
             self.config.seed * 1_000_003 + epoch))
         index = order[step * self.batch:(step + 1) * self.batch]
-        real = random_crop_flip(self.data.images[index], self.size, self.data_rng).to(self.device)
+        real = random_crop_flip(self.data.images[index], self.size, self.data_rng,
+                                mirror=self.config.mirror).to(self.device)
         embedding = mean_caption_embedding(self.data.embeddings[index.numpy()], [self.data.counts[i] for i in index],
                                            self.config.captions_per_embedding, self.data_rng)
         return real, embedding.to(self.device)
