@@ -2,7 +2,7 @@
 --stage1-resolution and stage II at --resolution, on random data (the step costs the same).
 
     python benchmarks/stackgan_speed.py [--stage1-resolution 64] [--resolution 256] [--gf 128] [--df 64]
-                                        [--batch 8] [--steps 3] [--threads 2]
+                                        [--res-blocks 4] [--batch 8] [--steps 3] [--threads 2]
 
 The paper's widths (gf 128, df 64) at 256 px take seconds per step on a 2-core CPU; pass smaller --gf/--df
 for a quick look. Wall-clock figures on a shared machine are pessimistic; the load average is printed.
@@ -43,13 +43,14 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=256)
     parser.add_argument("--gf", type=int, default=128)
     parser.add_argument("--df", type=int, default=64)
+    parser.add_argument("--res-blocks", type=int, default=4)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = StackGANConfig(stage1_resolution=args.stage1_resolution, resolution=args.resolution, gf=args.gf,
-                            df=args.df, batch_size=args.batch)
+                            df=args.df, res_blocks=args.res_blocks, batch_size=args.batch)
     dim, device = 384, torch.device("cpu")
     common = dict(config=config, device=device, class_names=[])
     arch = architecture(config, stage="stage1", embedding_dim=dim, encoder="")
@@ -58,7 +59,7 @@ def main() -> None:
     stage2 = Stage2Trainable(stage1=stage1.G, data=_data(args.batch * 2, args.resolution, dim),
                              arch={**arch, "stage": "stage2"}, **common)
     rate2 = _rate(stage2, args.steps)
-    print(f"fp32, batch {args.batch}, gf {args.gf}, df {args.df}, {args.threads} threads, "
+    print(f"fp32, batch {args.batch}, gf {args.gf}, df {args.df}, res blocks {args.res_blocks}, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.1f}")
     for name, size, rate in (("stage I", args.stage1_resolution, rate1), ("stage II", args.resolution, rate2)):
         print(f"  {name} at {size} px: {rate:.3f} it/s ({args.batch * rate:.1f} images/s)")

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from ganfactory.engine.precision import autocast
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.models import noise
 from ganfactory.output.images import save_image, to_uint8
@@ -64,8 +65,11 @@ def captions_from_file(path: Path, encoder_name: str) -> list[CaptionRequest]:
 @torch.no_grad()
 def generate_from_captions(pipeline: ImagePipeline, requests: list[CaptionRequest], *, run: RunFolder, count: int,
                            seed: int, z_dim: int, condition_dim: int, device: torch.device, image_format: str,
-                           provenance: dict[str, Any]) -> int:
-    """Write `count` images per caption; returns how many files were written now."""
+                           provenance: dict[str, Any], precision: str = "fp32") -> int:
+    """Write `count` images per caption; returns how many files were written now. `precision`: the autocast
+    of a torch pipeline ("fp32", "bf16", "fp16"; an ONNX pipeline computes in fp32 and takes "fp32"), recorded
+    in every manifest line since the last bits of an image depend on it."""
+    provenance = {**provenance, "precision": str(precision)}
     pipeline = pipeline.to(device).eval()
     jobs = [(c, i) for c in range(len(requests)) for i in range(count)]
     written = 0
@@ -75,7 +79,9 @@ def generate_from_captions(pipeline: ImagePipeline, requests: list[CaptionReques
             part = todo[start:start + BATCH]
             z, eps1, eps2 = noise([seed + i for _, i in part], z_dim=z_dim, condition_dim=condition_dim)
             embedding = torch.from_numpy(np.stack([requests[c].embedding for c, _ in part]))
-            images = to_uint8(pipeline(embedding.to(device), z.to(device), eps1.to(device), eps2.to(device)))
+            with autocast(device, str(precision)):
+                images = pipeline(embedding.to(device), z.to(device), eps1.to(device), eps2.to(device))
+            images = to_uint8(images.float())
             for (c, i), image in zip(part, images):
                 _write(run, manifest, image, requests[c], c, seed + i, image_format, provenance)
                 written += 1

@@ -18,6 +18,7 @@ from ganfactory.operators.stackgan.networks import Discriminator
 def kl_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag(exp(logvar))) || N(0, I)), averaged over every element as the reference does:
     -0.5 * mean(1 + logvar - mu^2 - exp(logvar))."""
+    mu, logvar = mu.float(), logvar.float()  # under autocast they come in bf16/fp16; exp and mean need fp32
     return -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
 
 
@@ -29,6 +30,7 @@ def wrong_pairs(images: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Te
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    logits = logits.float()  # the loss in fp32 under autocast too (a no-op in fp32)
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 

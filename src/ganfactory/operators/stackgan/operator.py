@@ -48,7 +48,7 @@ def plan_stackgan(env: RunEnv) -> TrainingPlan:
         raise InputError(f"{data.root} has {len(rows)} training image(s); StackGAN needs at least two (lower "
                          "--test-fraction in stackgan-prepare).")
     class_names = sorted(set(data.classes))
-    common = dict(config=config, device=env.device, class_names=class_names)
+    common = dict(config=config, device=env.device, class_names=class_names, precision=str(env.precision))
 
     def arch(stage: str) -> dict[str, Any]:
         return architecture(config, stage=stage, embedding_dim=int(data.embeddings.shape[2]), encoder=data.encoder)
@@ -99,19 +99,19 @@ def _requests(env: RunEnv, data: PreparedData | None, encoder: str) -> list[Capt
 
 
 def _generate(env: RunEnv, pipeline: ImagePipeline, arch: dict[str, Any], data: PreparedData | None,
-              provenance: dict[str, str]) -> int:
+              provenance: dict[str, str], precision: str) -> int:
     config = env.config
     assert isinstance(config, StackGANConfig)
     return generate_from_captions(pipeline, _requests(env, data, arch.get("encoder", "")), run=env.run,
                                   count=config.generate_num, seed=config.seed, z_dim=arch["z_dim"],
                                   condition_dim=arch["condition_dim"], device=env.device,
-                                  image_format=config.image_format,
+                                  image_format=config.image_format, precision=precision,
                                   provenance={**provenance, "stage": arch["stage"]})
 
 
 def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
     last = trainables[-1]
-    return _generate(env, last.pipeline(), last.arch, read_prepared(env.inputs[0]), provenance)
+    return _generate(env, last.pipeline(), last.arch, read_prepared(env.inputs[0]), provenance, str(env.precision))
 
 
 def predict_stackgan(env: RunEnv, model: Path) -> int:
@@ -120,11 +120,12 @@ def predict_stackgan(env: RunEnv, model: Path) -> int:
         from ganfactory.operators.stackgan.onnx import OnnxTextToImage
 
         onnx_pipeline = OnnxTextToImage(model)
-        pipeline, arch = onnx_pipeline, onnx_pipeline.arch
+        pipeline, arch, precision = onnx_pipeline, onnx_pipeline.arch, "fp32"
     else:
         pipeline, arch, _ = pipeline_from_checkpoint(load_checkpoint(model), model)
+        precision = str(env.precision)
     data = read_prepared(env.inputs[0]) if env.inputs else None
-    return _generate(env, pipeline, arch, data, checkpoint_provenance(model))
+    return _generate(env, pipeline, arch, data, checkpoint_provenance(model), precision)
 
 
 def run_stackgan(data: Path | None, out: Path, config: StackGANConfig, *, progress_bar: bool = True,

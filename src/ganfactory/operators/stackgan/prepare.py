@@ -5,7 +5,8 @@ OUT holds, all in one order (image id i is line i of each file, 1-based as in CU
 classes.txt (`<id> <class>`), images.txt (`<id> <class>/<image>.<ext>`), image_class_labels.txt
 (`<id> <class id>`), train_test_split.txt (`<id> <0 train | 1 test>`, as the issue specifies; note that CUB's
 own file uses 1 for training), bounding_boxes.txt (`<id> x y w h`), captions.jsonl, filenames.txt
-(`<class>/<image>`), images/<class>/<image> (copies), embeddings.npy (float32 [N, captions, D]), encoder.json and prepare_report.json.
+(`<class>/<image>`), images/<class>/<image> (copies), embeddings.npy (float32 [N, captions, D]), encoder.json and prepare_report.json;
+with `--parts`, parts/parts.txt and parts/part_locs.txt as CUB lays them out (see parts.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.encoder import SentenceEncoder, load_encoder
+from ganfactory.operators.stackgan.parts import PartAnnotations, part_lines, read_parts
 from ganfactory.operators.stackgan.scan import PROBLEM_TEXT, CaptionedImage, ScanReport, scan_captioned_folder
 from ganfactory.operators.stackgan.split import class_split, stratified_split
 from ganfactory.output.atomic import atomic_write, atomic_write_json, atomic_write_text
@@ -153,13 +155,37 @@ def _write_layout(out: Path, items: list[CaptionedImage], split: list[int],
     atomic_write(out / "embeddings.npy", save)
 
 
+def _parts_for(items: list[CaptionedImage], scan: ScanReport, parts: Path | None,
+               part_locs: Path | None) -> PartAnnotations | None:
+    """The user's part files, checked against DATA; prepared images without any location line are reported."""
+    if parts is None:
+        if part_locs is not None:
+            raise InputError("--part-locs needs --parts (the parts.txt that names the part ids); add --parts.")
+        return None
+    annotations = read_parts(parts, images=scan.images, locations=part_locs)
+    for item in items:
+        if item.rel not in annotations.locations:
+            scan.add("no_part_locations", item.rel)
+    return annotations
+
+
+def _write_parts(out: Path, items: list[CaptionedImage], annotations: PartAnnotations) -> None:
+    names, rows = part_lines(annotations, [item.rel for item in items])
+    (out / "parts").mkdir(exist_ok=True)
+    atomic_write_text(out / "parts" / "parts.txt", _lines(names))
+    atomic_write_text(out / "parts" / "part_locs.txt", _lines(rows))
+
+
 def prepare_stackgan_dataset(data: Path, out: Path, *, encoder: SentenceEncoder | str | Path | None = None,
                              test_fraction: float = 0.2,
                              split_by_class: bool = False, seed: int = 0, bounding_boxes: Path | None = None,
-                             reference: Path | None = None) -> PrepareResult:
+                             reference: Path | None = None, parts: Path | None = None,
+                             part_locs: Path | None = None) -> PrepareResult:
     """Scan DATA, split, embed every caption and write the layout into OUT. `encoder`: a loaded encoder, or the
     `--encoder` value to load once DATA has been checked (None: the packaged all-MiniLM-L6-v2); with
     `reference` the reference's char-CNN-RNN embeddings are used instead and `encoder` is not loaded.
+    `parts`: a folder with parts.txt and part_locs.txt, or parts.txt (part_locs.txt beside it unless
+    `part_locs` is given); None: no part files are written.
     Raises InputError (one sentence) when nothing usable is left or an input file is wrong."""
     _check_folders(data, out)
     scan = scan_captioned_folder(Path(data))
@@ -172,6 +198,7 @@ def prepare_stackgan_dataset(data: Path, out: Path, *, encoder: SentenceEncoder 
     classes = [item.class_name for item in items]
     split = (class_split if split_by_class else stratified_split)(classes, test_fraction=test_fraction, seed=seed)
     boxes = _boxes_for(items, bounding_boxes)
+    annotations = _parts_for(items, scan, parts, part_locs)  # checked before the slow encoding
     if reference is None:
         if not isinstance(encoder, SentenceEncoder):
             encoder = load_encoder(encoder)
@@ -180,6 +207,8 @@ def prepare_stackgan_dataset(data: Path, out: Path, *, encoder: SentenceEncoder 
     out.mkdir(parents=True, exist_ok=True)
     _copy_images(out, items)
     _write_layout(out, items, split, boxes, embeddings)
+    if annotations is not None:
+        _write_parts(out, items, annotations)
     lines = report_lines(scan)
     encoder_name = "char-CNN-RNN (reference pickles)" if reference is not None else encoder.name
     atomic_write_json(out / "encoder.json", {"name": encoder_name, "dim": int(embeddings.shape[2])})

@@ -38,6 +38,7 @@ class ScanReport:
 
     items: list[CaptionedImage] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)
+    images: set[str] = field(default_factory=set)  # every image file seen ("<class>/<image>.<ext>"), kept or not
 
     def add(self, kind: str, rel: str) -> None:
         self.problems.setdefault(kind, []).append(rel)
@@ -52,6 +53,7 @@ PROBLEM_TEXT = {
     "not_in_reference": "image(s) the reference's filenames.pickle does not list (left out)",
     "order_mismatch": "reference file(s) in another order than the folder (reordered to the folder's order)",
     "duplicate_name": "image name(s) used twice in a class, e.g. a.jpg and a.png sharing a.txt (left out)",
+    "no_part_locations": "image(s) without a line in the part locations file (every part written as not visible)",
 }
 
 
@@ -93,6 +95,7 @@ def _scan_class(folder: Path, text_root: Path | None, data: Path, report: ScanRe
     stems: dict[str, list[Path]] = {}
     for path in images:
         stems.setdefault(path.stem, []).append(path)
+        report.images.add(f"{folder.name}/{path.name}")
     caption_dir = text_root / folder.name if text_root is not None else folder
     texts = sorted(caption_dir.glob("*.txt")) if caption_dir.is_dir() else []
     for text in texts:

@@ -1,6 +1,8 @@
 """The two StackGAN training stages as engine Trainables (unit: epoch). Per step, as the reference does: one D
 update (matching-aware), then one G update (adversarial + KL * 2) on the same fakes. Learning rates are halved
-every `lr_decay_epochs`, computed from the epoch so that a resumed run sets the same values."""
+every `lr_decay_epochs`, computed from the epoch so that a resumed run sets the same values. `--precision`: the
+forward passes and losses run under autocast (bf16/fp16; the losses themselves in fp32), fp16 with one loss scaler
+for both optimisers (updated once per step, as torch.amp documents for several optimisers); fp32 is unchanged."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 
 from ganfactory.engine.loop import EpochCounter
+from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.operators.stackgan import loss as losses
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.data import mean_caption_embedding, random_crop_flip
@@ -43,8 +46,11 @@ class StackGANStage(EpochCounter, ABC):
     unconditional = False
 
     def __init__(self, *, config: StackGANConfig, data: StageData, arch: dict[str, Any], device: torch.device,
-                 class_names: list[str]) -> None:
+                 class_names: list[str], precision: str = "fp32") -> None:
+        """precision: a resolved name ("fp32", "bf16", "fp16"; engine.precision.resolve_precision)."""
         self.config, self.data, self.arch, self.device, self.class_names = config, data, arch, device, class_names
+        self.precision = precision
+        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
         self.batch = min(config.batch_size, len(data.images))
         self.steps_per_epoch = max(1, len(data.images) // self.batch)  # drop_last, as the reference's loader
         self.data_rng = torch.Generator().manual_seed(config.seed * 7919 + 17)
@@ -77,21 +83,25 @@ class StackGANStage(EpochCounter, ABC):
                                            self.config.captions_per_embedding, self.data_rng)
         return real, embedding.to(self.device)
 
+    def _optimise(self, loss: torch.Tensor, optimiser: torch.optim.Optimizer) -> None:
+        optimiser.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimiser)  # skipped for fp16 gradients with inf/NaN
+
     def train_step(self) -> dict[str, float]:
         for optimiser in (self.opt_G, self.opt_D):
             for group in optimiser.param_groups:
                 group["lr"] = self._lr()
         real, embedding = self._batch()
-        fake, mu, logvar = self.fake(embedding)
-        d_loss = losses.discriminator_loss(self.D, real, fake, mu, unconditional=self.unconditional)
-        self.opt_D.zero_grad(set_to_none=True)
-        d_loss.total.backward()
-        self.opt_D.step()
-        g_loss, g_parts = losses.generator_loss(self.D, fake, mu, logvar, unconditional=self.unconditional,
-                                                kl_weight=self.config.kl_weight)
-        self.opt_G.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_G.step()
+        with autocast(self.device, self.precision):
+            fake, mu, logvar = self.fake(embedding)
+            d_loss = losses.discriminator_loss(self.D, real, fake, mu, unconditional=self.unconditional)
+        self._optimise(d_loss.total, self.opt_D)
+        with autocast(self.device, self.precision):
+            g_loss, g_parts = losses.generator_loss(self.D, fake, mu, logvar, unconditional=self.unconditional,
+                                                    kl_weight=self.config.kl_weight)
+        self._optimise(g_loss, self.opt_G)
+        self.scaler.update()  # a no-op unless fp16
         self._steps += 1
         return {"loss/D": d_loss.total.item(), "loss/G": g_loss.item(),
                 **{f"loss/{k}": v for k, v in {**d_loss.parts, **g_parts}.items()}, "lr": self._lr()}
@@ -100,7 +110,7 @@ class StackGANStage(EpochCounter, ABC):
         return {"operator": "stackgan", "stage": self.stage, "G": self.G.state_dict(), "D": self.D.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
                 "data_rng": self.data_rng.get_state(), "steps": self._steps, "config": self.config.to_json_dict(),
-                "class_names": list(self.class_names)}
+                "class_names": list(self.class_names), "scaler": self.scaler.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
@@ -109,6 +119,8 @@ class StackGANStage(EpochCounter, ABC):
         self.opt_D.load_state_dict(state["opt_D"])
         self.data_rng.set_state(state["data_rng"])
         self._steps = int(state["steps"])
+        if state.get("scaler"):  # checkpoints written before --precision applied to StackGAN have none
+            self.scaler.load_state_dict(state["scaler"])
 
     @abstractmethod
     def pipeline(self) -> TextToImage:
@@ -123,11 +135,12 @@ class StackGANStage(EpochCounter, ABC):
         training = [m.training for m in (self.G, self.D)]
         self.G.eval()
         try:
-            first = pipeline.stage1(embedding, z, eps1)[0]
-            cells = [[first[i]] for i in range(len(first))]
-            if pipeline.stage2 is not None:
-                second = pipeline.stage2(first, embedding, eps2)[0]
-                cells = [[a, b] for a, b in zip(first, second)]
+            with autocast(self.device, self.precision):
+                first = pipeline.stage1(embedding, z, eps1)[0]
+                cells = [[first[i]] for i in range(len(first))]
+                if pipeline.stage2 is not None:
+                    second = pipeline.stage2(first, embedding, eps2)[0]
+                    cells = [[a, b] for a, b in zip(first, second)]
         finally:
             self.G.train(training[0])
         save_caption_grid([[img.float().cpu() for img in cell] for cell in cells], self.data.sample_captions, path)
