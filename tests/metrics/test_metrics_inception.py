@@ -7,7 +7,6 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageFilter
 
 from ganfactory.data.imageio import pil_to_tensor
