@@ -104,7 +104,8 @@ def _real_folder(root: Path, count: int = 2) -> Path:
 
 def test_project_command_writes_latents_reconstructions_and_psnr(stylegan_run, tmp_path, capsys):
     real, out = _real_folder(tmp_path), tmp_path / "proj"
-    assert main(["-q", "project", str(stylegan_run), str(real), str(out), "--steps", "3", "--device", "cpu"]) == 0
+    assert main(["-q", "project", str(stylegan_run), str(real), str(out), "--steps", "3", "--device", "cpu",
+                 "--perceptual", "discriminator"]) == 0
     assert "mean PSNR" in capsys.readouterr().out
     ws, ids, meta = read_latents(out / "latents.safetensors")
     assert ids == ["photo0", "photo1"] and ws.shape[0] == 2 and len(meta["checkpoint_sha256"]) == 64
@@ -124,7 +125,8 @@ def test_project_bad_input_is_one_line(stylegan_run, tmp_path, capsys, case):
         _real_folder(images)
         run = tmp_path / "images" if case == "wrong_run" else run
         out = images / "out" if case == "inside" else out
-    code = main(["project", str(run), str(images), str(out), "--steps", "2", "--device", "cpu"])
+    code = main(["project", str(run), str(images), str(out), "--steps", "2", "--device", "cpu",
+                 "--perceptual", "none"])
     err = capsys.readouterr().err.strip()
     assert code != 0 and err.startswith("error:") and len(err.splitlines()) == 1 and "internal" not in err
     assert not (out / "latents.safetensors").exists()
@@ -133,7 +135,7 @@ def test_project_bad_input_is_one_line(stylegan_run, tmp_path, capsys, case):
 def test_projected_real_images_join_datasetgan_training(stylegan_run, sampled, tmp_path):
     out, proj = copy_of(sampled, tmp_path), tmp_path / "proj"
     assert main(["-q", "project", str(stylegan_run), str(_real_folder(tmp_path)), str(proj), "--steps", "2",
-                 "--device", "cpu"]) == 0
+                 "--device", "cpu", "--perceptual", "none"]) == 0
     assert add_real(out, proj) == ["real-photo0", "real-photo1"]
     assert add_real(out, proj) == []  # again: nothing new, no duplicate latents
     folder = annotation_folder(out)
