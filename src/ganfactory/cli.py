@@ -24,6 +24,7 @@ from ganfactory.operators.command import operator_command
 from ganfactory.operators.registry import all_operators
 from ganfactory.operators.stackgan import cli as stackgan_cli
 from ganfactory.operators.stylegan import cli as stylegan_cli
+from ganfactory.projection import cli as projection_cli
 
 
 class _ConsoleHandler(logging.Handler):
@@ -67,7 +68,7 @@ def _register_commands(group: click.Group) -> None:
     for spec in all_operators():
         group.add_command(operator_command(spec))
     for module in (data_cli, stylegan_cli, stackgan_cli, jobs_cli, export_cli, metrics_cli, demo, console_cli,
-                   curate_cli):
+                   curate_cli, projection_cli):
         module.register(group)
 
 

@@ -39,6 +39,19 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
         click.echo(f"Annotate the images in {folder / 'images'}: masks go in {folder / 'masks'} "
                    f"(index PNG, RGB colours of {folder / 'classes.json'}, or LabelMe JSON).")
 
+    @group.command("add-real")
+    @click.argument("out", type=PATH)
+    @click.argument("projection", type=PATH)
+    def add_real_command(out: Path, projection: Path) -> None:
+        """Add real images projected by 'ganfactory project RUN IMAGES PROJECTION' to OUT's samples to annotate."""
+        from ganfactory.operators.datasetgan.real import add_real
+        from ganfactory.operators.datasetgan.layout import annotation_folder
+
+        added = add_real(out, projection)
+        folder = annotation_folder(out)
+        click.echo(f"Added {len(added)} real images to {folder.images_dir}; draw their masks on those images "
+                   f"(G's reconstructions are in {folder.reconstructions_dir}).")
+
     @group.command("train")
     @click.argument("out", type=PATH)
     @config_options(DatasetGANConfig, skip=_SKIP)

@@ -31,6 +31,11 @@ class AnnotationFolder:
         return self.root / "generator.safetensors"
 
     @property
+    def reconstructions_dir(self) -> Path:
+        """G(w) of projected real images (`datasetgan add-real`); masks are drawn on images/, the real ones."""
+        return self.root / "reconstructions"
+
+    @property
     def samples_path(self) -> Path:
         return self.root / "samples.json"
 

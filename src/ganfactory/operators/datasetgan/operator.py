@@ -39,7 +39,8 @@ def annotated_set(folder: AnnotationFolder, source: SourceGenerator,
     missing = [sid for sid in ids if sid not in position]
     if missing:
         raise InputError(f"Image {folder.images_dir / (missing[0] + '.png')} has no latent in "
-                         f"{folder.latents_path}; only images written by 'datasetgan sample' can be used.")
+                         f"{folder.latents_path}; only images written by 'datasetgan sample' or 'datasetgan add-real' "
+                         "can be used.")
     return ids, ws_all[[position[sid] for sid in ids]], torch.from_numpy(masks)
 
 
