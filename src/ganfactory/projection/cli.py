@@ -21,9 +21,9 @@ PATH = click.Path(path_type=Path)
               help="Optimisation steps (per stage: w+ runs the W search, then as many W+ steps).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True,
               help="Peak Adam learning rate.")
-@click.option("--perceptual", type=click.Choice(PERCEPTUAL_CHOICES), default="inception", show_default=True,
-              help="Perceptual loss: the FID Inception's early layers (closest per step), the run's discriminator "
-                   "blocks (~9x cheaper per step), or none (pixel MSE only, cheapest).")
+@click.option("--perceptual", type=click.Choice(PERCEPTUAL_CHOICES), default="discriminator", show_default=True,
+              help="Perceptual loss: the run's discriminator blocks (default: closest per second), the FID "
+                   "Inception's early layers (closest per step, ~9x dearer per step), or none (pixel MSE only).")
 @click.option("--pixel-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Weight of the pixel MSE (images in [-1, 1]) added to the perceptual distance.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent noise and w statistics.")
