@@ -19,7 +19,7 @@ from torch import nn
 
 from ganfactory.engine.precision import resolve_device
 from ganfactory.errors import InputError
-from ganfactory.operators.datasetgan.classes import read_classes
+from ganfactory.operators.datasetgan.classes import SegmentationClass, read_classes
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder
@@ -84,7 +84,8 @@ def _score(model: UNet, test: PairSet, *, class_names: list[str], device: torch.
     return scores_from_confusion(matrix, class_names=class_names).to_json()
 
 
-def _training_sets(out: Path, config: SegmentationEvalConfig, *, classes: list, size: int) -> dict[str, PairSet]:
+def _training_sets(out: Path, config: SegmentationEvalConfig, *, classes: list[SegmentationClass],
+                   size: int) -> dict[str, PairSet]:
     # The generated pairs first: without them there is nothing to compare, so fail before any work.
     generated = generated_pairs(out, classes=classes, size=size)
     annotated = annotated_pairs(out, classes=classes, size=size)
@@ -94,8 +95,8 @@ def _training_sets(out: Path, config: SegmentationEvalConfig, *, classes: list, 
     return sets
 
 
-def _check(out: Path, config: SegmentationEvalConfig) -> tuple[int, int]:
-    """(side, U-Net divisor) after checking the options; InputError for what cannot work."""
+def _side(out: Path, config: SegmentationEvalConfig) -> int:
+    """The side every image is scaled to, after checking the options; InputError for what cannot work."""
     if not config.real_test:
         raise InputError("Give --real-test DIR: a folder of real test images (DIR/images) and masks (DIR/masks).")
     size = config.size or annotated_side(out)
@@ -104,7 +105,7 @@ def _check(out: Path, config: SegmentationEvalConfig) -> tuple[int, int]:
         raise InputError(f"The images are evaluated at {size}x{size}, but a U-Net of {config.levels} levels needs "
                          f"a side divisible by {divisor}; pass --size {max(divisor, size // divisor * divisor)} "
                          "or fewer --levels.")
-    return size, divisor
+    return size
 
 
 def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str
     {"classes", "test", "settings", "models": {name: {iou, absent_classes, miou, pixel_accuracy, train_size,
     steps, epochs}}}. Raises InputError for a missing or inconsistent input (nothing is written then)."""
     out = Path(out)
-    size, _ = _check(out, config)
+    size = _side(out, config)
     classes = read_classes(annotation_folder(out).classes_path)
     names = [c.name for c in classes]
     test = real_test_pairs(Path(config.real_test), classes=classes, size=size)
