@@ -18,6 +18,7 @@ from ganfactory.cli import cli, main
 from ganfactory.engine.driver import run_operator
 from ganfactory.operators.datasetgan.classes import read_classes
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
+from ganfactory.operators.datasetgan import evaluate as evaluate_module
 from ganfactory.operators.datasetgan.evaluate import predict, train_unet
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder
@@ -102,14 +103,20 @@ def real_test_folder(root: Path, classes_path: Path) -> Path:
     return root
 
 
-def test_evaluate_end_to_end_and_deterministic(generated, tmp_path):
-    test_dir = real_test_folder(tmp_path / "real", annotation_folder(generated).classes_path)
-    out = tmp_path / "out"
-    shutil.copytree(generated, out)
+def _evaluate(out: Path, test_dir: Path) -> dict:
     result = CliRunner().invoke(cli, ["datasetgan", "evaluate", str(out), "--real-test", str(test_dir), *FAST])
     assert result.exit_code == 0, result.output
-    report = json.loads((out / "evaluation" / "segmentation.json").read_text())
-    assert report["classes"] == CLASSES and report["test"]["images"] == 3
+    assert "generated+annotated" in result.output and "mIoU" in result.output
+    return json.loads((out / "evaluation" / "segmentation.json").read_text())
+
+
+def test_evaluate_end_to_end_deterministic_and_resumed(generated, tmp_path, monkeypatch):
+    test_dir = real_test_folder(tmp_path / "real", annotation_folder(generated).classes_path)
+    out, other = tmp_path / "out", tmp_path / "other"
+    shutil.copytree(generated, out)
+    shutil.copytree(generated, other)
+    report = _evaluate(out, test_dir)
+    assert report["classes"] == CLASSES and report["test"]["images"] == 3 and report["complete"]
     assert list(report["models"]) == ["annotated", "generated", "generated+annotated"]
     sizes = {name: m["train_size"] for name, m in report["models"].items()}
     assert sizes == {"annotated": 4, "generated": 4, "generated+annotated": 8}
@@ -119,9 +126,25 @@ def test_evaluate_end_to_end_and_deterministic(generated, tmp_path):
         assert set(m["iou"]) | set(m["absent_classes"]) == set(CLASSES)
         assert 0 <= m["miou"] <= 1 and 0 <= m["pixel_accuracy"] <= 1
         assert m["miou"] == pytest.approx(np.mean(list(m["iou"].values())))
-    assert "generated+annotated" in result.output and "mIoU" in result.output
-    again = CliRunner().invoke(cli, ["datasetgan", "evaluate", str(out), "--real-test", str(test_dir), *FAST])
-    assert again.exit_code == 0 and json.loads((out / "evaluation" / "segmentation.json").read_text()) == report
+    # Stopped after the first model, then run again: only the other two train, and the figures are the same
+    # as the uninterrupted run's (the same seed gives the same figures).
+    trained, original = [], evaluate_module.train_unet
+
+    def stopping(*args, **kwargs):
+        trained.append(1)
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "train_unet", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_module.evaluate_segmentation(other, SegmentationEvalConfig(
+            real_test=str(test_dir), epochs=2, width=4, levels=3, batch=4, device="cpu"))
+    stopped = json.loads((other / "evaluation" / "segmentation.json").read_text())
+    assert list(stopped["models"]) == ["annotated"] and not stopped["complete"]
+    trained.clear()
+    monkeypatch.setattr(evaluate_module, "train_unet", lambda *a, **k: trained.append(1) or original(*a, **k))
+    assert _evaluate(other, test_dir) == report and len(trained) == 2
 
 
 def _error(capsys, *args) -> str:

@@ -4,11 +4,14 @@ A small U-Net is trained on (a) the annotated images only, (b) the generated pai
 comparison) and, unless --no-combined, (b+a) both; each is scored on DIR's real annotated images with
 per-class IoU, mIoU and pixel accuracy. Every model trains for the same number of steps, --epochs passes over
 the largest training set, so (a) is not short of updates; random horizontal flips augment the training pairs.
-Writes OUT/evaluation/segmentation.json. The same seed gives the same figures (on the same device).
+Writes OUT/evaluation/segmentation.json after each model; a rerun keeps the models already scored on the same
+pairs and settings. The same seed gives the same figures (on the same device).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from pathlib import Path
@@ -108,27 +111,54 @@ def _side(out: Path, config: SegmentationEvalConfig) -> int:
     return size
 
 
+def _fingerprint(pairs: PairSet, test: PairSet, *, steps: int, config: SegmentationEvalConfig) -> str:
+    """What one model's scores depend on: its training pairs, the test pairs, the settings and the step count."""
+    digest = hashlib.sha256(json.dumps({**config.to_json_dict(), "steps": steps}, sort_keys=True).encode())
+    for tensor in (pairs.images, pairs.masks, test.images, test.masks):
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _scored_before(path: Path) -> dict[str, Any]:
+    """The models of an earlier (maybe stopped) evaluation, to keep those whose fingerprint still matches."""
+    try:
+        models = json.loads(path.read_text(encoding="utf-8")).get("models", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return models if isinstance(models, dict) else {}
+
+
 def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str, Any]:
     """Train and score the U-Nets; returns (and writes to OUT/evaluation/segmentation.json) the report:
-    {"classes", "test", "settings", "models": {name: {iou, absent_classes, miou, pixel_accuracy, train_size,
-    steps, epochs}}}. Raises InputError for a missing or inconsistent input (nothing is written then)."""
+    {"classes", "test", "settings", "complete", "models": {name: {iou, absent_classes, miou, pixel_accuracy,
+    train_size, steps, epochs, fingerprint}}}. The report is rewritten after each model, so a stopped evaluation
+    resumes: a model scored before on the very same pairs and settings (its fingerprint) is kept, not retrained.
+    Raises InputError for a missing or inconsistent input (nothing is written then)."""
     out = Path(out)
     size = _side(out, config)
     classes = read_classes(annotation_folder(out).classes_path)
-    names = [c.name for c in classes]
     test = real_test_pairs(Path(config.real_test), classes=classes, size=size)
     sets = _training_sets(out, config, classes=classes, size=size)
     steps = max(1, math.ceil(config.epochs * max(len(s) for s in sets.values()) / config.batch))
-    device = resolve_device(config.device)
-    models: dict[str, Any] = {}
+    device, path = resolve_device(config.device), evaluation_path(out)
+    before = _scored_before(path)
+    report = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(), "complete": False,
+              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test), "size": size}}
     for name, pairs in sets.items():
+        key = _fingerprint(pairs, test, steps=steps, config=config)
+        if isinstance(before.get(name), dict) and before[name].get("fingerprint") == key:
+            log.info("Kept the %s model's scores of an earlier run (same pairs and settings).", name)
+            report["models"][name] = before[name]
+            continue
         log.info("Training a U-Net on the %s pairs (%d images, %d steps).", name, len(pairs), steps)
         model = train_unet(pairs, num_classes=len(classes), steps=steps, config=config, device=device)
-        models[name] = {**_score(model, test, class_names=names, device=device), "train_size": len(pairs),
-                        "steps": steps, "epochs": round(steps * config.batch / len(pairs), 3)}
-    report = {"classes": names, "models": models, "settings": config.to_json_dict(),
-              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test), "size": size}}
-    atomic_write_json(evaluation_path(out), report)
+        report["models"][name] = {**_score(model, test, class_names=report["classes"], device=device),
+                                  "train_size": len(pairs), "steps": steps, "fingerprint": key,
+                                  "epochs": round(steps * config.batch / len(pairs), 3)}
+        atomic_write_json(path, report)
+    report["complete"] = True
+    atomic_write_json(path, report)
     return report
 
 
