@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--labels", choices=["digit", "foreground"], default="digit")
     parser.add_argument("--real-digits", type=Path, default=Path("/work/exp/digits_test"),
                         help="real held-out digits as CLASS/*.png, for `datasetgan evaluate`")
-    parser.add_argument("--eval-epochs", type=float, default=20, help="U-Net passes over the generated pairs")
+    parser.add_argument("--eval-epochs", type=float, default=10, help="U-Net passes over the generated pairs")
     args = parser.parse_args()
     torch.set_num_threads(1)
     device = resolve_device("cpu")
