@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=500)
     parser.add_argument("--epochs", type=float, default=10)
     parser.add_argument("--steps-per-image", type=int, default=64)
+    parser.add_argument("--min-epochs", type=float, default=3.0, help="interpreter: no early stop before (paper: 3)")
     parser.add_argument("--labels", choices=["digit", "foreground"], default="digit")
     parser.add_argument("--real-digits", type=Path, default=Path("/work/exp/digits_test"),
                         help="real held-out digits as CLASS/*.png, for `datasetgan evaluate`")
@@ -104,7 +105,7 @@ def main() -> None:
     annotate(out, classes)
     annotate(holdout, classes)
     config = DatasetGANConfig(num=args.num, epochs=args.epochs, steps_per_image=args.steps_per_image, device="cpu",
-                              precision="fp32", batch=16)
+                              precision="fp32", batch=16, min_epochs=min(args.min_epochs, args.epochs))
     start = time.perf_counter()
     result = run_operator(DATASETGAN, (), out, config, progress_bar=False)
     seconds = time.perf_counter() - start
