@@ -4,8 +4,11 @@ Needs a StyleGAN run of this project trained on the digits as class folders (see
 sample 16 images to annotate and 16 held out, annotate both by script (the digit's pixels above a threshold
 get the class of the digit the conditional generator drew, the rest is background: 11 classes), train the
 interpreter, report its pixel accuracy and per-class IoU on the held-out samples, and generate N pairs.
+Then the downstream check, `datasetgan evaluate`: a U-Net trained on (a) the 16 annotated samples and (b) the
+generated pairs (and b+a), scored by mIoU on real held-out digits (--real-digits CLASS/*.png, annotated by the
+same threshold: WORK/real_test/images + masks).
 
-    python benchmarks/datasetgan_digits_e2e.py RUN WORK [--num 500]
+    python benchmarks/datasetgan_digits_e2e.py RUN WORK [--num 500] [--real-digits /work/exp/digits_test]
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from ganfactory.engine.checkpoint import resolve_checkpoint_path
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.precision import resolve_device
 from ganfactory.operators.datasetgan.classes import template_classes, write_classes
-from ganfactory.operators.datasetgan.config import DatasetGANConfig
+from ganfactory.operators.datasetgan.config import DatasetGANConfig, SegmentationEvalConfig
+from ganfactory.operators.datasetgan.evaluate import evaluate_segmentation, format_report
 from ganfactory.operators.datasetgan.generator import load_generator, read_latents
 from ganfactory.operators.datasetgan.layout import annotation_folder
 from ganfactory.operators.datasetgan.operator import load_interpreter
@@ -47,6 +51,19 @@ def annotate(out: Path, classes: list[str]) -> None:
         digit = classes.index(sample["class_name"]) if len(classes) > 2 else 1
         Image.fromarray(np.where(gray > THRESHOLD, digit, 0).astype(np.uint8), mode="L").save(
             folder.masks_dir / f"{sample['id']}.png")
+
+
+def real_test_set(digits: Path, target: Path, classes: list[str]) -> Path:
+    """Real held-out digits (DIGITS/<class>/*.png) annotated like annotate(): TARGET/images + TARGET/masks."""
+    (target / "images").mkdir(parents=True, exist_ok=True)
+    (target / "masks").mkdir(exist_ok=True)
+    for path in sorted(digits.glob("*/*.png")):
+        gray = np.asarray(Image.open(path).convert("L"))
+        label = classes.index(path.parent.name) if len(classes) > 2 else 1
+        name = f"{path.parent.name}_{path.stem}.png"
+        Image.fromarray(gray, mode="L").save(target / "images" / name)
+        Image.fromarray(np.where(gray > THRESHOLD, label, 0).astype(np.uint8), mode="L").save(target / "masks" / name)
+    return target
 
 
 def held_out_scores(out: Path, holdout: Path, classes: list[str]) -> tuple[float, float, list[float]]:
@@ -73,7 +90,11 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=500)
     parser.add_argument("--epochs", type=float, default=10)
     parser.add_argument("--steps-per-image", type=int, default=64)
+    parser.add_argument("--min-epochs", type=float, default=3.0, help="interpreter: no early stop before (paper: 3)")
     parser.add_argument("--labels", choices=["digit", "foreground"], default="digit")
+    parser.add_argument("--real-digits", type=Path, default=Path("/work/exp/digits_test"),
+                        help="real held-out digits as CLASS/*.png, for `datasetgan evaluate`")
+    parser.add_argument("--eval-epochs", type=float, default=10, help="U-Net passes over the generated pairs")
     args = parser.parse_args()
     torch.set_num_threads(1)
     device = resolve_device("cpu")
@@ -84,7 +105,7 @@ def main() -> None:
     annotate(out, classes)
     annotate(holdout, classes)
     config = DatasetGANConfig(num=args.num, epochs=args.epochs, steps_per_image=args.steps_per_image, device="cpu",
-                              precision="fp32", batch=16)
+                              precision="fp32", batch=16, min_epochs=min(args.min_epochs, args.epochs))
     start = time.perf_counter()
     result = run_operator(DATASETGAN, (), out, config, progress_bar=False)
     seconds = time.perf_counter() - start
@@ -94,6 +115,14 @@ def main() -> None:
     print(f"held-out pixel accuracy {accuracy:.4f}, on digit strokes {foreground:.4f}, "
           f"mIoU {np.mean(ious):.4f} over {len(ious)} classes")
     print("per-class IoU:", " ".join(f"{v:.2f}" for v in ious))
+    real = real_test_set(args.real_digits, args.work / "real_test", classes)
+    start = time.perf_counter()
+    report = evaluate_segmentation(out, SegmentationEvalConfig(real_test=str(real), epochs=args.eval_epochs,
+                                                               device="cpu"))
+    print(f"datasetgan evaluate on {report['test']['images']} real digits ({time.perf_counter() - start:.0f} s, "
+          "shared CPU):")
+    for line in format_report(report):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ train` runs in a fresh subprocess for a few steps per image (every image's maps 
 N x H x W x C fp16 array plus its fp32 torch copy (REFERENCES: 42.7 + 85.4 GB for faces). Two values of N
 show that ours is flat in N. Then `datasetgan generate` writes a few pairs in-process and prints pairs/s.
 
-    python benchmarks/datasetgan_memory.py [--resolutions 256 512] [--counts 4 16]
+    python benchmarks/datasetgan_memory.py [--resolutions 256 512] [--counts 4 16] [--threads 1]
 Figures on a shared CPU are pessimistic for time; memory is not affected.
 """
 
@@ -66,12 +66,12 @@ def make_folder(out: Path, *, resolution: int, count: int) -> int:
     return feature_channels(G)
 
 
-def run_child(args: list[str]) -> tuple[float, float]:
+def run_child(args: list[str], *, threads: int) -> tuple[float, float]:
     """(peak RSS in GiB, seconds) of `python -m ganfactory datasetgan ...` in a fresh process."""
     code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
             "r = subprocess.run(sys.argv[1:]); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t, r.returncode)")
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "ganfactory", "-q", "datasetgan", *args],
                           capture_output=True, text=True, env=env)
     rss_kib, seconds, rc = done.stdout.split()[-3:]
@@ -96,7 +96,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2)
     # Labelling costs C x members x 128 multiply-adds per pixel (1.8 TFLOP for one 512 px image): slow on a CPU
     parser.add_argument("--generate-at", type=int, nargs="*", default=[256], help="resolutions to time generate at")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, here and in the train child")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     print(f"{'res':>4} {'N':>3} {'C':>5} {'peak RSS train':>15} {'reference fp16+fp32':>20} {'ratio':>7} {'train s':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for resolution in args.resolutions:
@@ -104,7 +106,8 @@ def main() -> None:
                 out = Path(tmp) / f"r{resolution}n{count}"
                 channels = make_folder(out, resolution=resolution, count=count)
                 rss, seconds = run_child(["train", str(out), "--members", "10", "--epochs", "1",
-                                          "--steps-per-image", "2", "--device", "cpu", "--precision", "fp32"])
+                                          "--steps-per-image", "2", "--device", "cpu", "--precision", "fp32"],
+                                          threads=args.threads)
                 reference = count * resolution * resolution * channels * (2 + 4) / GiB
                 print(f"{resolution:>4} {count:>3} {channels:>5} {rss:>12.2f} GiB {reference:>16.1f} GiB "
                       f"{reference / rss:>6.0f}x {seconds:>8.1f}")

@@ -50,11 +50,27 @@ def resolve_run_folder(operator: str, args: list[str], *, cwd: Path) -> Path:
     return run_folder_from_command(operator_command(operator), operator=operator, args=args, cwd=cwd)
 
 
+def _step_of(group: Any, *, operator: str, args: list[str]) -> tuple[Any, str, list[str]]:
+    """(step command, `OPERATOR STEP`, the step's arguments) of a command line of an operator with steps."""
+    import click
+
+    steps = ", ".join(sorted(group.commands))
+    if not args or args[0].startswith("-"):
+        raise JobError(f"Name the step of '{operator}' to queue ({steps}), as in 'ganfactory {operator} STEP --help'.")
+    command = group.get_command(click.Context(group), args[0])
+    if command is None:
+        raise JobError(f"'{operator}' has no step '{args[0]}'; its steps: {steps}.")
+    return command, f"{operator} {args[0]}", list(args[1:])
+
+
 def resolve_job(operator: str, args: list[str], *, cwd: Path) -> tuple[Path, dict[str, Any] | None]:
     """(run folder, typed request as JSON) of a submitted command line. The config is validated now, so a bad
-    parameter is refused at submit (one sentence) instead of failing the job later. A command that is not an
+    parameter is refused at submit (one sentence) instead of failing the job later. An operator whose command is
+    a group of steps (`datasetgan train OUT ...`) is read through the step's command. A command that is not an
     operator's (no spec) is queued by its arguments alone (request None)."""
     command = operator_command(operator)
+    if hasattr(command, "commands"):  # a click group: the first argument names the step
+        command, operator, args = _step_of(command, operator=operator, args=args)
     folder = run_folder_from_command(command, operator=operator, args=args, cwd=cwd)
     if not hasattr(command, "request"):
         return folder, None

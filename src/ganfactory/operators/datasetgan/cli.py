@@ -1,4 +1,6 @@
-"""`ganfactory datasetgan sample|train|generate`: the operator's steps as one command group."""
+"""`ganfactory datasetgan sample|add-real|train|generate|evaluate`: the operator's steps as one command group.
+Every step but add-real (a quick copy) is a StepCommand, so `ganfactory jobs submit datasetgan STEP ...` queues
+it as a typed request."""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ from typing import Any
 
 import click
 
-from ganfactory.cli_options import config_from_options, config_options
+from ganfactory.cli_options import config_from_options
 from ganfactory.engine.contract import OperatorSpec
-from ganfactory.operators.datasetgan.config import DatasetGANConfig
+from ganfactory.operators.command import step
+from ganfactory.operators.datasetgan.config import DatasetGANConfig, SegmentationEvalConfig
 
-PATH = click.Path(path_type=Path)
 _SKIP = ("predict", "resume", "do_validation", "min_images", "image_format")
 
 
@@ -25,10 +27,7 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
     def group() -> None:
         pass
 
-    @group.command("sample")
-    @click.argument("run", type=PATH)
-    @click.argument("out", type=PATH)
-    @config_options(DatasetGANConfig, skip=_SKIP)
+    @step(group, spec, "sample", config_model=DatasetGANConfig, input_names=("run",), skip=_SKIP)
     def sample(run: Path, out: Path, **options: Any) -> None:
         """Write --num images of a StyleGAN RUN to annotate into OUT/annotation (with latents, classes.json)."""
         from ganfactory.engine.precision import resolve_device
@@ -40,8 +39,8 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
                    f"(index PNG, RGB colours of {folder / 'classes.json'}, or LabelMe JSON).")
 
     @group.command("add-real")
-    @click.argument("out", type=PATH)
-    @click.argument("projection", type=PATH)
+    @click.argument("out", type=click.Path(path_type=Path))
+    @click.argument("projection", type=click.Path(path_type=Path))
     def add_real_command(out: Path, projection: Path) -> None:
         """Add real images projected by 'ganfactory project RUN IMAGES PROJECTION' to OUT's samples to annotate."""
         from ganfactory.operators.datasetgan.real import add_real
@@ -52,9 +51,7 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
         click.echo(f"Added {len(added)} real images to {folder.images_dir}; draw their masks on those images "
                    f"(G's reconstructions are in {folder.reconstructions_dir}).")
 
-    @group.command("train")
-    @click.argument("out", type=PATH)
-    @config_options(DatasetGANConfig, skip=_SKIP)
+    @step(group, spec, "train", config_model=DatasetGANConfig, skip=_SKIP)
     def train(out: Path, **options: Any) -> None:
         """Train the style interpreter on OUT's annotated samples (and generate --num pairs, if given)."""
         from ganfactory.engine.driver import run_operator
@@ -62,9 +59,7 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
         result = run_operator(spec, (), out, config_from_options(DatasetGANConfig, options))
         _echo_report(spec, result)
 
-    @group.command("generate")
-    @click.argument("out", type=PATH)
-    @config_options(DatasetGANConfig, skip=_SKIP)
+    @step(group, spec, "generate", config_model=DatasetGANConfig, skip=_SKIP)
     def generate(out: Path, **options: Any) -> None:
         """Write --num image + mask pairs with OUT's trained interpreter, the most uncertain dropped."""
         from ganfactory.engine.driver import run_operator
@@ -72,5 +67,16 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
         config = config_from_options(DatasetGANConfig, {**options, "resume": str(out), "predict": True})
         result = run_operator(spec, (), out, config, sampler_only=True)
         _echo_report(spec, result)
+
+    @step(group, spec, "evaluate", config_model=SegmentationEvalConfig, paths=("real_test",))
+    def evaluate(out: Path, **options: Any) -> None:
+        """Train a U-Net on OUT's annotated images and on its generated pairs; print the mIoU of each on the real
+        annotated images of --real-test DIR (DIR/images, DIR/masks). Writes OUT/evaluation/segmentation.json."""
+        from ganfactory.operators.datasetgan.evaluate import evaluate_segmentation, evaluation_path, format_report
+
+        report = evaluate_segmentation(out, config_from_options(SegmentationEvalConfig, options))
+        for line in format_report(report):
+            click.echo(line)
+        click.echo(f"Written: {evaluation_path(out)}")
 
     return group

@@ -1,10 +1,13 @@
-"""DatasetGAN parameters: one model for the sample, train and generate steps (each reads what it needs)."""
+"""DatasetGAN parameters: one model for the sample, train and generate steps (each reads what it needs), and
+one for `evaluate` (the downstream segmentation check)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
-from ganfactory.config import RunOptions
+from ganfactory.config import OperatorConfig, RunOptions
 
 
 class DatasetGANConfig(RunOptions):
@@ -28,3 +31,22 @@ class DatasetGANConfig(RunOptions):
     batch: int = Field(4, ge=1, description="Images synthesised at once when generating.")
     pixel_chunk: int = Field(16384, ge=64, description="Pixels classified at once (bounds feature memory).")
     min_images: int = Field(1, ge=1)
+
+
+class SegmentationEvalConfig(OperatorConfig):
+    """`datasetgan evaluate`: the downstream U-Net trained on annotated / generated pairs, scored on real ones."""
+
+    real_test: str = Field("", description="Folder of real test images (images/*.png) and their masks (masks/, "
+                                           "any format of the annotations).")
+    epochs: float = Field(20.0, gt=0, description="Passes over the largest training set (the generated pairs); "
+                                                  "every model trains for the same number of steps.")
+    size: int | None = Field(None, ge=8, description="Side in pixels every image is scaled to (default: the "
+                                                     "annotated images').")
+    width: int = Field(16, ge=2, le=256, description="U-Net channels at full resolution (doubled per level).")
+    levels: int = Field(4, ge=2, le=6, description="U-Net resolutions (the side must divide by 2**(levels-1)).")
+    batch: int = Field(8, ge=1, description="Images per step.")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate.")
+    flip: bool = Field(True, description="Random horizontal flips of the training pairs.")
+    combined: bool = Field(True, description="Also train on the generated plus the annotated pairs.")
+    seed: int = Field(0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
