@@ -54,12 +54,16 @@ def _step_of(group: Any, *, operator: str, args: list[str]) -> tuple[Any, str, l
     """(step command, `OPERATOR STEP`, the step's arguments) of a command line of an operator with steps."""
     import click
 
-    steps = ", ".join(sorted(group.commands))
+    from ganfactory.operators.command import StepCommand
+
+    queueable = {name: c for name, c in group.commands.items() if isinstance(c, StepCommand)}
+    steps = ", ".join(sorted(queueable))
     if not args or args[0].startswith("-"):
         raise JobError(f"Name the step of '{operator}' to queue ({steps}), as in 'ganfactory {operator} STEP --help'.")
-    command = group.get_command(click.Context(group), args[0])
+    command = queueable.get(args[0])
     if command is None:
-        raise JobError(f"'{operator}' has no step '{args[0]}'; its steps: {steps}.")
+        kind = "is not a step that can be queued (run it directly)" if args[0] in group.commands else "is no step"
+        raise JobError(f"'{args[0]}' {kind} of '{operator}'; its queueable steps: {steps}.")
     return command, f"{operator} {args[0]}", list(args[1:])
 
 

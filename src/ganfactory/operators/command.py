@@ -110,7 +110,8 @@ def step_command(spec: OperatorSpec, name: str) -> StepCommand:
     group = operator_command(spec)
     command = group.get_command(click.Context(group), name) if isinstance(group, click.Group) else None
     if not isinstance(command, StepCommand):
-        steps = sorted(group.commands) if isinstance(group, click.Group) else []
+        steps = sorted(name for name, c in group.commands.items() if isinstance(c, StepCommand)) \
+            if isinstance(group, click.Group) else []  # only steps that can be queued
         raise ConfigError(f"'{spec.name}' has no step '{name}'" + (f"; its steps: {', '.join(steps)}." if steps else "."))
     return command
 
