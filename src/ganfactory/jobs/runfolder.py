@@ -52,7 +52,6 @@ def resolve_run_folder(operator: str, args: list[str], *, cwd: Path) -> Path:
 
 def _step_of(group: Any, *, operator: str, args: list[str]) -> tuple[Any, str, list[str]]:
     """(step command, `OPERATOR STEP`, the step's arguments) of a command line of an operator with steps."""
-
     from ganfactory.operators.command import StepCommand
 
     queueable = {name: c for name, c in group.commands.items() if isinstance(c, StepCommand)}
