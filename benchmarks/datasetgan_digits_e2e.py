@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=10)
     parser.add_argument("--steps-per-image", type=int, default=64)
     parser.add_argument("--min-epochs", type=float, default=3.0, help="interpreter: no early stop before (paper: 3)")
+    parser.add_argument("--annotated", type=int, default=16, help="samples annotated by script (the issue: 10-30)")
+    parser.add_argument("--drop-uncertain", type=float, default=0.1, help="generate: most uncertain share dropped")
     parser.add_argument("--labels", choices=["digit", "foreground"], default="digit")
     parser.add_argument("--real-digits", type=Path, default=Path("/work/exp/digits_test"),
                         help="real held-out digits as CLASS/*.png, for `datasetgan evaluate`")
@@ -99,13 +101,13 @@ def main() -> None:
     torch.set_num_threads(1)
     device = resolve_device("cpu")
     out, holdout = args.work / "out", args.work / "holdout"
-    sample_for_annotation(args.run, out, DatasetGANConfig(num=16, seed=0, device="cpu"), device=device)
+    sample_for_annotation(args.run, out, DatasetGANConfig(num=args.annotated, seed=0, device="cpu"), device=device)
     sample_for_annotation(args.run, holdout, DatasetGANConfig(num=16, seed=5000, device="cpu"), device=device)
     classes = DIGITS if args.labels == "digit" else FOREGROUND
     annotate(out, classes)
     annotate(holdout, classes)
     config = DatasetGANConfig(num=args.num, epochs=args.epochs, steps_per_image=args.steps_per_image, device="cpu",
-                              precision="fp32", batch=16, min_epochs=min(args.min_epochs, args.epochs))
+                              precision="fp32", batch=16, drop_uncertain=args.drop_uncertain, min_epochs=min(args.min_epochs, args.epochs))
     start = time.perf_counter()
     result = run_operator(DATASETGAN, (), out, config, progress_bar=False)
     seconds = time.perf_counter() - start

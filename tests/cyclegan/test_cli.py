@@ -92,12 +92,12 @@ ERRORS = {  # case: (SOURCE, TARGET, extra options, what the one line says)
 
 
 @pytest.mark.parametrize("case", ERRORS)
-def test_bad_input_is_one_error_line_and_exit_2(case, cli, domains, tmp_path):
+def test_bad_input_is_one_error_line_and_exit_2(case, in_process, domains, tmp_path):
     source, target, options, expected = ERRORS[case]
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint" * 64)
     paths = {"source": domains[0], "target": domains[1], "empty": tmp_path / "empty", "missing": tmp_path / "missing",
              "bad.pt": tmp_path / "bad.pt"}
     options = [paths.get(option, option) for option in options]
-    result = cli("cyclegan", paths[source], paths[target], tmp_path / "out", *TINY_FLAGS, *options)  # last wins
+    result = in_process("cyclegan", paths[source], paths[target], tmp_path / "out", *TINY_FLAGS, *options)  # last wins
     assert expected in assert_one_line_error(result)

@@ -4,7 +4,6 @@ overrides, one-line errors with exit 2, and SIGTERM -> save, exit 75, the same c
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import subprocess
 import time
@@ -13,10 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ganfactory.cli import main
 
 from .conftest import (CLASSES, CLI_ENV, TINY_FLAGS, assert_one_line_error, cli_args, image_files, latest_ckpt,
-                       load_ckpt, manifest_lines, one_thread, tree_digest, write_images)
+                       load_ckpt, manifest_lines, tree_digest, write_images)
 
 
 @pytest.fixture(scope="module")
@@ -112,23 +110,6 @@ def bad_inputs(two_classes, tmp_path_factory) -> dict[str, tuple[list, str]]:
                                         "damaged"),
         "output inside the input": ([two_classes, two_classes / "out", *quick], "inside the input folder"),
     }
-
-
-@pytest.fixture
-def in_process(capsys):
-    """`ganfactory.cli.main`, the function `python -m ganfactory` runs, in this process (a subprocess costs
-    seconds of start-up per case); its logging set-up is undone afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-
-    def run(*args: object) -> subprocess.CompletedProcess:
-        with one_thread():
-            code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
-    yield run
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.mark.parametrize("case", [
