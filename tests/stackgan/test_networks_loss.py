@@ -88,3 +88,20 @@ def test_shapes_at_16_64_and_256(stage1: int, stage2: int) -> None:
         D = Discriminator(df=1, condition_dim=3, resolution=size, unconditional=uncond).eval()
         features = D(torch.randn(2, 3, size, size))
         assert features.shape == (2, 8, 4, 4) and D.conditional(features, mu).shape == (2,)
+
+
+def test_ca_standardises_embeddings_with_training_statistics():
+    torch.manual_seed(0)
+    shared = F.normalize(torch.randn(16), dim=0)
+    # unit-length embeddings that share one large direction, as sentence-transformers' do; dimension 3 is constant
+    embeddings = F.normalize(shared * 4 + 0.3 * torch.randn(40, 16), dim=1)
+    embeddings[:, 3] = 0.25
+    ca = ConditioningAugmentation(embedding_dim=16, condition_dim=4, standardise=True)
+    ca.set_embedding_statistics(embeddings)
+    standardised = (embeddings - ca.embedding_mean) * ca.embedding_inv_std
+    varying = [d for d in range(16) if d != 3]
+    assert torch.allclose(standardised[:, varying].mean(0), torch.zeros(15), atol=1e-5)
+    assert torch.allclose(standardised[:, varying].std(0, unbiased=False), torch.ones(15), atol=1e-4)
+    assert float(ca.embedding_inv_std[3]) <= 100  # a constant dimension is floored, not blown up
+    raw = ConditioningAugmentation(embedding_dim=16, condition_dim=4)
+    assert "embedding_mean" not in raw.state_dict()  # the reference's raw path, and older checkpoints, unchanged

@@ -24,6 +24,10 @@ class StackGANConfig(RunOptions):
     res_blocks: int = Field(4, ge=0, description="Stage-II residual blocks (the paper: 4; 2 for COCO).")
     mirror: bool = Field(True, description="Random horizontal flips of the training images, as the reference "
                          "does; turn off (--no-mirror) for text, glyphs or anything a mirror image changes.")
+    standardise_embeddings: bool = Field(True, description="Centre and scale each sentence-embedding dimension "
+                                         "with the training captions' statistics before conditioning augmentation "
+                                         "(unit-length sentence-transformers embeddings are otherwise drowned by "
+                                         "CA's noise); --no-standardise-embeddings feeds them raw, as the reference.")
     captions_per_embedding: int = Field(4, ge=1, description="Training embedding = mean of this many of an "
                                         "image's caption embeddings, drawn at random.")
     captions: str = Field("", description="A text file, one sentence a line, to generate from (default: the "

@@ -21,18 +21,20 @@ def architecture(config: StackGANConfig, *, stage: str, embedding_dim: int, enco
     """What rebuilds the generators of a checkpoint without the config."""
     return {"stage": stage, "embedding_dim": embedding_dim, "condition_dim": config.condition_dim,
             "z_dim": config.z_dim, "gf": config.gf, "stage1_resolution": config.stage1_resolution,
-            "resolution": config.resolution, "res_blocks": config.res_blocks, "encoder": encoder}
+            "resolution": config.resolution, "res_blocks": config.res_blocks, "encoder": encoder,
+            "standardise_embeddings": config.standardise_embeddings}
 
 
 def build_stage1(arch: dict[str, Any]) -> Stage1Generator:
     return Stage1Generator(embedding_dim=arch["embedding_dim"], condition_dim=arch["condition_dim"],
-                           z_dim=arch["z_dim"], gf=arch["gf"], resolution=arch["stage1_resolution"])
+                           z_dim=arch["z_dim"], gf=arch["gf"], resolution=arch["stage1_resolution"],
+                           standardise=arch.get("standardise_embeddings", False))  # older checkpoints: raw
 
 
 def build_stage2(arch: dict[str, Any]) -> Stage2Generator:
     return Stage2Generator(embedding_dim=arch["embedding_dim"], condition_dim=arch["condition_dim"], gf=arch["gf"],
                            stage1_resolution=arch["stage1_resolution"], resolution=arch["resolution"],
-                           res_blocks=arch["res_blocks"])
+                           res_blocks=arch["res_blocks"], standardise=arch.get("standardise_embeddings", False))
 
 
 class TextToImage(nn.Module):

@@ -35,16 +35,37 @@ def _steps(size: int, to: int) -> int:
 
 class ConditioningAugmentation(nn.Module):
     """Text embedding [B, E] -> (c, mu, logvar), each [B, C]: FC to 2C with ReLU (the reference's quirk: mu and
-    logvar are both >= 0), c = mu + exp(logvar / 2) * eps with eps ~ N(0, I) drawn from the global RNG."""
+    logvar are both >= 0), c = mu + exp(logvar / 2) * eps with eps ~ N(0, I) drawn from the global RNG.
 
-    def __init__(self, *, embedding_dim: int, condition_dim: int) -> None:
+    `standardise`: the embedding is first centred and scaled per dimension with the training captions'
+    statistics (buffers, set by `set_embedding_statistics`, saved with the weights). Why: logvar >= 0 puts a noise
+    floor of std 1 on c, and the reference's char-CNN-RNN embeddings are large enough to rise above it; a
+    sentence-transformers embedding is unit-length, its dimensions ~0.05, and shares one large mean direction
+    across captions, so through the N(0, 0.02) FC its mu starts ~100x under the noise and the text is lost."""
+
+    def __init__(self, *, embedding_dim: int, condition_dim: int, standardise: bool = False) -> None:
         super().__init__()
         self.fc = nn.Linear(embedding_dim, condition_dim * 2)
         self.condition_dim = condition_dim
+        self.standardise = standardise
+        if standardise:
+            self.register_buffer("embedding_mean", torch.zeros(embedding_dim))
+            self.register_buffer("embedding_inv_std", torch.ones(embedding_dim))
+
+    @torch.no_grad()
+    def set_embedding_statistics(self, embeddings: torch.Tensor) -> None:
+        """embeddings: [N, E], the training captions' embeddings (no-op without `standardise`). A dimension that
+        barely varies in training is not blown up: its std is floored at a tenth of the mean std (and 0.01)."""
+        if self.standardise:
+            std = embeddings.std(0, unbiased=False)
+            self.embedding_mean.copy_(embeddings.mean(0))
+            self.embedding_inv_std.copy_(1.0 / std.clamp_min(max(0.1 * float(std.mean()), 1e-2)))
 
     def forward(self, embedding: torch.Tensor, eps: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """eps: the noise to use (None: drawn here), [B, C]."""
+        if self.standardise:
+            embedding = (embedding - self.embedding_mean) * self.embedding_inv_std
         mu, logvar = torch.relu(self.fc(embedding)).split(self.condition_dim, dim=1)
         if eps is None:
             eps = torch.randn_like(mu)
@@ -54,9 +75,11 @@ class ConditioningAugmentation(nn.Module):
 class Stage1Generator(nn.Module):
     """(embedding [B, E], z [B, Z]) -> (image [B, 3, R, R] in [-1, 1], mu, logvar). R = resolution."""
 
-    def __init__(self, *, embedding_dim: int, condition_dim: int, z_dim: int, gf: int, resolution: int) -> None:
+    def __init__(self, *, embedding_dim: int, condition_dim: int, z_dim: int, gf: int, resolution: int,
+                 standardise: bool = False) -> None:
         super().__init__()
-        self.ca = ConditioningAugmentation(embedding_dim=embedding_dim, condition_dim=condition_dim)
+        self.ca = ConditioningAugmentation(embedding_dim=embedding_dim, condition_dim=condition_dim,
+                                           standardise=standardise)
         width = gf * 8
         self.fc = nn.Sequential(nn.Linear(z_dim + condition_dim, width * 16, bias=False), nn.BatchNorm1d(width * 16),
                                 nn.ReLU(True))
@@ -91,9 +114,10 @@ class Stage2Generator(nn.Module):
     upsampled to R. It does not hold stage I: `StackGAN` runs the frozen stage-I generator in front of it."""
 
     def __init__(self, *, embedding_dim: int, condition_dim: int, gf: int, stage1_resolution: int, resolution: int,
-                 res_blocks: int) -> None:
+                 res_blocks: int, standardise: bool = False) -> None:
         super().__init__()
-        self.ca = ConditioningAugmentation(embedding_dim=embedding_dim, condition_dim=condition_dim)
+        self.ca = ConditioningAugmentation(embedding_dim=embedding_dim, condition_dim=condition_dim,
+                                           standardise=standardise)
         width = gf * 4
         self.encode = nn.Sequential(
             nn.Conv2d(3, gf, 3, 1, 1, bias=False), nn.ReLU(True),

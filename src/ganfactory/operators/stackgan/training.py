@@ -58,6 +58,11 @@ class StackGANStage(EpochCounter, ABC):
         self.sample_noise = noise([config.seed + i for i in range(len(data.sample_captions))],
                                   z_dim=config.z_dim, condition_dim=config.condition_dim)
 
+    def _caption_embeddings(self) -> torch.Tensor:
+        """[N * C, D]: every training caption's embedding, for CA's standardisation statistics."""
+        embeddings = torch.from_numpy(self.data.embeddings)
+        return embeddings.reshape(-1, embeddings.shape[-1]).to(self.device)
+
     def _optimisers(self) -> None:
         self.opt_G = torch.optim.Adam([p for p in self.G.parameters() if p.requires_grad], lr=self.config.lr,
                                       betas=BETAS)
@@ -156,6 +161,7 @@ class Stage1Trainable(StackGANStage):
         with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
             torch.manual_seed(config.seed)
             self.G = init_weights(build_stage1(self.arch)).to(self.device)
+            self.G.ca.set_embedding_statistics(self._caption_embeddings())
             self.D = init_weights(Discriminator(df=config.df, condition_dim=config.condition_dim,
                                                 resolution=self.size, unconditional=False)).to(self.device)
         self._optimisers()
@@ -183,6 +189,7 @@ class Stage2Trainable(StackGANStage):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed + 1)
             self.G = init_weights(build_stage2(self.arch)).to(self.device)
+            self.G.ca.set_embedding_statistics(self._caption_embeddings())
             self.D = init_weights(Discriminator(df=config.df, condition_dim=config.condition_dim,
                                                 resolution=self.size, unconditional=True)).to(self.device)
         self._optimisers()
