@@ -21,8 +21,10 @@ demo: $(STAMP)
 	$(BIN)/ganfactory demo runs/demo
 	@echo "Open the demo's run in the web console: $(BIN)/ganfactory console --runs runs/demo/run"
 
+# One pytest worker per core (tests run one torch thread each); a test file stays on one worker, so its
+# module fixtures (tiny trained runs) are built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) runs
