@@ -8,6 +8,7 @@ in output_0.manifest and the others moved to Data/dropped/. A rerun skips what i
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from ganfactory.operators.datasetgan.classes import SegmentationClass
 from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
 from ganfactory.operators.datasetgan.generator import GENERATE_SEED_OFFSET, SourceGenerator, class_for, latents_for
 from ganfactory.operators.datasetgan.predict import Labelled, label_latents
-from ganfactory.output.atomic import atomic_write
+from ganfactory.output.atomic import atomic_write, atomic_write_text
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import SEGMENTATION, ManifestWriter, iter_manifest, make_entry, stable_id
@@ -90,7 +91,7 @@ def _pending(run: RunFolder, plan: PairPlan, candidates: ManifestWriter) -> list
     todo = []
     for index in range(plan.candidates):
         name = pair_id(plan.seed + GENERATE_SEED_OFFSET + index)
-        written = all(p.exists() or p.parent.parent.joinpath("dropped", p.parent.name, p.name).exists()
+        written = all(p.exists() or _dropped_path(p).exists()
                       for p in _paths(run, name).values())
         if not (written and stable_id("datasetgan", name) in candidates):
             todo.append(index)
@@ -119,25 +120,54 @@ def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: R
     return written
 
 
+def _dropped_path(path: Path) -> Path:
+    return path.parent.parent / "dropped" / path.parent.name / path.name
+
+
+def _quotas(sizes: dict[Any, int], keep: int) -> dict[Any, int]:
+    """`keep` shared out in proportion to the group sizes (largest remainder; ties by group order)."""
+    total = sum(sizes.values())
+    exact = {group: keep * size / total for group, size in sizes.items()}
+    quotas = {group: math.floor(value) for group, value in exact.items()}
+    order = sorted(sizes, key=lambda g: (-(exact[g] - quotas[g]), str(g)))
+    for group in order[:keep - sum(quotas.values())]:
+        quotas[group] += 1
+    return quotas
+
+
+def select_least_uncertain(entries: list[dict], keep: int) -> list[dict]:
+    """The `keep` least uncertain candidate entries, taken within each generated class (`class_index`) in
+    proportion to its share of the candidates: a class whose masks are harder to label is not crowded out, so
+    a conditional generator's class balance survives the drop. Ties break by seed, so the choice never changes."""
+    groups: dict[Any, list[dict]] = {}
+    for entry in entries:
+        groups.setdefault(entry.get("class_index"), []).append(entry)
+    quotas = _quotas({g: len(members) for g, members in groups.items()}, min(keep, len(entries)))
+    kept = []
+    for group, members in groups.items():
+        kept += sorted(members, key=lambda e: (e["uncertainty"], e["seed"]))[:quotas[group]]
+    return kept
+
+
 def keep_least_uncertain(run: RunFolder, plan: PairPlan) -> int:
-    """List the `keep` least uncertain candidates in the manifest and move the rest to Data/dropped/;
-    returns how many pairs the manifest lists. Ties break by seed, so the choice never changes."""
+    """List the `keep` least uncertain candidates (per class, see select_least_uncertain) in the manifest and move
+    the rest to Data/dropped/ (and back, when a new --drop-uncertain keeps them); returns how many pairs the
+    manifest lists."""
     wanted = {stable_id("datasetgan", pair_id(plan.seed + GENERATE_SEED_OFFSET + i)) for i in range(plan.candidates)}
     entries = [e for e in iter_manifest(run.data_dir / "candidates.manifest") if e["id"] in wanted]
-    entries.sort(key=lambda e: (e["uncertainty"], e["seed"]))
-    kept, dropped = entries[:plan.keep], entries[plan.keep:]
-    for entry in dropped:
+    kept = select_least_uncertain(entries, plan.keep)
+    kept_ids = {e["id"] for e in kept}
+    for entry in entries:
         for path in _paths(run, pair_id(entry["seed"])).values():
-            target = path.parent.parent / "dropped" / path.parent.name / path.name
-            if path.exists():
+            source, target = (_dropped_path(path), path) if entry["id"] in kept_ids else (path, _dropped_path(path))
+            if source.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                path.replace(target)
-    with ManifestWriter(run.manifest_path) as manifest:
-        for entry in sorted(kept, key=lambda e: e["seed"]):
-            manifest.append(entry)
-        listed = len(manifest)
-    log.info("Kept %d pairs, dropped the %d most uncertain (Data/dropped/).", len(kept), len(dropped))
-    return listed
+                source.replace(target)
+    # rewritten whole (atomically): a rerun with another --num or --drop-uncertain must not leave stale lines
+    lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in sorted(kept, key=lambda e: e["seed"]))
+    atomic_write_text(run.manifest_path, lines)
+    log.info("Kept %d pairs, dropped the %d most uncertain (Data/dropped/).", len(kept), len(entries) - len(kept))
+    return len(kept)
 
 
 def generate_pairs(source: SourceGenerator, ensemble: PixelEnsemble, *, run: RunFolder, plan: PairPlan,
