@@ -52,10 +52,10 @@ def resolve_run_folder(operator: str, args: list[str], *, cwd: Path) -> Path:
 
 def _step_of(group: Any, *, operator: str, args: list[str]) -> tuple[Any, str, list[str]]:
     """(step command, `OPERATOR STEP`, the step's arguments) of a command line of an operator with steps."""
-    from ganfactory.operators.command import StepCommand
+    from ganfactory.operators.command import queueable_steps
 
-    queueable = {name: c for name, c in group.commands.items() if isinstance(c, StepCommand)}
-    steps = ", ".join(sorted(queueable))
+    queueable = queueable_steps(group)
+    steps = ", ".join(queueable)
     if not args or args[0].startswith("-"):
         raise JobError(f"Name the step of '{operator}' to queue ({steps}), as in 'ganfactory {operator} STEP --help'.")
     command = queueable.get(args[0])

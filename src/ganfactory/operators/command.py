@@ -105,13 +105,19 @@ def step(group: click.Group, spec: OperatorSpec, name: str, *, config_model: typ
     return decorate
 
 
+def queueable_steps(command: click.Command) -> dict[str, StepCommand]:
+    """The steps of an operator's command group that can be queued as jobs (by name); {} for a plain command.
+    A group may also hold plain commands (datasetgan add-real), which are run directly, never queued."""
+    if not isinstance(command, click.Group):
+        return {}
+    return {name: c for name, c in sorted(command.commands.items()) if isinstance(c, StepCommand)}
+
+
 def step_command(spec: OperatorSpec, name: str) -> StepCommand:
     """The step NAME of an operator whose command is a group of steps; ConfigError for an unknown step."""
-    group = operator_command(spec)
-    command = group.get_command(click.Context(group), name) if isinstance(group, click.Group) else None
-    if not isinstance(command, StepCommand):
-        steps = sorted(name for name, c in group.commands.items() if isinstance(c, StepCommand)) \
-            if isinstance(group, click.Group) else []  # only steps that can be queued
+    steps = queueable_steps(operator_command(spec))
+    command = steps.get(name)
+    if command is None:
         raise ConfigError(f"'{spec.name}' has no step '{name}'" + (f"; its steps: {', '.join(steps)}." if steps else "."))
     return command
 

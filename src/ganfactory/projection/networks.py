@@ -1,8 +1,6 @@
 """The networks a projection needs from a StyleGAN run: G_ema and, for the discriminator perceptual loss, D.
 
-One checkpoint load serves both. D is rebuilt from the generator's recorded architecture (the two share
-resolution, channels, capacity, class count and conditioning); its block type (residual or 'orig') is read
-from the saved weights, since only residual blocks have a `skip` convolution.
+One checkpoint load serves both (stylegan.models rebuilds each from the recorded architecture).
 """
 
 from __future__ import annotations
@@ -14,7 +12,8 @@ import torch
 
 from ganfactory.engine.checkpoint import file_sha256, load_checkpoint, require_operator, resolve_checkpoint_path
 from ganfactory.operators.stylegan.discriminator import Discriminator
-from ganfactory.operators.stylegan.models import generator_from_state, recorded_architecture
+from ganfactory.operators.stylegan.models import (discriminator_from_state, generator_from_state,
+                                                  recorded_architecture)
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.spec import is_legacy_stylegan
 
@@ -38,18 +37,8 @@ def load_projection_networks(run: Path, *, device: torch.device, with_discrimina
     operator_state = require_operator(state, "stylegan", path, legacy=is_legacy_stylegan)
     architecture = recorded_architecture(state)
     G = generator_from_state(operator_state, device=device, architecture=architecture)
-    D = _discriminator(operator_state["D"], architecture, device=device) if with_discriminator else None
+    D = discriminator_from_state(operator_state, device=device, architecture=architecture) \
+        if with_discriminator else None
     return ProjectionNetworks(G=G, D=D, class_names=list(operator_state.get("class_names", [])),
                               checkpoint_sha256=file_sha256(path), checkpoint_path=path)
 
-
-def _discriminator(weights: dict[str, torch.Tensor], architecture: dict, *, device: torch.device) -> Discriminator:
-    residual = any(".skip." in key for key in weights)
-    D = Discriminator(num_classes=int(architecture["num_classes"]), resolution=int(architecture["resolution"]),
-                      img_channels=int(architecture["img_channels"]), channel_base=int(architecture["channel_base"]),
-                      channel_max=int(architecture["channel_max"]), mapping_layers=int(architecture["mapping_layers"]),
-                      num_fp16_res=int(architecture["num_fp16_res"]), conv_clamp=architecture["conv_clamp"],
-                      architecture="resnet" if residual else "orig",
-                      conditioning=architecture.get("conditioning", "concat"))
-    D.load_state_dict(weights)
-    return D.to(device).eval().requires_grad_(False)

@@ -9,6 +9,7 @@ import torch
 
 from ganfactory.engine.checkpoint import checkpoint_architecture
 from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.discriminator import Discriminator
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.presets import StyleGANPreset, cfg_for_device, resolve_preset
 from ganfactory.operators.stylegan.sampling import class_batch, image_seed, z_batch
@@ -71,6 +72,23 @@ def generator_from_state(state: dict[str, Any], *, device: torch.device,
 
 
 @torch.no_grad()
+def discriminator_from_state(state: dict[str, Any], *, device: torch.device,
+                             architecture: dict[str, Any]) -> Discriminator:
+    """The discriminator of a checkpoint's operator state, frozen (its features serve as a perceptual distance).
+    `architecture` is the generator's record: the two share resolution, channels, capacity, classes and
+    conditioning. The block type (residual or 'orig') is read from the weights: only residual blocks have `skip`."""
+    weights = state["D"]
+    residual = any(".skip." in key for key in weights)
+    D = Discriminator(num_classes=int(architecture["num_classes"]), resolution=int(architecture["resolution"]),
+                      img_channels=int(architecture["img_channels"]), channel_base=int(architecture["channel_base"]),
+                      channel_max=int(architecture["channel_max"]), mapping_layers=int(architecture["mapping_layers"]),
+                      num_fp16_res=int(architecture["num_fp16_res"]), conv_clamp=architecture["conv_clamp"],
+                      architecture="resnet" if residual else "orig",
+                      conditioning=architecture.get("conditioning", "concat"))
+    D.load_state_dict(weights)
+    return D.to(device).eval().requires_grad_(False)
+
+
 def synthesize(G: Generator, *, seeds: list[int], class_index: int | None, truncation: float,
                device: torch.device) -> torch.Tensor:
     """Images for these seeds (and class), with constant noise so that a seed always gives the same image."""
