@@ -14,12 +14,14 @@ from ganfactory.config import OperatorConfig, RunOptions
 from ganfactory.engine.checkpoint import list_checkpoints
 from ganfactory.engine.contract import OperatorSpec, lazy
 from ganfactory.engine.loop import Schedule, train
-from ganfactory.engine.precision import Precision, native_bf16, resolve_precision
+from ganfactory.engine.precision import (CPU_BF16_ENV, Precision, cpu_supports_bf16, native_bf16,
+                                        resolve_precision)
 from ganfactory.errors import ConfigError
 from ganfactory.operators import registry
 from ganfactory.output.layout import RunFolder
 
 
+@pytest.mark.precision
 def test_auto_precision_is_native_bf16_else_fp16_on_cuda_else_fp32() -> None:
     cpu = torch.device("cpu")
     precision = resolve_precision("auto", cpu)
@@ -29,6 +31,18 @@ def test_auto_precision_is_native_bf16_else_fp16_on_cuda_else_fp32() -> None:
     assert json.dumps({"p": fp32}) == '{"p": "fp32"}'
     with pytest.raises(ConfigError, match="needs a CUDA GPU"):
         resolve_precision("fp16", cpu)
+
+
+@pytest.mark.precision
+def test_cpu_bf16_off_makes_auto_fp32_and_refuses_bf16(monkeypatch) -> None:
+    """GANFACTORY_CPU_BF16=0 makes any CPU behave as one without native bf16 (how CI covers both CPU kinds)."""
+    cpu = torch.device("cpu")
+    monkeypatch.setenv(CPU_BF16_ENV, "0")
+    assert not cpu_supports_bf16() and resolve_precision("auto", cpu) == "fp32"
+    with pytest.raises(ConfigError, match="GANFACTORY_CPU_BF16 is set to off; use --precision fp32"):
+        resolve_precision("bf16", cpu)
+    monkeypatch.setenv(CPU_BF16_ENV, "1")  # any other value leaves the CPU's own answer
+    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
 
 
 def test_a_spec_is_checked_when_made_and_when_registered() -> None:

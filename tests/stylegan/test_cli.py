@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ganfactory.engine.precision import cpu_supports_bf16
 
 from .conftest import (CLASSES, CLI_ENV, TINY_FLAGS, assert_one_line_error, cli_args, image_files, latest_ckpt,
                        load_ckpt, manifest_lines, tree_digest, write_images)
+
+pytestmark = pytest.mark.precision  # `auto` resolves per CPU: run on both kinds
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,10 @@ def test_config_json_holds_the_resolved_values(cli_run):
     assert config["generate_num"] == 2  # the flag overrides the file's 7
     assert (config["resolution"], config["batch_size"], config["cbase"], config["cmax"]) == (16, 4, 256, 32)
     resolved = config["resolved"]
-    assert resolved["classes"] == list(CLASSES) and resolved["device"] == "cpu" and resolved["precision"] == "fp32"
+    # `auto` (the default) is bf16 on a CPU with native bf16 and fp32 elsewhere (or with GANFACTORY_CPU_BF16=0)
+    expected_precision = "bf16" if cpu_supports_bf16() else "fp32"
+    assert resolved["classes"] == list(CLASSES) and resolved["device"] == "cpu"
+    assert resolved["precision"] == expected_precision
     assert (resolved["preset"]["channel_base"], resolved["preset"]["channel_max"]) == (256, 32)
     state = load_ckpt(latest_ckpt(cli_run))["operator"]
     assert state["images_seen"] == 60 and state["config"]["total_kimg"] == pytest.approx(0.06)

@@ -7,6 +7,7 @@ generation and translation, so `auto` means the same thing everywhere (the demo 
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import ContextManager
 
 import torch
@@ -14,6 +15,9 @@ import torch
 from ganfactory.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# Set to 0/off/false/no to treat this CPU as one without native bf16 (`auto` then means fp32 and `bf16` is
+# refused): runs the test suite, or a whole job, as it behaves on an AVX2-only CPU.
+CPU_BF16_ENV = "GANFACTORY_CPU_BF16"
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -59,8 +63,16 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def cpu_bf16_disabled() -> bool:
+    """True when the environment variable GANFACTORY_CPU_BF16 says to act as if the CPU lacked native bf16."""
+    return os.environ.get(CPU_BF16_ENV, "").strip().lower() in {"0", "off", "false", "no"}
+
+
 def cpu_supports_bf16() -> bool:
-    """True where oneDNN has native bf16 kernels (avx512_bf16 / AMX); elsewhere bf16 is emulated and slow."""
+    """True where oneDNN has native bf16 kernels (avx512_bf16 / AMX); elsewhere bf16 is emulated and slow.
+    False also when GANFACTORY_CPU_BF16=0 (see `cpu_bf16_disabled`)."""
+    if cpu_bf16_disabled():
+        return False
     check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     try:
         return bool(check()) if check is not None else False
@@ -85,8 +97,9 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
     if precision == "fp16" and device.type != "cuda":
         raise ConfigError("--precision fp16 needs a CUDA GPU; on the CPU use bf16 or fp32.")
     if precision == "bf16" and device.type == "cpu" and not cpu_supports_bf16():
-        raise ConfigError("This CPU has no native bf16 support (avx512_bf16/AMX), so bf16 would be slower; "
-                          "use --precision fp32.")
+        reason = (f"{CPU_BF16_ENV} is set to off" if cpu_bf16_disabled()
+                  else "this CPU has no native bf16 support (avx512_bf16/AMX), so bf16 would be slower")
+        raise ConfigError(f"--precision bf16 is not available: {reason}; use --precision fp32.")
     return Precision(precision, device)
 
 
