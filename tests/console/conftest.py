@@ -138,8 +138,15 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; the test fails if the console's Content-Security-Policy blocked anything on it (a page
+    that relies on inline script or eval would look fine in a test that bypassed the policy)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.csp_violations = violations  # a test that provokes a violation on purpose checks and clears them
     yield page
     context.close()
+    assert not violations, violations

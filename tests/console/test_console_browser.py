@@ -66,7 +66,7 @@ def test_curate_by_keyboard_and_export(live_server, page, runs_dir):
     for key, saved in (("a", "1"), ("r", "2"), ("ArrowRight", None), ("a", "3")):
         page.keyboard.press(key)
         if saved:
-            page.wait_for_function(f"document.getElementById('gallery').dataset.saved === '{saved}'")
+            page.wait_for_selector(f"#gallery[data-saved='{saved}']", state="attached")
     assert [tiles.nth(i).get_attribute("data-decision") for i in range(4)] == ["accept", "reject", "", "accept"]
     decisions = json.loads((run / "curation.json").read_text())["decisions"]
     assert decisions == {ids[0]: "accept", ids[1]: "reject", ids[3]: "accept"}

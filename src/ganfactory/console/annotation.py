@@ -109,13 +109,16 @@ def decode_mask(data: bytes, *, size: tuple[int, int], classes: list[LabelClass]
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         raise InputError("The mask is not a PNG file; save it as an index PNG (pixel value = class index).")
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
+        image = Image.open(io.BytesIO(data))  # reads the header only: the size is known before any pixel is decoded
     except Exception as exc:  # Pillow raises many types for damaged files
         raise InputError(f"The mask PNG cannot be decoded ({exc}); save it again.") from None
-    if image.size != size:
+    if image.size != size:  # checked before load(): a small PNG can declare 13000x13000 pixels (a decompression bomb)
         raise InputError(f"The mask is {image.size[0]}x{image.size[1]} but its image is {size[0]}x{size[1]}; "
                          "paint or export it at the image's size.")
+    try:
+        image.load()
+    except Exception as exc:
+        raise InputError(f"The mask PNG cannot be decoded ({exc}); save it again.") from None
     indices = _indices(image)
     known = {c.index for c in classes}
     unknown = sorted(set(np.unique(indices).tolist()) - known)

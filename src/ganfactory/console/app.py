@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from ganfactory.console.context import STATIC_DIR, Console, NotFound
 from ganfactory.console.routes import annotate, compare, files, gallery, jobs, runs
-from ganfactory.console.security import TokenGuard
+from ganfactory.console.security import SecurityHeaders, TokenGuard
 from ganfactory.console.settings import ConsoleSettings
 from ganfactory.errors import GanFactoryError
 
@@ -47,7 +47,8 @@ async def _file_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: ConsoleSettings) -> Starlette:
     routes = [*jobs.ROUTES, *runs.ROUTES, *files.ROUTES, *gallery.ROUTES, *annotate.ROUTES, *compare.ROUTES,
               Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static")]
-    app = Starlette(routes=routes, middleware=[Middleware(TokenGuard, settings=settings)],
+    middleware = [Middleware(SecurityHeaders), Middleware(TokenGuard, settings=settings)]  # outermost first
+    app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={NotFound: _not_found, GanFactoryError: _user_error, OSError: _file_error})
     app.state.console = Console(settings)
     return app

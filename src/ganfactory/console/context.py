@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from ganfactory.console.runinfo import StatsCache
 from ganfactory.console.runs import KnownRun, discover_runs
 from ganfactory.console.settings import ConsoleSettings
 from ganfactory.curation.decisions import DecisionStore
@@ -45,6 +46,7 @@ class Console:
         self.settings = settings
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
         self.decisions = DecisionStore()
+        self.stats = StatsCache()
         self._queue: JobQueue | None = None
         self._items: dict[Path, _CachedItems] = {}
         self._lock = threading.Lock()
@@ -95,6 +97,13 @@ class Console:
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("settings", self.settings)
         return self.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+    def notice(self, request: Request, text: str, *, kind: str = "error", status_code: int = 200, tag: str = "p",
+               element_id: str = "", link_href: str = "", link_text: str = "", tail: str = "") -> HTMLResponse:
+        """A one-line HTML answer for an htmx target, built by the template (so `text`, which may hold a file
+        name or an exception's words, is escaped) rather than by string formatting. kind: "error" or "ok"."""
+        return self.render(request, "_notice.html", status_code=status_code, tag=tag, kind=kind, text=text,
+                           element_id=element_id, link_href=link_href, link_text=link_text, tail=tail)
 
 
 def console_of(request: Request) -> Console:

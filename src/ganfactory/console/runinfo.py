@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 _SAMPLE = re.compile(r"^(?P<prefix>.*?)(?P<steps>\d+|init)\.png$")
 _NOT_CURVES = {"tick", "steps", "stage"}
+MAX_BUCKETS = 500  # curves sent to the browser: at most 1,000 points a series, more than a chart's pixels
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,13 @@ def read_json(path: Path) -> JsonFile:
         return JsonFile(None, f"{path.name} cannot be read right now ({exc}); it may be being written.")
 
 
-def read_stats(path: Path, *, max_lines: int = 100_000) -> list[dict[str, Any]]:
-    """The records of logs/stats.jsonl; a torn or foreign line is skipped."""
+def read_stats(path: Path) -> list[dict[str, Any]]:
+    """The records of logs/stats.jsonl, every line of it; a torn or foreign line is skipped. Blocking: call it
+    through `StatsCache` (cached by size and mtime) from a thread, never inside the event loop."""
     records: list[dict[str, Any]] = []
     try:
         with path.open(encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle):
-                if number >= max_lines:
-                    break
+            for line in handle:
                 try:
                     record = json.loads(line)
                 except ValueError:
@@ -53,6 +54,30 @@ def read_stats(path: Path, *, max_lines: int = 100_000) -> list[dict[str, Any]]:
     return records
 
 
+class StatsCache:
+    """Parsed stats.jsonl files, parsed again only when a file's (size, mtime) changed: the run page, its curves
+    and every poll of a running job read the same file, and 100,000 lines take about a second to parse."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cached: dict[Path, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
+
+    def records(self, path: Path) -> list[dict[str, Any]]:
+        try:
+            stat = path.stat()
+        except OSError:
+            return []
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            cached = self._cached.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        records = read_stats(path)
+        with self._lock:
+            self._cached[path] = (stamp, records)
+        return records
+
+
 def curve_series(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Plot data: {"x_name", "x": [...], "series": {name: [...]}} with x the unit (kimg/epoch) of the records,
     one series per numeric field (None where a record lacks it); stages are concatenated in file order."""
@@ -62,6 +87,27 @@ def curve_series(records: list[dict[str, Any]]) -> dict[str, Any]:
                     if k not in _NOT_CURVES and k != unit and isinstance(v, (int, float)) and not isinstance(v, bool)})
     return {"x_name": unit, "x": [r[unit] for r in rows],
             "series": {name: [_number(r.get(name)) for r in rows] for name in names}}
+
+
+def downsample(curves: dict[str, Any], *, buckets: int = MAX_BUCKETS) -> dict[str, Any]:
+    """`curves` (as from `curve_series`) with at most 2 * `buckets` points: each bucket of consecutive records
+    keeps its first x with every series' minimum and its last x with every series' maximum, so spikes and the
+    envelope survive while the browser gets a few hundred KB instead of megabytes (a 100,000-tick run drew a solid
+    band before). Curves with few points are returned as they are."""
+    x = curves["x"]
+    if len(x) <= 2 * buckets:
+        return curves
+    edges = [round(i * len(x) / buckets) for i in range(buckets + 1)]
+    spans = [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+    new_x = [value for a, b in spans for value in (x[a], x[b - 1])]
+    series = {name: [value for a, b in spans for value in _min_max(values[a:b])]
+              for name, values in curves["series"].items()}
+    return {**curves, "x": new_x, "series": series, "downsampled_from": len(x)}
+
+
+def _min_max(values: list[float | None]) -> tuple[float | None, float | None]:
+    present = [v for v in values if v is not None]
+    return (min(present), max(present)) if present else (None, None)
 
 
 def _number(value: Any) -> float | None:

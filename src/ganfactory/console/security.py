@@ -4,7 +4,8 @@ Reads (GET) are open on a loopback server and need the token on any other; every
 needs the token in the X-Console-Token header (pages send it through htmx's hx-headers), so another web
 site open in the same browser cannot submit, cancel or overwrite anything (a cross-site form cannot set
 a header). On loopback the Host header must name this machine, which stops DNS-rebinding pages from
-reading the console. Files are served only from inside a known run folder (see `resolve_inside`).
+reading the console. Files are served only from inside a known run folder (see `resolve_inside`). Every answer carries a
+Content-Security-Policy without inline script and refuses to be framed (`SecurityHeaders`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ganfactory.console.settings import ConsoleSettings, is_loopback
 
+# No inline script and no eval: a string that reaches a page as markup cannot run (escaping is the first line of
+# defence, this the second). Inline styles stay allowed: htmx adds its indicator <style> and templates colour the
+# class swatches. frame-ancestors 'none' (and X-Frame-Options for older browsers) stops clickjacking.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+    "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
 TOKEN_HEADER = "x-console-token"
 TOKEN_COOKIE = "ganfactory_console_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -116,3 +130,22 @@ def _with_cookie(send: Send, token: str) -> Send:
         await send(message)
 
     return wrapped
+
+
+class SecurityHeaders:
+    """ASGI middleware adding SECURITY_HEADERS to every HTTP answer (pages, fragments, files, refusals)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

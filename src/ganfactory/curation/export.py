@@ -51,15 +51,37 @@ def _target(item: GalleryItem) -> PurePosixPath:
     return PurePosixPath(item.class_name, name) if item.class_name else PurePosixPath(name)
 
 
-def _write(run: Path, staging: Path, out: Path, accepted: list[GalleryItem]) -> tuple[int, int]:
+def _source(run: Path, item: GalleryItem) -> Path | None:
+    """The image file of a manifest line, which must lie inside the (resolved) run folder: a manifest is a
+    file a user or a tool may have edited, and `Data/../../x` or a symlink must not copy another folder's files."""
+    if not item.path:
+        return None
+    source = (run / item.path).resolve()
+    if not source.is_relative_to(run):
+        raise InputError(f"The manifest line of image {item.id!r} names the source {item.entry['source']!r}, "
+                         f"which is outside the run folder {run}; correct or remove that line of "
+                         f"{run / MANIFEST_NAME}.")
+    return source
+
+
+def _checked_target(item: GalleryItem) -> PurePosixPath:
+    """Where the image goes inside OUT; a class name such as `../x` or `/abs` would write outside it."""
+    relative = _target(item)
+    if relative.is_absolute() or any(part in ("..", ".") for part in relative.parts) or "\\" in str(relative):
+        raise InputError(f"The manifest line of image {item.id!r} has the class name {item.class_name!r}, which "
+                         "would write outside the export folder; rename that class in the manifest to a plain "
+                         "folder name.")
+    return relative
+
+
+def _write(staging: Path, out: Path, plan: list[tuple[GalleryItem, Path | None, PurePosixPath]],
+           run: Path) -> tuple[int, int]:
     written = missing = 0
     lines = []
-    for item in accepted:
-        source = (run / item.path) if item.path else None
+    for item, source, relative in plan:
         if source is None or not source.is_file():
             missing += 1
             continue
-        relative = _target(item)
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, staging / relative)
         entry = {**item.entry, "source": str(out / relative), "curated_from": str(item.entry["source"]),
@@ -87,11 +109,12 @@ def export_curated(run: Path, out: Path) -> ExportResult:
         raise InputError(f"No image of {run} is accepted yet; accept images in 'ganfactory console' "
                          f"(their decisions go to {run / 'curation.json'}) and export again.")
     _check_out(run, out)
+    plan = [(item, _source(run, item), _checked_target(item)) for item in accepted]  # refuse before writing
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        written, missing = _write(run, staging, out, accepted)
+        written, missing = _write(staging, out, plan, run)
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -74,7 +74,8 @@ async def save_mask_route(request: Request) -> JSONResponse:
         classes = read_classes(folder.root)
         with Image.open(folder.image_path(image_id)) as image:
             size = image.size
-        indices = decode_mask(bytes(body), size=size, classes=classes, max_bytes=limit)
+        # decoding is CPU work (up to the byte limit's worth of pixels): off the event loop, so other requests go on
+        indices = await run_in_threadpool(decode_mask, bytes(body), size=size, classes=classes, max_bytes=limit)
         await run_in_threadpool(save_mask, folder, image_id, indices)
     except InputError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)

@@ -3,12 +3,22 @@ grids at the same point of training (one slider)."""
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from ganfactory.console import runinfo
 from ganfactory.console.context import NotFound, console_of
+from ganfactory.console.runs import KnownRun
+
+
+def _column(run: KnownRun, stats: runinfo.StatsCache) -> dict:
+    """One run's metrics and timed sample grids (blocking: reads the run's files)."""
+    records = stats.records(run.root / "logs" / "stats.jsonl")
+    frames = [f for f in runinfo.sample_timeline(run.root, records) if f.at is not None]
+    return {"run": run, "metrics": dict(runinfo.metric_rows(runinfo.read_json(run.root / "metrics.json").data)),
+            "frames": [{"at": f.at, "src": f"/runs/{run.id}/files/{f.path}", "label": f.label} for f in frames]}
 
 
 async def compare_page(request: Request) -> HTMLResponse:
@@ -20,12 +30,7 @@ async def compare_page(request: Request) -> HTMLResponse:
             runs.append(console.run(rid))
         except NotFound:
             continue
-    columns = []
-    for run in runs:
-        records = runinfo.read_stats(run.root / "logs" / "stats.jsonl")
-        frames = [f for f in runinfo.sample_timeline(run.root, records) if f.at is not None]
-        columns.append({"run": run, "metrics": dict(runinfo.metric_rows(runinfo.read_json(run.root / "metrics.json").data)),
-                        "frames": [{"at": f.at, "src": f"/runs/{run.id}/files/{f.path}", "label": f.label} for f in frames]})
+    columns = [await run_in_threadpool(_column, run, console.stats) for run in runs]
     metric_names = sorted({name for column in columns for name in column["metrics"]})
     points = sorted({frame["at"] for column in columns for frame in column["frames"]})
     return console.render(request, "compare.html", nav="compare", columns=columns, metric_names=metric_names,

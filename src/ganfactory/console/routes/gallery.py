@@ -85,10 +85,10 @@ async def curate_export(request: Request) -> HTMLResponse:
     try:
         result = await run_in_threadpool(export_curated, run.root, out)
     except GanFactoryError as exc:
-        return HTMLResponse(f'<span class="error" role="alert">{exc}</span>', status_code=422)
+        return console.notice(request, str(exc), status_code=422, tag="span")
     missing = f", {result.missing} missing" if result.missing else ""
-    return HTMLResponse(f'<span class="ok" role="status" id="export-done">Exported {result.written} accepted image(s) '
-                        f'to {result.out}{missing}.</span>')
+    return console.notice(request, f"Exported {result.written} accepted image(s) to {result.out}{missing}.",
+                          kind="ok", tag="span", element_id="export-done")
 
 
 ROUTES = [

@@ -18,6 +18,7 @@ from ganfactory.jobs.logtail import read_tail
 from ganfactory.operators.registry import all_operators, get_operator
 
 MAX_ROWS = 300
+SQLITE_MAX_INTEGER = 2**63 - 1
 LOG_LINES = 400
 
 
@@ -49,7 +50,7 @@ async def job_form(request: Request) -> HTMLResponse:
     try:
         form = _form_context(operator)
     except GanFactoryError as exc:
-        return HTMLResponse(f'<p class="error">{exc}</p>', status_code=404)
+        return console_of(request).notice(request, str(exc), status_code=404)
     return console_of(request).render(request, "_job_form.html", form=form, cwd=Path.cwd())
 
 
@@ -61,7 +62,7 @@ async def submit_job(request: Request) -> HTMLResponse:
     try:
         spec = get_operator(operator)
     except GanFactoryError as exc:
-        return HTMLResponse(f'<p class="error">{exc}</p>', status_code=400)
+        return console.notice(request, str(exc), status_code=400)
     parsed = parse_form(spec, form, cwd=Path.cwd())
     banner, job_id = "", None
     if not parsed.errors:
@@ -87,10 +88,18 @@ async def retry_job(request: Request) -> HTMLResponse:
     return _change(request, commands.retry)
 
 
+def _job_id(request: Request) -> int:
+    """The path's job id; one beyond SQLite's 64-bit INTEGER range names no job (it cannot even be looked up)."""
+    job_id = int(request.path_params["job_id"])
+    if job_id > SQLITE_MAX_INTEGER:
+        raise NotFound(f"There is no job {job_id}; go back to the jobs list.")
+    return job_id
+
+
 def _change(request: Request, action) -> HTMLResponse:
     console = console_of(request)
     try:
-        action(console.settings.home, int(request.path_params["job_id"]))
+        action(console.settings.home, _job_id(request))
     except JobError as exc:
         return _table(request, message=str(exc))
     return _table(request)
@@ -98,7 +107,7 @@ def _change(request: Request, action) -> HTMLResponse:
 
 def _job(request: Request):
     try:
-        return console_of(request).queue.get(int(request.path_params["job_id"]))
+        return console_of(request).queue.get(_job_id(request))
     except JobError as exc:
         raise NotFound(str(exc)) from None
 

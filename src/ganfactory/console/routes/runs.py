@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,10 +34,11 @@ async def runs_page(request: Request) -> HTMLResponse:
     return console.render(request, "runs.html", nav="runs", summaries=[run_summary(r) for r in runs])
 
 
-def run_context(run: KnownRun) -> dict:
-    """Everything the run page shows; each part is empty or carries an error when its file is missing or torn."""
+def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
+    """Everything the run page shows; each part is empty or carries an error when its file is missing or torn.
+    Blocking (it reads and parses files): run it in the thread pool."""
     root = run.root
-    records = runinfo.read_stats(root / "logs" / "stats.jsonl")
+    records = stats.records(root / "logs" / "stats.jsonl")
     config = runinfo.read_json(root / "config.json")
     validation = runinfo.read_json(root / "validation.json")
     metrics = runinfo.read_json(root / "metrics.json")
@@ -45,7 +47,7 @@ def run_context(run: KnownRun) -> dict:
         "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else "",
         "validation": validation.data if isinstance(validation.data, dict) else None,
         "validation_error": validation.error,
-        "curves": runinfo.curve_series(records), "frames": runinfo.sample_timeline(root, records),
+        "has_curves": bool(runinfo.curve_series(records)["x"]), "frames": runinfo.sample_timeline(root, records),
         "gifs": runinfo.animations(root), "checkpoints": runinfo.checkpoints(root),
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
         "progress": progress_text(read_progress(root)),
@@ -58,12 +60,19 @@ def run_context(run: KnownRun) -> dict:
 async def run_page(request: Request) -> HTMLResponse:
     console = console_of(request)
     run = console.run(request.path_params["rid"])
-    return console.render(request, "run.html", nav="runs", **run_context(run))
+    context = await run_in_threadpool(run_context, run, console.stats)
+    return console.render(request, "run.html", nav="runs", **context)
+
+
+def curves_of(run: KnownRun, stats: runinfo.StatsCache) -> dict:
+    """The run's curves, downsampled for the browser (blocking: parses stats.jsonl when it changed)."""
+    return runinfo.downsample(runinfo.curve_series(stats.records(run.root / "logs" / "stats.jsonl")))
 
 
 async def run_curves(request: Request) -> JSONResponse:
-    run = console_of(request).run(request.path_params["rid"])
-    return JSONResponse(runinfo.curve_series(runinfo.read_stats(run.root / "logs" / "stats.jsonl")))
+    console = console_of(request)
+    run = console.run(request.path_params["rid"])
+    return JSONResponse(await run_in_threadpool(curves_of, run, console.stats))
 
 
 def _export(root: Path) -> Path:
@@ -73,14 +82,15 @@ def _export(root: Path) -> Path:
 
 
 async def export_onnx(request: Request) -> HTMLResponse:
-    run = console_of(request).run(request.path_params["rid"])
+    console = console_of(request)
+    run = console.run(request.path_params["rid"])
     try:
         path = await run_in_threadpool(_export, run.root)
     except GanFactoryError as exc:
-        return HTMLResponse(f'<p class="error" role="alert">{exc}</p>', status_code=422)
-    relative = path.relative_to(run.root) if path.is_relative_to(run.root) else path
-    return HTMLResponse(f'<p class="ok" role="status">Wrote <a href="/runs/{run.id}/files/{relative}">{relative}</a> '
-                        f'({path.stat().st_size / 2**20:.1f} MiB).</p>')
+        return console.notice(request, str(exc), status_code=422)
+    relative = path.relative_to(run.root).as_posix() if path.is_relative_to(run.root) else str(path)
+    return console.notice(request, "Wrote", kind="ok", link_href=f"/runs/{run.id}/files/{quote(relative)}",
+                          link_text=relative, tail=f" ({path.stat().st_size / 2**20:.1f} MiB).")
 
 
 ROUTES = [

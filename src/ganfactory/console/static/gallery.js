@@ -1,6 +1,10 @@
 // Gallery curation: focus a tile with the mouse or arrow keys, accept/reject with a/r (then move on).
 // Each decision is sent at once; the tile shows it immediately and goes back if the server refuses.
 (function () {
+  // The filter form's selects and checkbox apply at once (data-autosubmit; the CSP forbids inline handlers).
+  document.querySelectorAll("#gallery-filters [data-autosubmit]").forEach(function (field) {
+    field.addEventListener("change", function () { field.form.submit(); });
+  });
   const grid = document.getElementById("gallery");
   if (!grid) return;
   const token = document.querySelector('meta[name="console-token"]').content;
