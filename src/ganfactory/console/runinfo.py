@@ -54,28 +54,43 @@ def read_stats(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+@dataclass(frozen=True)
+class ParsedStats:
+    """What the pages need of one stats.jsonl, computed once per version of the file."""
+
+    curves: dict[str, Any]  # `curve_series`, downsampled for the browser
+    by_steps: dict[int, dict[str, Any]]  # the record of each step count (labels the sample grids)
+
+    @property
+    def has_curves(self) -> bool:
+        return bool(self.curves["x"])
+
+
 class StatsCache:
-    """Parsed stats.jsonl files, parsed again only when a file's (size, mtime) changed: the run page, its curves
-    and every poll of a running job read the same file, and 100,000 lines take about a second to parse."""
+    """stats.jsonl files, parsed again only when a file's (size, mtime) changed: the run page, its curves and
+    every poll of a running job read the same file, and 100,000 lines take about a second to parse and plot."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cached: dict[Path, tuple[tuple[int, int], list[dict[str, Any]]]] = {}
+        self._cached: dict[Path, tuple[tuple[int, int], ParsedStats]] = {}
 
-    def records(self, path: Path) -> list[dict[str, Any]]:
+    def parsed(self, path: Path) -> ParsedStats:
+        """Blocking (reads the file when it changed): call it from the thread pool."""
         try:
             stat = path.stat()
+            stamp = (stat.st_size, stat.st_mtime_ns)
         except OSError:
-            return []
-        stamp = (stat.st_size, stat.st_mtime_ns)
+            stamp = (-1, 0)
         with self._lock:
             cached = self._cached.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         records = read_stats(path)
+        parsed = ParsedStats(curves=downsample(curve_series(records)),
+                             by_steps={r["steps"]: r for r in records if isinstance(r.get("steps"), int)})
         with self._lock:
-            self._cached[path] = (stamp, records)
-        return records
+            self._cached[path] = (stamp, parsed)
+        return parsed
 
 
 def curve_series(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -124,9 +139,9 @@ class SampleFrame:
     at: float | None = None  # kimg or epoch when the grid was written (0 for the initial grid)
 
 
-def sample_timeline(root: Path, records: list[dict[str, Any]]) -> list[SampleFrame]:
-    """The training grids (samples/<prefix><steps>.png) in training order, labelled with kimg/epoch from stats."""
-    unit_at = {r["steps"]: r for r in records if isinstance(r.get("steps"), int)}
+def sample_timeline(root: Path, by_steps: dict[int, dict[str, Any]]) -> list[SampleFrame]:
+    """The training grids (samples/<prefix><steps>.png) in training order, labelled with kimg/epoch from the
+    stats record of their step count (`ParsedStats.by_steps`)."""
     frames = []
     try:
         # Written in training order; a later stage's step counter may start again, so order by time.
@@ -138,7 +153,7 @@ def sample_timeline(root: Path, records: list[dict[str, Any]]) -> list[SampleFra
         if not match:
             continue
         steps = -1 if match["steps"] == "init" else int(match["steps"])
-        record = unit_at.get(steps, {})
+        record = by_steps.get(steps, {})
         unit = next((k for k in ("kimg", "epoch") if k in record), None)
         label = "initial" if steps < 0 else f"{unit} {record[unit]:g}" if unit else f"step {steps}"
         prefix = match["prefix"].rstrip("_")

@@ -15,8 +15,8 @@ from ganfactory.console.runs import KnownRun
 
 def _column(run: KnownRun, stats: runinfo.StatsCache) -> dict:
     """One run's metrics and timed sample grids (blocking: reads the run's files)."""
-    records = stats.records(run.root / "logs" / "stats.jsonl")
-    frames = [f for f in runinfo.sample_timeline(run.root, records) if f.at is not None]
+    by_steps = stats.parsed(run.root / "logs" / "stats.jsonl").by_steps
+    frames = [f for f in runinfo.sample_timeline(run.root, by_steps) if f.at is not None]
     return {"run": run, "metrics": dict(runinfo.metric_rows(runinfo.read_json(run.root / "metrics.json").data)),
             "frames": [{"at": f.at, "src": f"/runs/{run.id}/files/{f.path}", "label": f.label} for f in frames]}
 

@@ -38,7 +38,7 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
     """Everything the run page shows; each part is empty or carries an error when its file is missing or torn.
     Blocking (it reads and parses files): run it in the thread pool."""
     root = run.root
-    records = stats.records(root / "logs" / "stats.jsonl")
+    stats_file = stats.parsed(root / "logs" / "stats.jsonl")
     config = runinfo.read_json(root / "config.json")
     validation = runinfo.read_json(root / "validation.json")
     metrics = runinfo.read_json(root / "metrics.json")
@@ -47,7 +47,7 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
         "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else "",
         "validation": validation.data if isinstance(validation.data, dict) else None,
         "validation_error": validation.error,
-        "has_curves": bool(runinfo.curve_series(records)["x"]), "frames": runinfo.sample_timeline(root, records),
+        "has_curves": stats_file.has_curves, "frames": runinfo.sample_timeline(root, stats_file.by_steps),
         "gifs": runinfo.animations(root), "checkpoints": runinfo.checkpoints(root),
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
         "progress": progress_text(read_progress(root)),
@@ -66,7 +66,7 @@ async def run_page(request: Request) -> HTMLResponse:
 
 def curves_of(run: KnownRun, stats: runinfo.StatsCache) -> dict:
     """The run's curves, downsampled for the browser (blocking: parses stats.jsonl when it changed)."""
-    return runinfo.downsample(runinfo.curve_series(stats.records(run.root / "logs" / "stats.jsonl")))
+    return stats.parsed(run.root / "logs" / "stats.jsonl").curves
 
 
 async def run_curves(request: Request) -> JSONResponse:
