@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from ganfactory.console.ondemand import OnDemandGenerators
 from ganfactory.console.runinfo import StatsCache
 from ganfactory.console.runs import KnownRun, discover_runs
 from ganfactory.console.settings import ConsoleSettings
@@ -47,6 +48,7 @@ class Console:
         self.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
         self.decisions = DecisionStore()
         self.stats = StatsCache()
+        self.generators = OnDemandGenerators()
         self._queue: JobQueue | None = None
         self._items: dict[Path, _CachedItems] = {}
         self._lock = threading.Lock()

@@ -42,18 +42,21 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
     config = runinfo.read_json(root / "config.json")
     validation = runinfo.read_json(root / "validation.json")
     metrics = runinfo.read_json(root / "metrics.json")
+    saved = runinfo.checkpoints(root)
     return {
         "run": run, "exists": root.is_dir(), "config": config,
         "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else "",
         "validation": validation.data if isinstance(validation.data, dict) else None,
         "validation_error": validation.error,
         "has_curves": stats_file.has_curves, "frames": runinfo.sample_timeline(root, stats_file.by_steps),
-        "gifs": runinfo.animations(root), "checkpoints": runinfo.checkpoints(root),
+        "gifs": runinfo.animations(root), "checkpoints": saved,
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
         "progress": progress_text(read_progress(root)),
         "has_manifest": (root / "output_0.manifest").is_file(),
         "has_annotation": annotation_folder(root) is not None,
         "onnx": (root / "model" / "generator.onnx").is_file(),
+        "can_generate": isinstance(config.data, dict) and config.data.get("operator") == "stylegan"
+                        and any(c.path.endswith(".pt") for c in saved),
     }
 
 

@@ -17,7 +17,8 @@ from ganfactory.output.layout import RunFolder
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 
 
-def _class_index(class_names: list[str], conditional: bool, class_name: str | None) -> int | None:
+def class_index(class_names: list[str], conditional: bool, class_name: str | None) -> int | None:
+    """The index of `class_name` (None: the first class); None for an unconditional model. Raises ConfigError."""
     if not conditional:
         return None
     if class_name is None:
@@ -53,6 +54,6 @@ def interpolate_run(run_or_model: Path, *, seeds: list[int], frames: int, class_
     checkpoint = load_checkpoint(path)
     state = require_operator(checkpoint, "stylegan", path, legacy=is_legacy_stylegan)
     G = generator_from_state(state, device=torch.device("cpu"), architecture=checkpoint_architecture(checkpoint))
-    index = _class_index(list(state["class_names"]), int(state["num_classes"]) > 0, class_name)
+    index = class_index(list(state["class_names"]), int(state["num_classes"]) > 0, class_name)
     images = morph_frames(G, seeds=seeds, frames=frames, class_index=index, truncation=truncation)
     return save_gif(images, output, duration_ms=40)
