@@ -52,7 +52,14 @@ async def annotate_page(request: Request) -> HTMLResponse:
         classes_json=[{"index": c.index, "name": c.name, "hex": c.hex} for c in classes],
         has_mask=image_id in done, done=len(done), total=len(ids),
         previous=ids[position - 1] if position > 0 else None,
-        next=ids[position + 1] if position + 1 < len(ids) else None)
+        next=ids[position + 1] if position + 1 < len(ids) else None,
+        next_unannotated=_next_unannotated(ids, done, position))
+
+
+def _next_unannotated(ids: list[str], done: set[str], position: int) -> str | None:
+    """The first image after `position` (wrapping round) that has no mask yet; None when every other one has."""
+    after = ids[position + 1:] + ids[:position]
+    return next((image_id for image_id in after if image_id not in done), None)
 
 
 async def save_mask_route(request: Request) -> JSONResponse:

@@ -11,7 +11,9 @@ from ganfactory.console.security import PathRefused, resolve_inside
 
 _TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
           ".webp": "image/webp", ".json": "application/json", ".jsonl": "text/plain", ".manifest": "text/plain",
-          ".onnx": "application/octet-stream", ".log": "text/plain"}
+          ".onnx": "application/octet-stream", ".pt": "application/octet-stream",
+          ".safetensors": "application/octet-stream", ".log": "text/plain"}
+_DOWNLOADS = {".onnx", ".pt", ".safetensors"}  # models: saved by the browser under their own name, never shown
 
 
 async def run_file(request: Request) -> Response:
@@ -26,7 +28,9 @@ async def run_file(request: Request) -> Response:
     if path.suffix.lower() not in _TYPES:
         return PlainTextResponse("This kind of file is not served.", status_code=403)
     # no-cache: sample grids and masks are rewritten in place; the ETag keeps repeat loads cheap.
-    return FileResponse(path, media_type=_TYPES[path.suffix.lower()], headers={"Cache-Control": "no-cache"})
+    download = path.name if path.suffix.lower() in _DOWNLOADS else None
+    return FileResponse(path, media_type=_TYPES[path.suffix.lower()], headers={"Cache-Control": "no-cache"},
+                        filename=download, content_disposition_type="attachment")
 
 
 ROUTES = [Route("/runs/{rid}/files/{path:path}", run_file)]

@@ -181,7 +181,15 @@
     else if (e.key === "s") save();
     else if (e.key === "+" || e.key === "=") setZoom(zoom * 2);
     else if (e.key === "-") setZoom(Math.floor(zoom / 2));
+    else if (e.key === "n" && root.dataset.nextUnannotated) window.location.href = root.dataset.nextUnannotated;
+    else if (e.key === "?") toggleShortcuts();
   });
+  function toggleShortcuts() {
+    const dialog = document.getElementById("shortcuts");
+    if (dialog.open) dialog.close(); else dialog.showModal();
+  }
+  document.getElementById("shortcuts-button").addEventListener("click", toggleShortcuts);
+  document.getElementById("shortcuts-close").addEventListener("click", toggleShortcuts);
   window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
   selectClass(current);
   setZoom(zoom);
