@@ -80,8 +80,8 @@ def _raw_value(field: FormField, form: dict[str, str]) -> Any:
     text = form.get(field.name, "").strip()
     if field.kind == "bool":
         return field.name in form and text not in ("", "false", "off", "0")
-    if text == "":
-        return None if field.optional else (field.default if field.kind != "text" else "")
+    if text == "":  # an emptied field means "the default": not sent, so the worker never sees ""
+        return None
     if field.kind == "choice":  # the option's text back to the Literal's value (channels: "3" -> 3)
         return dict(zip(field.choices, field.choice_values)).get(text, text)
     return text

@@ -1,0 +1,80 @@
+"""The console as a user keeps it open (issue 20, "broken for users"): the submit form sends only what the user
+chose, the job log reads like a terminal, and the run page follows a running job. Plain HTTP; the browser
+behaviour is in test_console_ux_browser.py."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from tests.console.conftest import TOKEN
+
+AUTH = {"X-Console-Token": TOKEN}
+
+
+class _FormValues(HTMLParser):
+    """What a browser submits for a form's HTML as served: text inputs' values, checked boxes, and each
+    select's selected option (or its first option when none is selected, as browsers do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+        self._first: str | None = None
+        self._chosen: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("text", "hidden") or (kind == "checkbox" and "checked" in a):
+                self.values[a["name"]] = a.get("value", "on" if kind == "checkbox" else "")
+        elif tag == "select":
+            self._select, self._first, self._chosen = a.get("name"), None, None
+        elif tag == "option" and self._select:
+            if self._first is None:
+                self._first = a.get("value", "")
+            if "selected" in a:
+                self._chosen = a.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            self.values[self._select] = self._chosen if self._chosen is not None else (self._first or "")
+            self._select = None
+
+
+def browser_form(html: str) -> dict[str, str]:
+    parser = _FormValues()
+    parser.feed(html)
+    return parser.values
+
+
+def _submit(client, form: dict[str, str]):
+    response = client.post("/jobs", data=form, headers=AUTH)
+    assert response.status_code == 200, response.text
+    return client.app.state.console.queue.list_jobs()[-1]
+
+
+def test_optional_choices_default_to_sending_nothing(client, runs_dir, tmp_path):
+    """Item 8: the form as served, submitted untouched, must not add --conditioning (or any other choice)."""
+    html = client.get("/jobs/form?operator=stylegan").text
+    assert '<option value="" selected>(default: preset)</option>' in html
+    form = browser_form(html)
+    assert form["conditioning"] == ""
+    form.update(data=str(runs_dir / "alpha" / "Data"), out=str(tmp_path / "run"))
+    job = _submit(client, form)
+    assert list(job.args) == [str(runs_dir / "alpha" / "Data"), str(tmp_path / "run")]
+    assert job.request["config"]["conditioning"] is None
+    # a chosen value is still sent, and the form shown again after an error keeps it
+    again = client.post("/jobs", data={**form, "conditioning": "concat", "total_kimg": "-1"}, headers=AUTH).text
+    assert '<option value="concat" selected>' in again and '<option value="" >(default: preset)' in again
+
+
+def test_an_emptied_text_field_means_the_default(client, runs_dir, tmp_path):
+    """Item 9: emptying 'background' (default white) or 'lr' sends nothing, never `--background ''`."""
+    form = browser_form(client.get("/jobs/form?operator=stylegan").text)
+    assert form["background"] == "white"
+    form.update(data=str(runs_dir / "alpha" / "Data"), out=str(tmp_path / "run"), background="  ", total_kimg="",
+                lr="")
+    job = _submit(client, form)
+    assert list(job.args) == [str(runs_dir / "alpha" / "Data"), str(tmp_path / "run")]
+    assert job.request["config"]["background"] == "white" and job.request["config"]["total_kimg"] == 300
