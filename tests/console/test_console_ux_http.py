@@ -78,3 +78,19 @@ def test_an_emptied_text_field_means_the_default(client, runs_dir, tmp_path):
     job = _submit(client, form)
     assert list(job.args) == [str(runs_dir / "alpha" / "Data"), str(tmp_path / "run")]
     assert job.request["config"]["background"] == "white" and job.request["config"]["total_kimg"] == 300
+
+
+def test_job_log_keeps_the_text_after_the_last_carriage_return(client, tmp_path):
+    """Item 10: a progress bar's refreshes ('\\r') are one line, as in a terminal; '\\r\\n' endings still end lines."""
+    queue = client.app.state.console.queue
+    job_id = queue.submit(operator="stylegan", args=[str(tmp_path), str(tmp_path / "run")], run_folder=tmp_path / "run",
+                          cwd=tmp_path)
+    job = queue.get(job_id)
+    job.log_path.parent.mkdir(parents=True, exist_ok=True)
+    bar = "".join(f"\rtraining {i:3d}%" for i in range(0, 101, 5))
+    job.log_path.write_text(f"starting\r\n{bar}\ntick 1 kimg 0.1\n{bar}\ntick 2 kimg 0.2\n", encoding="utf-8")
+    for url in (f"/jobs/{job_id}/log", f"/jobs/{job_id}/log/tail"):
+        text = client.get(url).text
+        log = text[text.index('<pre class="log">'):text.index("</pre>")]
+        assert log.splitlines() == ['<pre class="log">starting', "training 100%", "tick 1 kimg 0.1", "training 100%",
+                                    "tick 2 kimg 0.2"], url
