@@ -94,3 +94,23 @@ def test_job_log_keeps_the_text_after_the_last_carriage_return(client, tmp_path)
         log = text[text.index('<pre class="log">'):text.index("</pre>")]
         assert log.splitlines() == ['<pre class="log">starting', "training 100%", "tick 1 kimg 0.1", "training 100%",
                                     "tick 2 kimg 0.2"], url
+
+
+def test_cyclegan_runs_show_both_validation_reports(client, runs_dir):
+    """Item 13: CycleGAN writes validation_source.json and validation_target.json, not validation.json."""
+    import json
+
+    from tests.console.conftest import run_id_of
+
+    run = runs_dir / "alpha"
+    for domain, count in (("source", 7), ("target", 9)):
+        report = {"root": f"/data/{domain}-images", "layout": "single", "usable": True, "num_usable": count,
+                  "classes": {"": {"found": count, "usable": count, "excluded": 0, "too_small": 0}},
+                  "fatal": [], "warnings": [f"{domain}.png is grayscale"], "bad_files": []}
+        (run / f"validation_{domain}.json").write_text(json.dumps(report), encoding="utf-8")
+    text = client.get(f"/runs/{run_id_of(client, 'alpha')}").text
+    assert "No validation" not in text
+    source, target = text.index('id="validation-source"'), text.index('id="validation-target"')
+    assert source < text.index("7 usable images · layout single · /data/source-images") < target
+    assert target < text.index("9 usable images · layout single · /data/target-images")
+    assert "target.png is grayscale" in text

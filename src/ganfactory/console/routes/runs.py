@@ -38,13 +38,11 @@ def run_context(run: KnownRun) -> dict:
     root = run.root
     records = runinfo.read_stats(root / "logs" / "stats.jsonl")
     config = runinfo.read_json(root / "config.json")
-    validation = runinfo.read_json(root / "validation.json")
     metrics = runinfo.read_json(root / "metrics.json")
     return {
         "run": run, "exists": root.is_dir(), "config": config,
         "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else "",
-        "validation": validation.data if isinstance(validation.data, dict) else None,
-        "validation_error": validation.error,
+        "validations": runinfo.validation_reports(root),
         "curves": runinfo.curve_series(records), "frames": runinfo.sample_timeline(root, records),
         "gifs": runinfo.animations(root), "checkpoints": runinfo.checkpoints(root),
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
