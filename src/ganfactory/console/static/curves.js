@@ -8,12 +8,22 @@
     return "other";
   }
 
+  // Tick labels with significant digits: uPlot's default keeps a fixed number of decimals, so a learning rate
+  // of 4e-05 read "0 0 0 0". Six significant digits drop float noise (0.30000000000000004); very small and very
+  // large values are written with an exponent ("3.8e-5").
+  function tickText(v) {
+    if (v == null || !isFinite(v)) return "";
+    const r = Number(v.toPrecision(6)), a = Math.abs(r);
+    return a !== 0 && (a < 1e-3 || a >= 1e6) ? r.toExponential() : String(r);
+  }
+  function ticks(u, splits) { return splits.map(tickText); }
+
   function chart(el, title, xName, x, series, width) {
     const names = Object.keys(series);
     const opts = {
       title: title, width: width, height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: xName }, {}],
+      axes: [{ label: xName, values: ticks }, { values: ticks, size: 60 }],
       series: [{ label: xName }].concat(names.map(function (n, i) {
         return { label: n, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: true };
       })),
@@ -26,7 +36,7 @@
 
   // Draw data = {x_name, x, series} into el; `prefix` labels series of one run among several (compare page).
   window.drawCurves = function (el, datasets, width) {
-    const groups = {};
+    const groups = {}, plots = [];
     datasets.forEach(function (d) {
       Object.keys(d.data.series).forEach(function (name) {
         const g = groupOf(name);
@@ -42,8 +52,10 @@
         const at = new Map(s.x.map(function (v, i) { return [v, s.y[i]]; }));
         series[s.label] = xs.map(function (v) { return at.has(v) ? at.get(v) : null; });
       });
-      chart(el, g, groups[g][0].xName, xs, series, width || Math.min(el.clientWidth || 800, 900));
+      plots.push(chart(el, g, groups[g][0].xName, xs, series, width || Math.min(el.clientWidth || 800, 900)));
     });
+    el.plots = plots;  // the uPlot instances, for updates (and for tests reading their ticks)
+    return plots;
   };
 
   const el = document.getElementById("curves");

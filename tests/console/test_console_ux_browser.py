@@ -1,0 +1,58 @@
+"""The console kept open in a real headless Chromium (Debian's package, driven by Playwright), issue 20 "broken
+for users": axis ticks of small values, a job log and a run page that follow a running job, DatasetGAN steps from
+the form, keyboard focus that survives the Jobs table's refresh, and curation of a whole page with an undo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.console.conftest import _png
+
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+
+def _rid(app, name: str) -> str:
+    return next(r.id for r in app.state.console.runs() if r.root.name == name)
+
+
+def _shot(page, name: str) -> None:
+    """Screenshots to look at (build/ is ignored by git)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _append_stats(run: Path, ticks: range, **extra: float) -> None:
+    with (run / "logs" / "stats.jsonl").open("a", encoding="utf-8") as handle:
+        for t in ticks:
+            handle.write(json.dumps({"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "sec_per_kimg": 5.0,
+                                     "loss_G": 1.0 / t, "loss_D": 0.5 + 0.1 * t, **extra}) + "\n")
+
+
+def _axis_ticks(page, series: str) -> list[str]:
+    """The y-axis tick labels uPlot drew (on a canvas) for the chart holding `series`."""
+    return page.evaluate("""(name) => {
+        const plot = document.getElementById("curves").plots.find(p => p.series.some(s => s.label === name));
+        return plot.axes[1]._values;
+    }""", series)
+
+
+def test_small_values_get_significant_tick_labels(live_server, page, runs_dir):
+    """Item 14: a learning rate of 4e-05 labelled its axis "0 0 0 0"."""
+    run = runs_dir / "alpha"
+    (run / "logs" / "stats.jsonl").write_text("")
+    _append_stats(run, range(1, 9))
+    with (run / "logs" / "stats.jsonl").open("a", encoding="utf-8") as handle:
+        for t in range(9, 13):
+            handle.write(json.dumps({"tick": t, "kimg": 0.1 * t, "lr": 4e-05 + 1e-06 * t}) + "\n")
+    base, app = live_server
+    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    page.wait_for_function("document.getElementById('curves').plots && document.getElementById('curves').plots.length >= 2")
+    ticks = [t for t in _axis_ticks(page, "lr") if t]
+    assert len(ticks) >= 2 and len(set(ticks)) == len(ticks), ticks  # distinct labels, no "0 0 0 0"
+    assert all(abs(float(t) - 4.6e-05) < 1e-05 for t in ticks), ticks
+    losses = [t for t in _axis_ticks(page, "loss_G") if t]
+    assert len(set(losses)) == len(losses) and all(abs(float(t)) < 10 for t in losses), losses
+    _shot(page, "item14-small-ticks")
