@@ -56,3 +56,45 @@ def test_small_values_get_significant_tick_labels(live_server, page, runs_dir):
     losses = [t for t in _axis_ticks(page, "loss_G") if t]
     assert len(set(losses)) == len(losses) and all(abs(float(t)) < 10 for t in losses), losses
     _shot(page, "item14-small-ticks")
+
+
+def _claim(queue, job_id: int):
+    claimed = queue.claim_next("test-worker")
+    assert claimed is not None and claimed.id == job_id
+    return claimed
+
+
+def _finish(queue, claimed) -> None:
+    from ganfactory.jobs.model import JobStatus
+
+    queue.finish(claimed.id, lease=claimed.lease, status=JobStatus.DONE, error=None, exit_code=0)
+
+
+def _requests_to(page, part: str) -> list[str]:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url) if part in request.url else None)
+    return seen
+
+
+def test_the_log_heading_follows_the_job_and_stops_when_it_ends(live_server, page, tmp_path):
+    """Item 11: the heading said "queued" while the job ran and after it ended."""
+    base, app = live_server
+    queue = app.state.console.queue
+    job_id = queue.submit(operator="stylegan", args=[str(tmp_path), str(tmp_path / "run")],
+                          run_folder=tmp_path / "run", cwd=tmp_path)
+    tails = _requests_to(page, f"/jobs/{job_id}/log/tail")
+    page.goto(f"{base}/jobs/{job_id}/log")
+    assert page.locator("h1 .status").inner_text() == "queued"
+    claimed = _claim(queue, job_id)
+    claimed.log_path.parent.mkdir(parents=True, exist_ok=True)
+    claimed.log_path.write_text("tick 1\n", encoding="utf-8")
+    page.wait_for_selector("h1 .status.status-running >> text=running")
+    page.locator("#log >> text=tick 1").wait_for()
+    assert "following" in page.locator("#log-following").inner_text()
+    _finish(queue, claimed)
+    page.wait_for_selector("h1 .status.status-done >> text=done")
+    assert "following" not in page.locator("#log-following").inner_text()
+    count = len(tails)
+    page.wait_for_timeout(1200)  # four polling periods (poll_ms 300): no request after the job ended
+    assert len(tails) == count
+    _shot(page, "item11-log-heading")

@@ -110,10 +110,11 @@ async def job_log_page(request: Request) -> HTMLResponse:
 
 
 async def job_log_tail(request: Request) -> Response:
-    """The log's last lines; htmx stops polling (status 286) once the job has finished."""
+    """The log's last lines and, out of band, the heading's status; htmx stops polling (status 286) once the job
+    has finished."""
     job = _job(request)
     lines = read_tail(job.log_path)[-LOG_LINES:]
-    response = console_of(request).render(request, "_log.html", lines=lines, view=job_view(job))
+    response = console_of(request).render(request, "_log.html", lines=lines, view=job_view(job), oob=True)
     if job.status.finished:
         response.status_code = 286
     return response
