@@ -98,3 +98,50 @@ def test_the_log_heading_follows_the_job_and_stops_when_it_ends(live_server, pag
     page.wait_for_timeout(1200)  # four polling periods (poll_ms 300): no request after the job ended
     assert len(tails) == count
     _shot(page, "item11-log-heading")
+
+
+def test_the_run_page_follows_a_running_job(live_server, page, runs_dir, tmp_path):
+    """Item 12: opened before the first tick, the page gains curves, grids, checkpoints and metrics without a
+    reload while the job runs, and stops polling when it ends."""
+    from ganfactory.console.runs import run_id
+
+    base, app = live_server
+    queue = app.state.console.queue
+    run = runs_dir / "live"
+    (run / "logs").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"operator": "stylegan"}), encoding="utf-8")
+    job_id = queue.submit(operator="stylegan", args=[str(runs_dir), str(run)], run_folder=run, cwd=tmp_path)
+    claimed = _claim(queue, job_id)
+    polls = _requests_to(page, "/live")
+    page.goto(f"{base}/runs/{run_id(run)}")
+    page.evaluate("window.notReloaded = true")
+    assert page.locator("#curves-empty").is_visible() and page.locator("#timeline-empty").is_visible()
+
+    _append_stats(run, range(1, 4))
+    _png(run / "samples" / "fakes_000000030.png", 90, size=16)
+    page.wait_for_selector('#curves[data-points="3"]')
+    page.locator("#timeline-count >> text=(1 grids)").wait_for()
+    assert not page.locator("#curves-empty").is_visible()
+    assert page.locator("#timeline-label").inner_text() == "kimg 0.3"
+
+    _append_stats(run, range(4, 7))
+    _png(run / "samples" / "fakes_000000060.png", 200, size=16)
+    (run / "model" / "ckpt-000000060.pt").parent.mkdir(exist_ok=True)
+    (run / "model" / "ckpt-000000060.pt").write_bytes(b"0" * 2048)
+    (run / "metrics.json").write_text(json.dumps({"overall": {"kid": {"value": 0.0123}}}), encoding="utf-8")
+    page.wait_for_selector('#curves[data-points="6"]')
+    page.locator("#timeline-count >> text=(2 grids)").wait_for()
+    page.locator("#run-checkpoints >> text=ckpt-000000060.pt").wait_for()
+    page.locator("#run-metrics >> text=0.0123").wait_for()
+    assert page.locator("#timeline-image").get_attribute("src").endswith("samples/fakes_000000060.png")
+    assert page.locator("#timeline-label").inner_text() == "kimg 0.6"
+    assert page.evaluate("document.getElementById('curves').plots[0].data[0].length") == 6
+    assert page.evaluate("window.notReloaded") is True
+    _shot(page, "item12-run-page-mid-training")
+
+    _finish(queue, claimed)
+    page.wait_for_timeout(900)  # the answer after the end comes with 286: polling stops
+    count = len(polls)
+    _append_stats(run, range(7, 9))
+    page.wait_for_timeout(1200)
+    assert len(polls) == count and page.locator("#curves").get_attribute("data-points") == "6"

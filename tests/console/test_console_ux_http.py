@@ -114,3 +114,43 @@ def test_cyclegan_runs_show_both_validation_reports(client, runs_dir):
     assert source < text.index("7 usable images · layout single · /data/source-images") < target
     assert target < text.index("9 usable images · layout single · /data/target-images")
     assert "target.png is grayscale" in text
+
+
+def test_run_page_polls_only_while_its_run_is_live(client, runs_dir, tmp_path):
+    """Item 12 (the server side): /runs/RID/live answers the growing parts and a "run-update" event while a job
+    writes the run, and 286 (htmx stops polling) once the job has ended or for a run nobody writes."""
+    import json
+
+    from ganfactory.engine.stats import write_progress
+    from ganfactory.jobs.model import JobStatus
+    from tests.console.conftest import run_id_of
+
+    rid = run_id_of(client, "alpha")
+    assert 'hx-get="/runs/' not in client.get(f"/runs/{rid}").text  # an ended run's page does not poll
+    assert client.get(f"/runs/{rid}/live").status_code == 286
+    queue = client.app.state.console.queue
+    run = runs_dir / "alpha"
+    job_id = queue.submit(operator="stylegan", args=[str(run), str(run)], run_folder=run, cwd=tmp_path)
+    assert f'hx-get="/runs/{rid}/live"' in client.get(f"/runs/{rid}").text  # queued: waits for the first tick
+    claimed = queue.claim_next("w")
+    write_progress(run / "logs", unit="kimg", done=0.4, total=1.0, sec_per_unit=5.0, phase="training")
+    live = client.get(f"/runs/{rid}/live")
+    assert live.status_code == 200 and "0.4/1 kimg" in live.text
+    assert 'id="run-checkpoints" hx-swap-oob="true"' in live.text and 'id="run-metrics" hx-swap-oob="true"' in live.text
+    event = json.loads(live.headers["HX-Trigger"])["run-update"]
+    assert event["frames"][-1] == "samples/fakes_000000040.png" and event["labels"][-1] == "kimg 0.4"
+    assert event["live"] is True and event["stats"]
+    queue.finish(job_id, lease=claimed.lease, status=JobStatus.DONE, error=None, exit_code=0)
+    assert client.get(f"/runs/{rid}/live").status_code == 286
+
+
+def test_a_run_without_a_job_is_live_while_its_progress_is_recent():
+    from ganfactory.console.live import STALE_PROGRESS_S, is_live
+    from ganfactory.jobs.progress import Progress
+
+    training = Progress(unit="kimg", done=1, total=2, sec_per_unit=1.0, phase="training", updated=1000.0)
+    assert is_live(None, training, now=1010.0)
+    assert not is_live(None, training, now=1000.0 + STALE_PROGRESS_S + 1)  # killed without a word
+    assert not is_live(None, Progress(unit="kimg", done=2, total=2, sec_per_unit=None, phase="done", updated=1000.0),
+                       now=1010.0)
+    assert not is_live(None, None)

@@ -13,7 +13,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ganfactory.console.context import STATIC_DIR, Console, NotFound
-from ganfactory.console.routes import annotate, compare, files, gallery, jobs, runs
+from ganfactory.console.routes import annotate, compare, files, gallery, jobs, live, runs
 from ganfactory.console.security import TokenGuard
 from ganfactory.console.settings import ConsoleSettings
 from ganfactory.errors import GanFactoryError
@@ -46,6 +46,7 @@ async def _file_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: ConsoleSettings) -> Starlette:
     routes = [*jobs.ROUTES, *runs.ROUTES, *files.ROUTES, *gallery.ROUTES, *annotate.ROUTES, *compare.ROUTES,
+              *live.ROUTES,
               Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static")]
     app = Starlette(routes=routes, middleware=[Middleware(TokenGuard, settings=settings)],
                     exception_handlers={NotFound: _not_found, GanFactoryError: _user_error, OSError: _file_error})

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from ganfactory.console import runinfo
 from ganfactory.console.annotation import annotation_folder
 from ganfactory.console.context import console_of
+from ganfactory.console.live import is_live, job_of, stats_stamp
 from ganfactory.console.runs import KnownRun
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs.progress import progress_text, read_progress
@@ -56,7 +57,11 @@ def run_context(run: KnownRun) -> dict:
 async def run_page(request: Request) -> HTMLResponse:
     console = console_of(request)
     run = console.run(request.path_params["rid"])
-    return console.render(request, "run.html", nav="runs", **run_context(run))
+    context = run_context(run)
+    # a running job's page follows it (polls /runs/RID/live); see console/live.py
+    context.update(live=is_live(job_of(console.queue.list_jobs(), run.root), read_progress(run.root)),
+                   stats_stamp=stats_stamp(run.root))
+    return console.render(request, "run.html", nav="runs", **context)
 
 
 async def run_curves(request: Request) -> JSONResponse:

@@ -1,6 +1,9 @@
-// Loss and metric curves from the run's stats (one uPlot chart per group of series).
+// Loss and metric curves from the run's stats (one uPlot chart per group of series). On the page of a running
+// job they follow the run: the polled heading (run.html) fires "run-update" with a stamp of stats.jsonl, and a
+// changed stamp refetches the series and redraws the charts in place.
 (function () {
   const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"];
+  const ORDER = ["losses", "other", "speed"];
 
   function groupOf(name) {
     if (name.startsWith("sec_per")) return "speed";
@@ -18,50 +21,77 @@
   }
   function ticks(u, splits) { return splits.map(tickText); }
 
-  function chart(el, title, xName, x, series, width) {
-    const names = Object.keys(series);
+  function chart(el, group, width) {
+    const names = Object.keys(group.series);
     const opts = {
-      title: title, width: width, height: 220,
+      title: group.name, width: width, height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: xName, values: ticks }, { values: ticks, size: 60 }],
-      series: [{ label: xName }].concat(names.map(function (n, i) {
+      axes: [{ label: group.xName, values: ticks }, { values: ticks, size: 60 }],
+      series: [{ label: group.xName }].concat(names.map(function (n, i) {
         return { label: n, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: true };
       })),
     };
     const box = document.createElement("div");
     box.className = "chart";
     el.appendChild(box);
-    return new uPlot(opts, [x].concat(names.map(function (n) { return series[n]; })), box);
+    return new uPlot(opts, [group.x].concat(names.map(function (n) { return group.series[n]; })), box);
   }
 
-  // Draw data = {x_name, x, series} into el; `prefix` labels series of one run among several (compare page).
-  window.drawCurves = function (el, datasets, width) {
-    const groups = {}, plots = [];
+  // The series of every dataset grouped into charts; runs differ in x, so each chart's series are put on the
+  // union of x values (null where a run has no point).
+  function grouped(datasets) {
+    const groups = {};
     datasets.forEach(function (d) {
       Object.keys(d.data.series).forEach(function (name) {
         const g = groupOf(name);
         (groups[g] = groups[g] || []).push({ label: (d.prefix ? d.prefix + " " : "") + name, x: d.data.x, y: d.data.series[name], xName: d.data.x_name });
       });
     });
-    ["losses", "other", "speed"].forEach(function (g) {
-      if (!groups[g]) return;
-      // Runs differ in x: merge onto the union of x values (gaps where a run has no point).
+    return ORDER.filter(function (g) { return groups[g]; }).map(function (g) {
       const xs = Array.from(new Set([].concat.apply([], groups[g].map(function (s) { return s.x; })))).sort(function (a, b) { return a - b; });
       const series = {};
       groups[g].forEach(function (s) {
         const at = new Map(s.x.map(function (v, i) { return [v, s.y[i]]; }));
         series[s.label] = xs.map(function (v) { return at.has(v) ? at.get(v) : null; });
       });
-      plots.push(chart(el, g, groups[g][0].xName, xs, series, width || Math.min(el.clientWidth || 800, 900)));
+      return { name: g, xName: groups[g][0].xName, x: xs, series: series };
     });
-    el.plots = plots;  // the uPlot instances, for updates (and for tests reading their ticks)
-    return plots;
+  }
+
+  // Draw data = {x_name, x, series} into el; `prefix` labels series of one run among several (compare page).
+  // Called again, charts with the same series get the new data in place (no flicker); otherwise they are rebuilt.
+  window.drawCurves = function (el, datasets, width) {
+    const groups = grouped(datasets);
+    const key = JSON.stringify(groups.map(function (g) { return [g.name, Object.keys(g.series)]; }));
+    if (el.plots && el.dataset.curvesKey === key) {
+      groups.forEach(function (g, i) {
+        el.plots[i].setData([g.x].concat(Object.keys(g.series).map(function (n) { return g.series[n]; })));
+      });
+    } else {
+      (el.plots || []).forEach(function (p) { p.destroy(); });
+      el.querySelectorAll(".chart").forEach(function (box) { box.remove(); });
+      const w = width || Math.min(el.clientWidth || 800, 900);
+      el.plots = groups.map(function (g) { return chart(el, g, w); });  // kept for updates (and tests)
+      el.dataset.curvesKey = key;
+    }
+    el.dataset.points = String(Math.max.apply(null, [0].concat(groups.map(function (g) { return g.x.length; }))));
+    return el.plots;
   };
 
   const el = document.getElementById("curves");
-  if (el && el.dataset.src) {
-    fetch(el.dataset.src).then(function (r) { return r.json(); }).then(function (data) {
+  if (!el || !el.dataset.src) return;
+  let stamp = el.dataset.stats;
+  function load() {
+    fetch(el.dataset.src, { cache: "no-store" }).then(function (r) { return r.json(); }).then(function (data) {
+      if (!data.x || !data.x.length) return;
+      document.getElementById("curves-empty").hidden = true;
       window.drawCurves(el, [{ prefix: "", data: data }]);
     });
   }
+  load();
+  document.body.addEventListener("run-update", function (e) {
+    if (e.detail.stats === stamp) return;
+    stamp = e.detail.stats;
+    load();
+  });
 })();

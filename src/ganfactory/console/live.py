@@ -1,0 +1,58 @@
+"""What the run page of a running job refreshes while it stays open: whether the run is still being written (so
+the page keeps polling), and the parts that grow during training (progress, grids, checkpoints, metrics)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ganfactory.console import runinfo
+from ganfactory.jobs.model import Job
+from ganfactory.jobs.progress import Progress, progress_text, read_progress
+
+# A run with no job in the queue (started on the command line) counts as running while its progress.json says
+# so and was rewritten this recently; a run killed without a word must not keep its page polling for ever.
+STALE_PROGRESS_S = 30 * 60
+
+
+def job_of(jobs: list[Job], root: Path) -> Job | None:
+    """The newest job that writes into the run folder `root` (resolved), or None."""
+    mine = [job for job in jobs if job.run_folder is not None and job.run_folder.expanduser().resolve() == root]
+    return max(mine, key=lambda job: job.id, default=None)
+
+
+def is_live(job: Job | None, progress: Progress | None, *, now: float | None = None) -> bool:
+    """A queued or running job's run is live (its page opened before the first tick must wait for it); without a
+    job, a run whose progress is recent and not "done"."""
+    if job is not None:
+        return not job.status.finished
+    if progress is None or progress.phase == "done":
+        return False
+    return (time.time() if now is None else now) - progress.updated < STALE_PROGRESS_S
+
+
+def stats_stamp(root: Path) -> str:
+    """Changes whenever logs/stats.jsonl does, so the page refetches the curves only after a new tick."""
+    try:
+        stat = (root / "logs" / "stats.jsonl").stat()
+    except OSError:
+        return ""
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def live_parts(root: Path, jobs: list[Job]) -> dict[str, Any]:
+    """The run page's growing parts (blocking file reads: call it in the thread pool)."""
+    progress = read_progress(root)
+    metrics = runinfo.read_json(root / "metrics.json")
+    frames = runinfo.sample_timeline(root, runinfo.read_stats(root / "logs" / "stats.jsonl"))
+    return {"live": is_live(job_of(jobs, root), progress), "progress": progress_text(progress),
+            "checkpoints": runinfo.checkpoints(root), "metrics": runinfo.metric_rows(metrics.data),
+            "metrics_error": metrics.error, "frames": frames, "stats_stamp": stats_stamp(root)}
+
+
+def update_event(parts: dict[str, Any]) -> dict[str, Any]:
+    """The detail of the page's "run-update" event: what curves.js and timeline.js need to follow the run."""
+    frames = parts["frames"]
+    return {"stats": parts["stats_stamp"], "live": parts["live"], "frames": [frame.path for frame in frames],
+            "labels": [frame.label for frame in frames]}
