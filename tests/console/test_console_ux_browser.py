@@ -145,3 +145,28 @@ def test_the_run_page_follows_a_running_job(live_server, page, runs_dir, tmp_pat
     _append_stats(run, range(7, 9))
     page.wait_for_timeout(1200)
     assert len(polls) == count and page.locator("#curves").get_attribute("data-points") == "6"
+
+
+def test_submit_a_datasetgan_step_from_the_form(live_server, page, runs_dir):
+    """Item 15: pick the operator, then the step; the form shows that step's own fields and queues it."""
+    base, app = live_server
+    page.goto(f"{base}/jobs")
+    page.select_option("#operator-select", "datasetgan")
+    page.wait_for_selector("#f-step")
+    assert page.locator("#f-step").input_value() == "sample" and page.locator("#f-run").is_visible()
+    page.select_option("#f-step", "evaluate")
+    page.wait_for_selector("#f-real_test")
+    assert page.locator("#f-members").count() == 0 and page.locator("#f-run").count() == 0
+    page.select_option("#f-step", "train")
+    page.wait_for_selector("#f-members")
+    assert page.locator("#f-run").count() == 0 and page.locator("#f-real_test").count() == 0
+    page.fill("#f-out", str(runs_dir / "labels"))
+    page.fill("#f-members", "3")
+    _shot(page, "item15-datasetgan-step-form")
+    page.click("#submit-form button[type=submit]")
+    page.wait_for_selector("text=Queued job 1.")
+    page.wait_for_selector("#job-1 >> text=queued")
+    [job] = app.state.console.queue.list_jobs()
+    assert list(job.args) == ["train", str(runs_dir / "labels"), "--members", "3"]
+    assert job.request["step"] == "train" and job.operator == "datasetgan"
+    assert page.locator("#f-step").input_value() == "train"  # the fresh form stays on the step

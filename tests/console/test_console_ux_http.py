@@ -154,3 +154,24 @@ def test_a_run_without_a_job_is_live_while_its_progress_is_recent():
     assert not is_live(None, Progress(unit="kimg", done=2, total=2, sec_per_unit=None, phase="done", updated=1000.0),
                        now=1010.0)
     assert not is_live(None, None)
+
+
+def test_each_step_of_an_operator_with_steps_has_its_own_form(client, runs_dir, tmp_path):
+    """Item 15 (the server side): DatasetGAN's form starts on its first step; each step shows its own inputs and
+    fields, and a posted step is queued as `datasetgan STEP ...`."""
+    sample = client.get("/jobs/form?operator=datasetgan").text
+    assert '<select name="step"' in sample and '<option value="sample" selected>' in sample
+    assert 'name="run"' in sample and 'name="members"' in sample and 'name="predict"' not in sample
+    evaluate = client.get("/jobs/form?operator=datasetgan&step=evaluate").text
+    assert 'name="real_test"' in evaluate and 'name="members"' not in evaluate and 'name="run"' not in evaluate
+    assert client.get("/jobs/form?operator=datasetgan&step=add-real").status_code == 404  # run directly, not queued
+    assert '<select name="step"' not in client.get("/jobs/form?operator=stylegan").text
+    form = browser_form(client.get("/jobs/form?operator=datasetgan&step=train").text)
+    assert form["step"] == "train" and "run" not in form
+    form.update(out=str(runs_dir / "labels"), epochs="2", members="3")
+    job = _submit(client, form)
+    assert list(job.args) == ["train", str(runs_dir / "labels"), "--members", "3", "--epochs", "2.0"]
+    assert job.request["step"] == "train" and job.request["config"]["members"] == 3
+    refused = client.post("/jobs", data={**form, "members": "0"}, headers=AUTH)
+    assert refused.status_code == 422 and 'data-field="members"' in refused.text
+    assert '<option value="train" selected>' in refused.text  # the form comes back on the same step
