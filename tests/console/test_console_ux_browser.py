@@ -170,3 +170,23 @@ def test_submit_a_datasetgan_step_from_the_form(live_server, page, runs_dir):
     assert list(job.args) == ["train", str(runs_dir / "labels"), "--members", "3"]
     assert job.request["step"] == "train" and job.operator == "datasetgan"
     assert page.locator("#f-step").input_value() == "train"  # the fresh form stays on the step
+
+
+def test_keyboard_focus_survives_the_jobs_tables_refresh(live_server, page, tmp_path):
+    """Item 16a: the table is refreshed every poll; the focused link or button must stay focused."""
+    base, app = live_server
+    queue = app.state.console.queue
+    for name in ("one", "two"):
+        queue.submit(operator="stylegan", args=[str(tmp_path), str(tmp_path / name)], run_folder=tmp_path / name,
+                     cwd=tmp_path)
+    refreshes = _requests_to(page, "/jobs/table")
+    page.goto(f"{base}/jobs")
+    page.locator("#job-1 a >> text=log").focus()
+    seen = len(refreshes)
+    page.wait_for_timeout(1300)  # poll_ms 300: several refreshes
+    assert len(refreshes) >= seen + 2
+    focused = "[document.activeElement.closest('tr') && document.activeElement.closest('tr').id, document.activeElement.textContent]"
+    assert page.evaluate(focused) == ["job-1", "log"]
+    page.keyboard.press("Tab")  # and Tab goes on from there
+    page.wait_for_timeout(700)
+    assert page.evaluate(focused) == ["job-1", "cancel"]
