@@ -190,3 +190,61 @@ def test_keyboard_focus_survives_the_jobs_tables_refresh(live_server, page, tmp_
     page.keyboard.press("Tab")  # and Tab goes on from there
     page.wait_for_timeout(700)
     assert page.evaluate(focused) == ["job-1", "cancel"]
+
+
+_FOCUS = """() => {
+    const outlined = Array.from(document.querySelectorAll('.tile.focus')).map(t => t.dataset.id);
+    const active = document.activeElement.closest('.tile');
+    return [outlined, active ? active.dataset.id : null];
+}"""
+
+
+def test_the_gallery_has_one_focused_tile(live_server, page):
+    """Item 16b: the blue outline (arrow keys) and the keyboard focus (Tab, a clicked button) were two tiles."""
+    base, app = live_server
+    page.goto(f"{base}/runs/{_rid(app, 'alpha')}/gallery?page=1")
+    ids = page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.id)")
+    page.locator(".tile").nth(0).locator('button[data-act="accept"]').click()
+    page.wait_for_function("document.getElementById('gallery').dataset.saved === '1'")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(_FOCUS) == [[ids[2]], ids[2]]
+    page.keyboard.press("Tab")  # onto the focused tile's first button: still that tile
+    assert page.evaluate(_FOCUS) == [[ids[2]], ids[2]]
+    for _ in range(2):  # past its second button into the next tile
+        page.keyboard.press("Tab")
+    assert page.evaluate(_FOCUS) == [[ids[3]], ids[3]]
+    page.keyboard.press("a")  # decides the tile Tab reached, and moves on
+    page.wait_for_function("document.getElementById('gallery').dataset.saved === '2'")
+    assert page.locator(f'.tile[data-id="{ids[3]}"]').get_attribute("data-decision") == "accept"
+
+
+def test_deciding_a_whole_page_asks_first_and_can_be_undone(live_server, page, runs_dir):
+    """Item 16c: A/R decided every tile of the page with no confirmation and no undo."""
+    base, app = live_server
+    decisions = runs_dir / "alpha" / "curation.json"
+    page.goto(f"{base}/runs/{_rid(app, 'alpha')}/gallery?page=1")
+    tiles = page.locator(".tile")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.keyboard.press("A")
+    page.wait_for_timeout(300)
+    assert asked and "all 4 images" in asked[0]
+    assert not decisions.exists() and [tiles.nth(i).get_attribute("data-decision") for i in range(4)] == [""] * 4
+    page.keyboard.press("r")  # one decision first, to undo back to
+    page.wait_for_function("document.getElementById('gallery').dataset.saved === '1'")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("A")
+    page.wait_for_function("document.getElementById('gallery').dataset.saved === '2'")
+    assert [tiles.nth(i).get_attribute("data-decision") for i in range(4)] == ["accept"] * 4
+    assert page.locator("#undo").inner_text() == "Undo 4 decision(s) (z)"
+    _shot(page, "item16-gallery-after-accept-page")
+    page.keyboard.press("z")  # the whole page goes back to what it was: one reject, three undecided
+    page.wait_for_function("document.getElementById('gallery').dataset.saved === '3'")
+    assert [tiles.nth(i).get_attribute("data-decision") for i in range(4)] == ["reject", "", "", ""]
+    assert list(json.loads(decisions.read_text())["decisions"].values()) == ["reject"]
+    assert page.locator('[data-count="accept"]').inner_text() == "0"
+    page.click("#undo")  # and the single decision before it
+    page.wait_for_function("document.getElementById('gallery').dataset.saved === '4'")
+    assert json.loads(decisions.read_text())["decisions"] == {}
+    assert page.locator("#undo").is_disabled()
