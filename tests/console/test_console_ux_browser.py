@@ -248,3 +248,38 @@ def test_deciding_a_whole_page_asks_first_and_can_be_undone(live_server, page, r
     page.wait_for_function("document.getElementById('gallery').dataset.saved === '4'")
     assert json.loads(decisions.read_text())["decisions"] == {}
     assert page.locator("#undo").is_disabled()
+
+
+def test_smoothing_slider_and_one_colour_per_run_when_comparing(live_server, page, runs_dir):
+    """Beyond the items: TensorBoard's smoothing slider; on the compare page every curve of a run has its colour."""
+    from tests.console.conftest import make_run
+
+    beta_run = make_run(runs_dir / "beta")
+    (beta_run / "logs" / "stats.jsonl").write_text("".join(json.dumps(
+        {"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "sec_per_kimg": 4.0, "loss_G": 0.6 / t, "loss_D": 0.9 - 0.1 * t})
+        + "\n" for t in range(1, 6)), encoding="utf-8")
+    base, app = live_server
+    alpha, beta = _rid(app, "alpha"), _rid(app, "beta")
+    page.goto(f"{base}/compare?run={alpha}&run={beta}")
+    page.wait_for_function("(document.getElementById('compare-curves').plots || []).length === 2")
+    strokes = page.evaluate("""() => {
+        const out = {};
+        document.getElementById('compare-curves').plots.forEach(p => p.series.slice(1).forEach((s, i) => {
+            const run = s.label.split(' ')[0];
+            (out[run] = out[run] || []).push(s.stroke(p, i + 1));
+        }));
+        return out;
+    }""")
+    assert set(strokes) == {"alpha", "beta"} and len(strokes["alpha"]) == 3
+    assert len(set(strokes["alpha"])) == 1 and len(set(strokes["beta"])) == 1 and strokes["alpha"] != strokes["beta"]
+    _shot(page, "compare-two-runs-colours")
+
+    page.goto(f"{base}/runs/{alpha}")
+    page.wait_for_function("(document.getElementById('curves').plots || []).length === 2")
+    loss_g = "(() => { const p = document.getElementById('curves').plots[0]; const i = p.series.findIndex(s => s.label === 'loss_G'); return p.data[i]; })()"
+    raw = page.evaluate(loss_g)
+    assert raw == [1.0, 0.5, pytest.approx(1 / 3), 0.25]
+    page.locator("#smoothing").fill("0.9")
+    smoothed = page.evaluate(loss_g)
+    assert smoothed[0] == pytest.approx(1.0) and smoothed[-1] > raw[-1] + 0.1  # lags behind a falling loss
+    assert page.locator("#smoothing-value").inner_text() == "0.9"
