@@ -13,7 +13,15 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ganfactory.console.context import STATIC_DIR, Console, NotFound
-from ganfactory.console.routes import annotate, compare, files, gallery, jobs, live, runs
+from ganfactory.console.routes import (
+    annotate,
+    compare,
+    files,
+    gallery,
+    jobs,
+    live,
+    runs,
+)
 from ganfactory.console.security import TokenGuard
 from ganfactory.console.settings import ConsoleSettings
 from ganfactory.errors import GanFactoryError

@@ -72,7 +72,7 @@ class FormTarget:
 
     spec: OperatorSpec
     step: str | None
-    config: type[RunOptions] | type[OperatorConfig]
+    config: type[OperatorConfig]
     input_names: tuple[str, ...]
     options: frozenset[str] | None  # the config fields the step takes as flags (None: all of them)
     help: str

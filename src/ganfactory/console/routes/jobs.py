@@ -9,7 +9,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ganfactory.console.context import NotFound, console_of
-from ganfactory.console.forms import form_fields, form_target, operator_steps, parse_form
+from ganfactory.console.forms import (
+    form_fields,
+    form_target,
+    operator_steps,
+    parse_form,
+)
 from ganfactory.console.jobview import job_view
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs import commands
