@@ -107,15 +107,19 @@ def test_the_run_page_follows_a_running_job(live_server, page, runs_dir, tmp_pat
 
     base, app = live_server
     queue = app.state.console.queue
-    run = runs_dir / "live"
-    (run / "logs").mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps({"operator": "stylegan"}), encoding="utf-8")
+    run = tmp_path / "live"  # a queued job's run folder does not exist yet
     job_id = queue.submit(operator="stylegan", args=[str(runs_dir), str(run)], run_folder=run, cwd=tmp_path)
-    claimed = _claim(queue, job_id)
     polls = _requests_to(page, "/live")
     page.goto(f"{base}/runs/{run_id(run)}")
     page.evaluate("window.notReloaded = true")
     assert page.locator("#curves-empty").is_visible() and page.locator("#timeline-empty").is_visible()
+    assert page.locator("#run-links >> text=does not exist").is_visible()
+    claimed = _claim(queue, job_id)
+    (run / "logs").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"operator": "stylegan"}), encoding="utf-8")
+    page.locator("#run-links >> text=does not exist").wait_for(state="detached")
+    page.locator("#run-setup pre.config").wait_for()  # the config written at the start
+    assert '"operator": "stylegan"' in page.locator("#run-setup pre.config").inner_text()
 
     _append_stats(run, range(1, 4))
     _png(run / "samples" / "fakes_000000030.png", 90, size=16)
@@ -139,6 +143,8 @@ def test_the_run_page_follows_a_running_job(live_server, page, runs_dir, tmp_pat
     assert page.evaluate("window.notReloaded") is True
     _shot(page, "item12-run-page-mid-training")
 
+    (run / "output_0.manifest").write_text("", encoding="utf-8")  # generation done: the gallery opens
+    page.locator("#run-links >> text=Gallery and curation").wait_for()
     _finish(queue, claimed)
     page.wait_for_timeout(900)  # the answer after the end comes with 286: polling stops
     count = len(polls)

@@ -3,11 +3,13 @@ the page keeps polling), and the parts that grow during training (progress, grid
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 from ganfactory.console import runinfo
+from ganfactory.console.annotation import annotation_folder
 from ganfactory.jobs.model import Job
 from ganfactory.jobs.progress import Progress, progress_text, read_progress
 
@@ -42,13 +44,28 @@ def stats_stamp(root: Path) -> str:
 
 
 def live_parts(root: Path, jobs: list[Job]) -> dict[str, Any]:
-    """The run page's growing parts (blocking file reads: call it in the thread pool)."""
+    """The run page's growing parts: progress, links (the gallery's appears with the manifest), grids,
+    checkpoints, metrics (blocking file reads: call it in the thread pool)."""
     progress = read_progress(root)
     metrics = runinfo.read_json(root / "metrics.json")
     frames = runinfo.sample_timeline(root, runinfo.read_stats(root / "logs" / "stats.jsonl"))
-    return {"live": is_live(job_of(jobs, root), progress), "progress": progress_text(progress),
-            "checkpoints": runinfo.checkpoints(root), "metrics": runinfo.metric_rows(metrics.data),
-            "metrics_error": metrics.error, "frames": frames, "stats_stamp": stats_stamp(root)}
+    parts = {"live": is_live(job_of(jobs, root), progress), "progress": progress_text(progress),
+             "checkpoints": runinfo.checkpoints(root), "metrics": runinfo.metric_rows(metrics.data),
+             "metrics_error": metrics.error, "frames": frames, "stats_stamp": stats_stamp(root),
+             "exists": root.is_dir(), "has_manifest": (root / "output_0.manifest").is_file(),
+             "has_annotation": annotation_folder(root) is not None}
+    if not parts["stats_stamp"]:
+        # Before the first tick: the config and validation reports may be appearing. Not after, so that a reader
+        # scrolling the configuration is not sent back to its top every poll.
+        parts.update(setup=True, **setup_parts(root))
+    return parts
+
+
+def setup_parts(root: Path) -> dict[str, Any]:
+    """The configuration and validation reports, as the run page shows them."""
+    config = runinfo.read_json(root / "config.json")
+    return {"config": config, "validations": runinfo.validation_reports(root),
+            "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else ""}
 
 
 def update_event(parts: dict[str, Any]) -> dict[str, Any]:
