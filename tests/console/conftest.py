@@ -150,3 +150,13 @@ def page(browser):
     yield page
     context.close()
     assert not violations, violations
+
+
+def wait_until(page, expression: str, *, timeout_s: float = 10.0) -> None:
+    """Poll a JavaScript expression until it is truthy. Playwright's wait_for_function evaluates its predicate with
+    eval inside the page, which the console's Content-Security-Policy forbids; page.evaluate is not affected."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Still false after {timeout_s} s: {expression}")
+        page.wait_for_timeout(50)

@@ -13,7 +13,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ganfactory.console.context import STATIC_DIR, Console, NotFound
-from ganfactory.console.routes import annotate, compare, files, gallery, generate, jobs, runs
+from ganfactory.console.routes import annotate, compare, files, gallery, generate, jobs, live, runs
 from ganfactory.console.security import SecurityHeaders, TokenGuard
 from ganfactory.console.settings import ConsoleSettings
 from ganfactory.errors import GanFactoryError
@@ -46,7 +46,7 @@ async def _file_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: ConsoleSettings) -> Starlette:
     routes = [*jobs.ROUTES, *runs.ROUTES, *files.ROUTES, *gallery.ROUTES, *annotate.ROUTES, *compare.ROUTES,
-              *generate.ROUTES,
+              *generate.ROUTES, *live.ROUTES,
               Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static")]
     middleware = [Middleware(SecurityHeaders), Middleware(TokenGuard, settings=settings)]  # outermost first
     app = Starlette(routes=routes, middleware=middleware,

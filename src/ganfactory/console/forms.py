@@ -12,8 +12,10 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from ganfactory.config import RunOptions
+from ganfactory.config import OperatorConfig, RunOptions
 from ganfactory.engine.contract import OperatorSpec
+from ganfactory.errors import ConfigError
+from ganfactory.operators.command import StepCommand, operator_command, queueable_steps
 
 _SHARED = set(RunOptions.model_fields)  # shown in a folded "run options" group
 
@@ -56,10 +58,50 @@ def _constraints(info: FieldInfo) -> str:
     return ", ".join(parts)
 
 
-def form_fields(spec: OperatorSpec) -> list[FormField]:
-    """The operator's own parameters first, then the shared run options."""
+def operator_steps(spec: OperatorSpec) -> dict[str, StepCommand]:
+    """The steps of an operator whose command is a group of steps (DatasetGAN), in the group's order (the
+    order of its workflow: sample, train, generate, evaluate); {} for a plain operator."""
+    group = operator_command(spec)
+    steps = queueable_steps(group)
+    return {name: steps[name] for name in getattr(group, "commands", {}) if name in steps}
+
+
+@dataclass(frozen=True)
+class FormTarget:
+    """What one submit form queues: a plain operator, or one step of an operator with steps."""
+
+    spec: OperatorSpec
+    step: str | None
+    config: type[OperatorConfig]
+    input_names: tuple[str, ...]
+    options: frozenset[str] | None  # the config fields the step takes as flags (None: all of them)
+    help: str
+
+
+def form_target(spec: OperatorSpec, step: str | None = None) -> FormTarget:
+    """The form of `spec` (or of its STEP; an operator with steps gets its first step when none is named).
+    Raises ConfigError for a step the operator does not have."""
+    steps = operator_steps(spec)
+    if not steps:
+        if step:
+            raise ConfigError(f"'{spec.name}' has no steps; submit it without one.")
+        return FormTarget(spec=spec, step=None, config=spec.config, input_names=spec.input_names, options=None,
+                          help=spec.summary.splitlines()[0])
+    name = step or next(iter(steps))
+    command = steps.get(name)
+    if command is None:
+        raise ConfigError(f"'{spec.name}' has no step '{name}'; its steps: {', '.join(steps)}.")
+    return FormTarget(spec=spec, step=name, config=command.config_model, input_names=command.input_names,
+                      options=command.option_fields, help=" ".join((command.help or "").split()))
+
+
+def form_fields(spec: OperatorSpec | FormTarget) -> list[FormField]:
+    """The operator's (or step's) own parameters first, then the shared run options."""
+    target = spec if isinstance(spec, FormTarget) else form_target(spec)
     fields = []
-    for name, info in spec.config.model_fields.items():
+    for name, info in target.config.model_fields.items():
+        if target.options is not None and name not in target.options:
+            continue  # a field the step sets itself (datasetgan generate: predict, resume)
         kind, optional, choices = _kind(info.annotation)
         rules = _constraints(info)
         text = " ".join(part for part in (info.description or "", f"({rules})" if rules else "") if part)
@@ -80,14 +122,14 @@ def _raw_value(field: FormField, form: dict[str, str]) -> Any:
     text = form.get(field.name, "").strip()
     if field.kind == "bool":
         return field.name in form and text not in ("", "false", "off", "0")
-    if text == "":
-        return None if field.optional else (field.default if field.kind != "text" else "")
+    if text == "":  # an emptied field means "the default": not sent, so the worker never sees ""
+        return None
     if field.kind == "choice":  # the option's text back to the Literal's value (channels: "3" -> 3)
         return dict(zip(field.choices, field.choice_values)).get(text, text)
     return text
 
 
-def _flags(config: RunOptions, fields: list[FormField]) -> list[str]:
+def _flags(config: OperatorConfig, fields: list[FormField]) -> list[str]:
     args: list[str] = []
     for field in fields:
         value = getattr(config, field.name)
@@ -100,14 +142,16 @@ def _flags(config: RunOptions, fields: list[FormField]) -> list[str]:
     return args
 
 
-def parse_form(spec: OperatorSpec, form: dict[str, str], *, cwd: Path) -> ParsedForm:
+def parse_form(spec: OperatorSpec | FormTarget, form: dict[str, str], *, cwd: Path) -> ParsedForm:
     """Validate a posted form: input folders must exist, OUT must be given, the config must validate.
-    Every problem is reported beside its field (pydantic's message, without its prefix)."""
-    fields = form_fields(spec)
+    Every problem is reported beside its field (pydantic's message, without its prefix). A step's command line
+    starts with the step's name (`train OUT --epochs 2`), as `ganfactory jobs submit datasetgan` takes it."""
+    target = spec if isinstance(spec, FormTarget) else form_target(spec)
+    fields = form_fields(target)
     values = {name: str(value) for name, value in form.items()}
     errors: dict[str, str] = {}
-    paths = []
-    for name in (*spec.input_names, "out"):
+    paths = [target.step] if target.step else []
+    for name in (*target.input_names, "out"):
         text = form.get(name, "").strip()
         if not text:
             errors[name] = "required: a folder path"
@@ -117,7 +161,7 @@ def parse_form(spec: OperatorSpec, form: dict[str, str], *, cwd: Path) -> Parsed
     raw = {f.name: _raw_value(f, form) for f in fields}
     config = None
     try:
-        config = spec.config.model_validate({k: v for k, v in raw.items() if v is not None})
+        config = target.config.model_validate({k: v for k, v in raw.items() if v is not None})
     except ValidationError as exc:
         for error in exc.errors():
             name = str(error["loc"][0]) if error.get("loc") else "form"

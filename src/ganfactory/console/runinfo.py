@@ -241,3 +241,27 @@ def metric_rows(metrics: Any) -> list[tuple[str, str]]:
         if not rows:
             walk("", metrics, 0)
     return rows[:200]
+
+
+# A run writes validation.json; CycleGAN writes one report per domain instead.
+VALIDATION_FILES = (("validation.json", ""), ("validation_source.json", "source"),
+                    ("validation_target.json", "target"))
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    file: str
+    title: str  # "" for the only report of a run, else the domain (CycleGAN: source, target)
+    data: dict[str, Any] | None
+    error: str | None
+
+
+def validation_reports(root: Path) -> list[ValidationReport]:
+    """Every validation report the run wrote (missing ones left out), in the order of VALIDATION_FILES."""
+    reports = []
+    for name, title in VALIDATION_FILES:
+        found = read_json(root / name)
+        if found.data is not None or found.error is not None:
+            data = found.data if isinstance(found.data, dict) else None
+            reports.append(ValidationReport(file=name, title=title, data=data, error=found.error))
+    return reports

@@ -28,8 +28,17 @@ def read_tail(path: Path, *, max_bytes: int = 64 * 1024) -> list[str]:
             data = handle.read()
     except FileNotFoundError:
         return []
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    lines = terminal_lines(data.decode("utf-8", errors="replace"))
     return lines[1:] if size > max_bytes and lines else lines  # the first line may be cut
+
+
+def terminal_lines(text: str) -> list[str]:
+    """The lines as a terminal shows them: a progress bar rewrites its line with '\r', so only the text after
+    the last '\r' of a line stays (a '\r\n' line ending is one ending, not a rewrite)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the text ended with a newline
+    return [line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines]
 
 
 def current_attempt(lines: list[str]) -> list[str]:

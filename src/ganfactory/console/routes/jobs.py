@@ -9,7 +9,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ganfactory.console.context import NotFound, console_of
-from ganfactory.console.forms import form_fields, parse_form
+from ganfactory.console.forms import (
+    form_fields,
+    form_target,
+    operator_steps,
+    parse_form,
+)
 from ganfactory.console.jobview import job_view
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs import commands
@@ -39,16 +44,20 @@ async def jobs_table(request: Request) -> HTMLResponse:
     return _table(request)
 
 
-def _form_context(operator: str, *, values: dict | None = None, errors: dict | None = None) -> dict:
+def _form_context(operator: str, *, step: str | None = None, values: dict | None = None,
+                  errors: dict | None = None) -> dict:
+    """The submit form of OPERATOR (of its STEP, for an operator with steps). Raises GanFactoryError."""
     spec = get_operator(operator)
-    return {"spec": spec, "fields": form_fields(spec), "values": values or {}, "errors": errors or {},
-            "inputs": [*spec.input_names, "out"]}
+    target = form_target(spec, step)
+    return {"spec": spec, "fields": form_fields(target), "values": values or {}, "errors": errors or {},
+            "inputs": [*target.input_names, "out"], "steps": list(operator_steps(spec)), "step": target.step,
+            "help": target.help}
 
 
 async def job_form(request: Request) -> HTMLResponse:
     operator = request.query_params.get("operator", "")
     try:
-        form = _form_context(operator)
+        form = _form_context(operator, step=request.query_params.get("step") or None)
     except GanFactoryError as exc:
         return console_of(request).notice(request, str(exc), status_code=404)
     return console_of(request).render(request, "_job_form.html", form=form, cwd=Path.cwd())
@@ -59,11 +68,12 @@ async def submit_job(request: Request) -> HTMLResponse:
     console = console_of(request)
     form = {k: str(v) for k, v in (await request.form()).items()}
     operator = form.pop("operator", "")
+    step = form.pop("step", "") or None
     try:
-        spec = get_operator(operator)
+        target = form_target(get_operator(operator), step)
     except GanFactoryError as exc:
         return console.notice(request, str(exc), status_code=400)
-    parsed = parse_form(spec, form, cwd=Path.cwd())
+    parsed = parse_form(target, form, cwd=Path.cwd())
     banner, job_id = "", None
     if not parsed.errors:
         try:
@@ -71,7 +81,8 @@ async def submit_job(request: Request) -> HTMLResponse:
                                      priority=int(form.get("priority") or 0), cwd=Path.cwd())
         except (GanFactoryError, ValueError) as exc:
             banner = str(exc)
-    context = _form_context(operator, values=parsed.values if job_id is None else {}, errors=parsed.errors)
+    context = _form_context(operator, step=step, values=parsed.values if job_id is None else {},
+                            errors=parsed.errors)
     response = console.render(request, "_job_form.html", form=context, cwd=Path.cwd(), banner=banner,
                               submitted=job_id, status_code=200 if job_id is not None or not (parsed.errors or banner)
                               else 422)
@@ -119,10 +130,11 @@ async def job_log_page(request: Request) -> HTMLResponse:
 
 
 async def job_log_tail(request: Request) -> Response:
-    """The log's last lines; htmx stops polling (status 286) once the job has finished."""
+    """The log's last lines and, out of band, the heading's status; htmx stops polling (status 286) once the job
+    has finished."""
     job = _job(request)
     lines = read_tail(job.log_path)[-LOG_LINES:]
-    response = console_of(request).render(request, "_log.html", lines=lines, view=job_view(job))
+    response = console_of(request).render(request, "_log.html", lines=lines, view=job_view(job), oob=True)
     if job.status.finished:
         response.status_code = 286
     return response

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from ganfactory.console import runinfo
 from ganfactory.console.annotation import annotation_folder
 from ganfactory.console.context import console_of
+from ganfactory.console.live import can_generate, is_live, job_of, stats_stamp
 from ganfactory.console.runs import KnownRun
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs.progress import progress_text, read_progress
@@ -40,14 +41,12 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
     root = run.root
     stats_file = stats.parsed(root / "logs" / "stats.jsonl")
     config = runinfo.read_json(root / "config.json")
-    validation = runinfo.read_json(root / "validation.json")
     metrics = runinfo.read_json(root / "metrics.json")
     saved = runinfo.checkpoints(root)
     return {
         "run": run, "exists": root.is_dir(), "config": config,
         "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else "",
-        "validation": validation.data if isinstance(validation.data, dict) else None,
-        "validation_error": validation.error,
+        "validations": runinfo.validation_reports(root),
         "has_curves": stats_file.has_curves, "frames": runinfo.sample_timeline(root, stats_file.by_steps),
         "gifs": runinfo.animations(root), "checkpoints": saved,
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
@@ -55,8 +54,7 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
         "has_manifest": (root / "output_0.manifest").is_file(),
         "has_annotation": annotation_folder(root) is not None,
         "onnx": (root / "model" / "generator.onnx").is_file(),
-        "can_generate": isinstance(config.data, dict) and config.data.get("operator") == "stylegan"
-                        and any(c.path.endswith(".pt") for c in saved),
+        "can_generate": can_generate(root, saved),
     }
 
 
@@ -64,6 +62,9 @@ async def run_page(request: Request) -> HTMLResponse:
     console = console_of(request)
     run = console.run(request.path_params["rid"])
     context = await run_in_threadpool(run_context, run, console.stats)
+    # a running job's page follows it (polls /runs/RID/live); see console/live.py
+    context.update(live=is_live(job_of(console.queue.list_jobs(), run.root), read_progress(run.root)),
+                   stats_stamp=stats_stamp(run.root))
     return console.render(request, "run.html", nav="runs", **context)
 
 

@@ -1,5 +1,8 @@
-// Gallery curation: focus a tile with the mouse or arrow keys, accept/reject with a/r (then move on).
+// Gallery curation: focus a tile with the mouse, Tab or arrow keys, accept/reject with a/r (then move on).
 // Each decision is sent at once; the tile shows it immediately and goes back if the server refuses.
+// One tile is "focused": the blue outline and the keyboard focus always sit on the same tile.
+// A/R decide the whole page after a confirmation; z (or ctrl+z, or the Undo button) takes back the last
+// decisions, one key press or click at a time.
 (function () {
   // The filter form's selects and checkbox apply at once (data-autosubmit; the CSP forbids inline handlers).
   document.querySelectorAll("#gallery-filters [data-autosubmit]").forEach(function (field) {
@@ -10,8 +13,11 @@
   const token = document.querySelector('meta[name="console-token"]').content;
   const tiles = Array.from(grid.querySelectorAll(".tile"));
   const details = document.getElementById("details");
+  const undoButton = document.getElementById("undo");
+  const MAX_UNDO = 100;
   let focus = 0;
   let queue = Promise.resolve();
+  const history = [];  // [{targets, before}] of the decisions sent, newest last
 
   function columns() {
     if (tiles.length < 2) return 1;
@@ -20,11 +26,16 @@
     return n < 0 ? tiles.length : n;
   }
 
-  function setFocus(i) {
+  // keyboard: move the browser's focus along (unless it already is inside the tile, on one of its buttons)
+  function setFocus(i, keyboard) {
     if (!tiles.length) return;
     focus = Math.max(0, Math.min(tiles.length - 1, i));
-    tiles.forEach(function (t, j) { t.classList.toggle("focus", j === focus); });
+    tiles.forEach(function (t, j) {
+      t.classList.toggle("focus", j === focus);
+      t.tabIndex = j === focus ? 0 : -1;  // Tab into the gallery lands on the focused tile
+    });
     const tile = tiles[focus];
+    if (keyboard !== false && !tile.contains(document.activeElement)) tile.focus({ preventScroll: true });
     tile.scrollIntoView({ block: "nearest" });
     const meta = JSON.parse(tile.dataset.meta);
     details.textContent = Object.keys(meta).map(function (k) { return k + ": " + JSON.stringify(meta[k]); }).join("  ·  ");
@@ -37,9 +48,22 @@
     tile.querySelector(".badge").textContent = decision || "";
   }
 
-  function send(targets, decision) {
+  function showUndo() {
+    if (!undoButton) return;
+    undoButton.disabled = !history.length;
+    undoButton.textContent = history.length ? "Undo " + history[history.length - 1].targets.length + " decision(s) (z)" : "Undo (z)";
+  }
+
+  // decisions: one per target (a string, or null for undecided); undoing sends the earlier ones back unrecorded
+  function send(targets, decisions, undoing) {
     const changes = {}, before = targets.map(function (t) { return t.dataset.decision; });
-    targets.forEach(function (t) { changes[t.dataset.id] = decision; show(t, decision); });
+    targets.forEach(function (t, i) { changes[t.dataset.id] = decisions[i] || null; show(t, decisions[i]); });
+    const entry = { targets: targets, before: before };
+    if (!undoing) {
+      history.push(entry);
+      if (history.length > MAX_UNDO) history.shift();
+      showUndo();
+    }
     // One request at a time, in key-press order: the counts shown are those of the last decision.
     const request = queue.then(function () {
       return fetch("/runs/" + grid.dataset.rid + "/decisions", {
@@ -58,30 +82,63 @@
       })
       .catch(function (err) {
         targets.forEach(function (t, i) { show(t, before[i]); });
+        const at = history.indexOf(entry);  // nothing to undo for decisions that were not saved
+        if (at >= 0) { history.splice(at, 1); showUndo(); }
         details.textContent = "Not saved: " + err.message;
       });
   }
+
+  function decide(targets, decision) {
+    send(targets, targets.map(function () { return decision; }), false);
+  }
+
+  function undo() {
+    const last = history.pop();
+    showUndo();
+    if (!last) { details.textContent = "Nothing to undo."; return; }
+    send(last.targets, last.before, true);
+    setFocus(tiles.indexOf(last.targets[0]));
+    details.textContent = "Undone: " + last.targets.length + " decision(s).";
+  }
+
+  function decidePage(decision) {
+    const verb = decision === "accept" ? "Accept" : "Reject";
+    if (!window.confirm(verb + " all " + tiles.length + " images on this page? (z undoes it)")) return;
+    decide(tiles, decision);
+  }
+
+  if (undoButton) undoButton.addEventListener("click", undo);
+
+  // Tab (or a click) onto a tile or one of its buttons makes that tile the focused one.
+  grid.addEventListener("focusin", function (e) {
+    const tile = e.target.closest(".tile");
+    if (tile && tiles.indexOf(tile) !== focus) setFocus(tiles.indexOf(tile), false);
+  });
 
   grid.addEventListener("click", function (e) {
     const tile = e.target.closest(".tile");
     if (!tile) return;
     setFocus(tiles.indexOf(tile));
     const act = e.target.closest("button");
-    if (act) send([tile], tile.dataset.decision === act.dataset.act ? null : act.dataset.act);
+    if (act) decide([tile], tile.dataset.decision === act.dataset.act ? null : act.dataset.act);
   });
 
   document.addEventListener("keydown", function (e) {
-    if (e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.target.closest("input, select, textarea")) return;
+    if ((e.ctrlKey || e.metaKey) && e.key === "z" && !e.altKey) { undo(); e.preventDefault(); return; }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "z") { undo(); e.preventDefault(); return; }
     const go = { ArrowRight: 1, l: 1, ArrowLeft: -1, h: -1 }[e.key];
     if (go) { setFocus(focus + go); e.preventDefault(); return; }
     if (e.key === "ArrowDown" || e.key === "j") { setFocus(focus + columns()); e.preventDefault(); return; }
     if (e.key === "ArrowUp" || e.key === "k") { setFocus(focus - columns()); e.preventDefault(); return; }
     const decision = { a: "accept", r: "reject", u: null }[e.key];
-    if (decision !== undefined && tiles.length) { send([tiles[focus]], decision); setFocus(focus + 1); e.preventDefault(); return; }
-    if (e.key === "A" || e.key === "R") { send(tiles, e.key === "A" ? "accept" : "reject"); return; }
+    if (decision !== undefined && tiles.length) { decide([tiles[focus]], decision); setFocus(focus + 1); e.preventDefault(); return; }
+    if ((e.key === "A" || e.key === "R") && tiles.length) { decidePage(e.key === "A" ? "accept" : "reject"); e.preventDefault(); return; }
     const link = { n: "next-page", p: "prev-page" }[e.key];
     if (link && document.getElementById(link)) window.location = document.getElementById(link).href;
   });
 
-  setFocus(0);
+  setFocus(0, false);  // outline the first tile without taking the page's focus
+  showUndo();
 })();
