@@ -11,12 +11,10 @@ import traceback
 
 import click
 
-from ganfactory import __version__
-from ganfactory.errors import GanFactoryError
-from ganfactory import demo
-from ganfactory import data_cli
+from ganfactory import __version__, data_cli, demo
 from ganfactory.console import cli as console_cli
 from ganfactory.curation import cli as curate_cli
+from ganfactory.errors import GanFactoryError
 from ganfactory.export import cli as export_cli
 from ganfactory.jobs import cli as jobs_cli
 from ganfactory.metrics import cli as metrics_cli

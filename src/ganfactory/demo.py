@@ -64,12 +64,13 @@ def write_lfw_subset(folder: Path) -> Path:
 def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: str) -> None:
     """Train on a bundled two-class face dataset and generate images, in about 4 minutes on a CPU."""
     import time
+
+    import torch
+
     from ganfactory.export.cli import export_run
     from ganfactory.operators.stylegan.config import StyleGANConfig
     from ganfactory.operators.stylegan.interpolate import interpolate_run
     from ganfactory.operators.stylegan.operator import run_stylegan
-
-    import torch
 
     started = time.monotonic()
     threads = threads_for_this_machine()

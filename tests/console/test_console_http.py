@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from tests.console.conftest import TOKEN, run_id_of
 
 AUTH = {"X-Console-Token": TOKEN}

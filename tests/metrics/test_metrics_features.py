@@ -6,8 +6,8 @@ import torch
 from PIL import ImageFilter
 
 from conftest import write_digits
-from ganfactory.errors import InputError
 from ganfactory.data.discovery import discover_images
+from ganfactory.errors import InputError
 from ganfactory.metrics.features import folder_features
 from ganfactory.metrics.loaders import load_feature_network
 from ganfactory.metrics.network import find_inception_file, tf_bilinear_resize

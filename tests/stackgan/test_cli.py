@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.run_outputs import image_files, manifest_lines
 
 from ganfactory.config import build_config
 from ganfactory.errors import ConfigError, GanFactoryError
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.operator import run_stackgan
-from tests.run_outputs import image_files, manifest_lines
 
 from .conftest import tiny_config
 
@@ -106,4 +106,4 @@ def test_onnx_export_matches_torch_and_generates(run_folder: Path, prepared: Pat
         torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
     result = run_stackgan(prepared, tmp_path / "gen", tiny_config(predict=True, resume=str(path), generate_num=1),
                           progress_bar=False)
-    assert result.images_written == 5 and {l["stage"] for l in manifest_lines(tmp_path / "gen")} == {"stage2"}
+    assert result.images_written == 5 and {line["stage"] for line in manifest_lines(tmp_path / "gen")} == {"stage2"}

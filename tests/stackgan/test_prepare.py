@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.run_outputs import tree_digest
 
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.prepare import prepare_stackgan_dataset
-from tests.run_outputs import tree_digest
 
 IMAGES = ["birds/a.png", "birds/b.png", "birds/d.png", "flöwers/rose.png", "flöwers/été.png"]
 

@@ -12,9 +12,19 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-
-from .conftest import (CLASSES, CLI_ENV, TINY_FLAGS, assert_one_line_error, cli_args, image_files, latest_ckpt,
-                       load_ckpt, manifest_lines, tree_digest, write_images)
+from .conftest import (
+    CLASSES,
+    CLI_ENV,
+    TINY_FLAGS,
+    assert_one_line_error,
+    cli_args,
+    image_files,
+    latest_ckpt,
+    load_ckpt,
+    manifest_lines,
+    tree_digest,
+    write_images,
+)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ class LabelClass:
 
     @property
     def hex(self) -> str:
-        return "#%02x%02x%02x" % self.colour
+        return "#{:02x}{:02x}{:02x}".format(*self.colour)
 
 
 def _colour(value: object, where: str) -> tuple[int, int, int]:

@@ -37,7 +37,7 @@ def console_command(home: Path | None, run_roots: tuple[Path, ...], host: str, p
         raise ConfigError("--token must be at least 8 characters long; leave it out to get a random one.")
     settings = ConsoleSettings(home=home, run_roots=tuple(run_roots), host=host, port=port, token=token or new_token())
     app = create_app(settings)
-    app.state.console.queue  # open the queue now: a bad --home is one line here, not an error page later
+    app.state.console.queue  # noqa: B018 -- open the queue now: a bad --home is one line here, not an error page later
     click.echo(f"ganfactory console: {settings.url(with_token=not settings.loopback)}")
     if settings.loopback:
         click.echo("Listening on this machine only; state-changing requests carry the token the pages hold.")

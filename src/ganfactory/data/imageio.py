@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PIL import Image, ImageColor, ImageOps
@@ -39,7 +39,7 @@ SUPPORTED_MODES: frozenset[str] = frozenset(
 )
 
 Color = tuple[int, int, int]
-ColorLike = Union[str, Color]
+ColorLike = str | Color
 FitMode = Literal["crop", "pad", "resize"]
 
 # Exceptions PIL's format plugins raise on malformed data; they are not consistent about it.

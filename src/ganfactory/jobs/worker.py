@@ -56,7 +56,7 @@ class StopSignals:
                     "stopping the job gracefully" if self.count == 1 else "killing the job now")
         self.event.set()
 
-    def __enter__(self) -> "StopSignals":
+    def __enter__(self) -> StopSignals:
         # Handlers can only be installed from the main thread; elsewhere (tests) the event still works.
         if threading.current_thread() is threading.main_thread():
             # SIGHUP too: a closed terminal should requeue the job, not leave it to the stale timeout.

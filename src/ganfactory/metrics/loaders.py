@@ -14,12 +14,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganfactory.engine.precision import cpu_supports_bf16
 from ganfactory.engine.checkpoint import file_sha256
+from ganfactory.engine.precision import cpu_supports_bf16
 from ganfactory.errors import InputError
 from ganfactory.metrics.cache import default_cache_dir
-from ganfactory.metrics.network import (INCEPTION_NAME, INCEPTION_SHA256, TORCHSCRIPT_SUFFIXES, FeatureNetwork,
-                                        NetworkIdentity, find_inception_file)
+from ganfactory.metrics.network import (
+    INCEPTION_NAME,
+    INCEPTION_SHA256,
+    TORCHSCRIPT_SUFFIXES,
+    FeatureNetwork,
+    NetworkIdentity,
+    find_inception_file,
+)
 from ganfactory.output.atomic import atomic_write
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ class OperatorRequest:
         return data if self.step is None else {**data, "step": self.step}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], spec: OperatorSpec) -> "OperatorRequest":
+    def from_json(cls, data: dict[str, Any], spec: OperatorSpec) -> OperatorRequest:
         """The request a job stored; ConfigError when its step or config no longer fits the operator."""
         step = data.get("step")
         config_model: type[OperatorConfig] = spec.config

@@ -8,8 +8,9 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ganfactory.errors import GanFactoryError
 from ganfactory.output.pathtext import utf8_text

@@ -12,8 +12,9 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ganfactory.errors import GanFactoryError, InputError
 from ganfactory.output.atomic import atomic_write_text, disk_full_error
@@ -177,7 +178,7 @@ class ManifestWriter:
                 os.close(self._fd)
                 self._fd = -1
 
-    def __enter__(self) -> "ManifestWriter":
+    def __enter__(self) -> ManifestWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

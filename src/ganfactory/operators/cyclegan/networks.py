@@ -11,7 +11,8 @@ every layer here keeps that layout, so no hidden NCHW<->NHWC copies happen betwe
 
 from __future__ import annotations
 
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F

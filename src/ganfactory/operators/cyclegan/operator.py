@@ -10,14 +10,19 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_provenance,
-                                         load_checkpoint, require_operator, resolve_checkpoint_path)
-from ganfactory.errors import CheckpointError
+from ganfactory.engine.checkpoint import (
+    architecture_difference,
+    checkpoint_provenance,
+    load_checkpoint,
+    require_operator,
+    resolve_checkpoint_path,
+)
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.precision import autocast
 from ganfactory.engine.signals import StopRequest
+from ganfactory.errors import CheckpointError
 from ganfactory.operators.cyclegan.config import CycleGANConfig
 from ganfactory.operators.cyclegan.models import generator_architecture, load_generator, recorded_architecture
 from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator

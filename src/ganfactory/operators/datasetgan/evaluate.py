@@ -26,8 +26,13 @@ from ganfactory.operators.datasetgan.classes import SegmentationClass, read_clas
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder
-from ganfactory.operators.datasetgan.pairsets import (PairSet, annotated_pairs, annotated_side, generated_pairs,
-                                                       real_test_pairs)
+from ganfactory.operators.datasetgan.pairsets import (
+    PairSet,
+    annotated_pairs,
+    annotated_side,
+    generated_pairs,
+    real_test_pairs,
+)
 from ganfactory.operators.datasetgan.unet import UNet
 from ganfactory.output.atomic import atomic_write_json
 

@@ -35,7 +35,7 @@ class PairSet:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
-    def __add__(self, other: "PairSet") -> "PairSet":
+    def __add__(self, other: PairSet) -> PairSet:
         return PairSet(images=torch.cat([self.images, other.images]), masks=torch.cat([self.masks, other.masks]))
 
 

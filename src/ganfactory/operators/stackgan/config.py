@@ -51,7 +51,7 @@ class StackGANConfig(RunOptions):
         return check_power_of_two(value, minimum=16, maximum=4096)
 
     @model_validator(mode="after")
-    def _sizes(self) -> "StackGANConfig":
+    def _sizes(self) -> StackGANConfig:
         if self.resolution <= self.stage1_resolution:
             raise ValueError(f"resolution ({self.resolution}) must be larger than stage1_resolution "
                              f"({self.stage1_resolution}); the paper uses 256 over 64")

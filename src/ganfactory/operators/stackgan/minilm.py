@@ -72,7 +72,7 @@ class BertMeanEncoder(nn.Module):
         return F.normalize(pooled, p=2, dim=1)
 
     @classmethod
-    def from_folder(cls, folder: Path) -> "BertMeanEncoder":
+    def from_folder(cls, folder: Path) -> BertMeanEncoder:
         """Build from `config.json` and load `model.safetensors` (unused tensors such as the pooler are left out)."""
         from safetensors.torch import load_file
 

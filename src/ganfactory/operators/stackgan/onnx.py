@@ -41,10 +41,10 @@ class OnnxTextToImage:
     def arch(self) -> dict[str, Any]:
         return dict(self.meta)
 
-    def to(self, device: torch.device) -> "OnnxTextToImage":
+    def to(self, device: torch.device) -> OnnxTextToImage:
         return self
 
-    def eval(self) -> "OnnxTextToImage":
+    def eval(self) -> OnnxTextToImage:
         return self
 
     def __call__(self, embedding: torch.Tensor, z: torch.Tensor, eps1: torch.Tensor, eps2: torch.Tensor) -> torch.Tensor:

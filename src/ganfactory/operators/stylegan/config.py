@@ -8,7 +8,6 @@ from pydantic import Field, field_validator, model_validator
 
 from ganfactory.config import OperatorConfig, RunOptions, check_power_of_two
 
-
 TRAINING_METRICS = ("kid", "fid")
 
 
@@ -29,7 +28,7 @@ class GenerationChoices(OperatorConfig):
                                "memorisation gate (default: DATA, or the data folder the model's run recorded).")
 
     @model_validator(mode="after")
-    def _one_count_rule(self) -> "GenerationChoices":
+    def _one_count_rule(self) -> GenerationChoices:
         if self.balance and self.per_class_target is not None:
             raise ValueError("--balance and --per-class-target exclude each other; use one of them")
         return self
@@ -100,7 +99,7 @@ class StyleGANConfig(RunOptions, GenerationChoices):
     truncation: float = Field(1.0, ge=0, le=2)
 
     @model_validator(mode="after")
-    def _transition_in_order(self) -> "StyleGANConfig":
+    def _transition_in_order(self) -> StyleGANConfig:
         if self.t_start_kimg is not None and self.t_end_kimg is not None and self.t_end_kimg < self.t_start_kimg:
             raise ValueError(f"--t-end-kimg {self.t_end_kimg:g} comes before --t-start-kimg {self.t_start_kimg:g}; "
                              "the class is ramped in from start to end, so give end >= start")

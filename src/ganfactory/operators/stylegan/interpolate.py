@@ -6,8 +6,12 @@ from pathlib import Path
 
 import torch
 
-from ganfactory.engine.checkpoint import (checkpoint_architecture, load_checkpoint, require_operator,
-                                         resolve_checkpoint_path)
+from ganfactory.engine.checkpoint import (
+    checkpoint_architecture,
+    load_checkpoint,
+    require_operator,
+    resolve_checkpoint_path,
+)
 from ganfactory.errors import ConfigError
 from ganfactory.operators.stylegan.models import generator_from_state
 from ganfactory.operators.stylegan.sampling import class_batch, z_batch

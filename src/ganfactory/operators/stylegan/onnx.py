@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from ganfactory.errors import CheckpointError
-from ganfactory.output.onnx import export_module, open_session
 from ganfactory.operators.stylegan.models import generator_from_state
 from ganfactory.operators.stylegan.sampling import z_batch
+from ganfactory.output.onnx import export_module, open_session
 
 
 def _truncated_image(G: torch.nn.Module, z: torch.Tensor, c: torch.Tensor | None, psi: torch.Tensor) -> torch.Tensor:

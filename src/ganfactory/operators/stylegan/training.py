@@ -15,8 +15,14 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
-from ganfactory.engine.distributed import (DistributedContext, average_gradients, average_tensors, broadcast_module,
-                                           gather_cat, local_batch_size)
+from ganfactory.engine.distributed import (
+    DistributedContext,
+    average_gradients,
+    average_tensors,
+    broadcast_module,
+    gather_cat,
+    local_batch_size,
+)
 from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.engine.stats import RunningMeans
@@ -26,9 +32,14 @@ from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, synthesize
+from ganfactory.operators.stylegan.presets import (
+    StyleGANPreset,
+    build_discriminator,
+    build_generator,
+    ema_beta,
+    transition_weight,
+)
 from ganfactory.operators.stylegan.quality import TrainingMetrics
-from ganfactory.operators.stylegan.presets import (StyleGANPreset, build_discriminator, build_generator, ema_beta,
-                                                   transition_weight)
 from ganfactory.output.images import save_grid
 
 log = logging.getLogger(__name__)
