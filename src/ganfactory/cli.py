@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and turn every failure into one line on stderr."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("GANFACTORY_DEBUG") == "1"
-    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         result = cli.main(args=args, prog_name="ganfactory", standalone_mode=False)
     except GanFactoryError as exc:

@@ -57,9 +57,11 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
               help="Output side length (a power of two).")
 @click.option("--mode", type=click.Choice(["crop", "pad"]), default="crop", show_default=True,
               help="Square by centre crop, or by padding with the background colour.")
-@click.option("--background", default="white", show_default=True, help="Padding/transparency colour: name, #rrggbb or r,g,b.")
+@click.option("--background", default="white", show_default=True,
+              help="Padding/transparency colour: name, #rrggbb or r,g,b.")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True)
-@click.option("--dedupe/--no-dedupe", default=False, show_default=True, help="Also drop near duplicates (exact ones are always dropped).")
+@click.option("--dedupe/--no-dedupe", default=False, show_default=True,
+              help="Also drop near duplicates (exact ones are always dropped).")
 @click.option("--dedupe-threshold", default=4, show_default=True, type=click.IntRange(0, 64),
               help="Largest perceptual-hash distance (bits of 64) that counts as a near duplicate.")
 @click.option("--remove-background", is_flag=True, default=False,

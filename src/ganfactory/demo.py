@@ -85,7 +85,8 @@ def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: st
     onnx_path = export_run(result.run.root)
     gif = interpolate_run(result.run.root, seeds=[1, 2, 3, 4], frames=12, class_name="faces")
     budget = f" (time budget {max_minutes:g} min reached)" if result.budget_reached else ""
-    click.echo(f"Trained:      {result.done:.2f} of {result.total:g} kimg in {result.train_seconds / 60:.1f} min{budget}, "
+    click.echo(f"Trained:      {result.done:.2f} of {result.total:g} kimg in {result.train_seconds / 60:.1f} "
+               f"min{budget}, "
                f"{result.precision} on {result.device} ({threads} thread{'s' if threads > 1 else ''})")
     click.echo(f"Dataset:      {data} (200 images, 2 classes)")
     click.echo(f"Generated:    {result.images_written} images in {result.run.data_dir}")

@@ -44,7 +44,8 @@ def test_a_spec_is_checked_when_made_and_when_registered() -> None:
         registry.register_operator("stylegan")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Two operators are named 'stylegan'"):
         registry.register_operator(OperatorSpec(name="stylegan", **parts))
-    with pytest.raises(ConfigError, match="Unknown operator 'stylegann'; known: cyclegan, datasetgan, stackgan, stylegan"):
+    with pytest.raises(ConfigError,
+                       match="Unknown operator 'stylegann'; known: cyclegan, datasetgan, stackgan, stylegan"):
         registry.get_operator("stylegann")
     with pytest.raises(ModuleNotFoundError):
         lazy("ganfactory.no_such_module:plan")()

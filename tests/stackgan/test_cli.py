@@ -63,7 +63,8 @@ def test_one_line_errors(tmp_path: Path, captioned: Path, prepared: Path, run_fo
     empty = tmp_path / "empty.txt"
     empty.write_text("\n", encoding="utf-8")
     for args, expected in [
-        (("stackgan", str(captioned), str(tmp_path / "o1"), "--stage1-epochs", "1"), "run 'ganfactory stackgan-prepare"),
+        (("stackgan", str(captioned), str(tmp_path / "o1"), "--stage1-epochs", "1"),
+         "run 'ganfactory stackgan-prepare"),
         (("stackgan", str(prepared), str(tmp_path / "o2"), "--predict", "--resume", str(run_folder), "--captions",
           str(empty)), "holds no sentence"),
     ]:

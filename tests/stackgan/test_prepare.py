@@ -77,8 +77,8 @@ def test_user_boxes_and_missing_box(captioned: Path, tmp_path: Path, encoder) ->
 
 def test_one_line_errors(tmp_path: Path, captioned: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ganfactory", "-q", "stackgan-prepare", *args], capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "ganfactory", "-q", "stackgan-prepare", *args],
+                              capture_output=True, text=True, timeout=120)
 
     empty = tmp_path / "empty"
     (empty / "cls").mkdir(parents=True)

@@ -12,9 +12,11 @@ PATH = click.Path(path_type=Path)
 
 
 @click.command("console")
-@click.option("--home", type=PATH, default=None, help="The jobs home folder [default: $GANFACTORY_HOME or ~/.ganfactory].")
+@click.option("--home", type=PATH, default=None,
+              help="The jobs home folder [default: $GANFACTORY_HOME or ~/.ganfactory].")
 @click.option("--runs", "run_roots", type=PATH, multiple=True,
-              help="A run folder, or a folder holding run folders (repeatable); the jobs' run folders are always shown.")
+              help="A run folder, or a folder holding run folders (repeatable); the jobs' run folders are always "
+                   "shown.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; any address but loopback requires the token for every request.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))

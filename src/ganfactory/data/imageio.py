@@ -103,7 +103,8 @@ def open_image(source: Path | bytes, *, name: Path | None = None) -> Image.Image
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             img.load()
     except FileNotFoundError:
-        raise UnreadableImage(f"image file {label} does not exist; check the path.", reason="no longer exists") from None
+        raise UnreadableImage(f"image file {label} does not exist; check the path.",
+                              reason="no longer exists") from None
     except DECODE_ERRORS as exc:
         reason = f"cannot be read ({describe_decode_error(exc)})"
         raise UnreadableImage(f"image file {label} {reason}; replace or remove it.", reason=reason) from None
@@ -199,7 +200,8 @@ def to_aspect(
     raise ConfigError(f"mode must be 'crop' or 'pad', got {mode!r}.")
 
 
-def to_square(img: Image.Image, *, mode: Literal["crop", "pad"] = "crop", background: ColorLike = "white") -> Image.Image:
+def to_square(img: Image.Image, *, mode: Literal["crop", "pad"] = "crop",
+              background: ColorLike = "white") -> Image.Image:
     """Centre-crop to the short side or pad to the long side with `background`."""
     return to_aspect(img, aspect=1.0, mode=mode, background=background)
 

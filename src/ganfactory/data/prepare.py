@@ -211,7 +211,8 @@ def _drop_small_classes(report: PrepareReport, class_names: list[str], *, min_im
         for prepared in doomed:
             prepared.output.unlink(missing_ok=True)
             report.dropped.append(DroppedFile(prepared.source, name, "class_too_small",
-                                              f"{prepared.source} is dropped with its class '{name}', which kept only {count} images."))
+                                              f"{prepared.source} is dropped with its class '{name}', which kept "
+                                              f"only {count} images."))
         report.files = [prepared for prepared in report.files if prepared.class_name != name]
         if report.layout == "dual" and (report.destination / name).is_dir():
             (report.destination / name).rmdir()  # empty now; rmdir, not rmtree, so nothing else can go

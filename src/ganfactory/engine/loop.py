@@ -172,7 +172,8 @@ class TrainingLoop:
         if trainable.done == 0 and self.context.is_main:
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}init.png")
         bar = tqdm(total=trainable.total, initial=trainable.done, unit=trainable.unit, disable=not self.progress_bar,
-                   dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} {unit} [{elapsed}<{remaining}]{postfix}")
+                   dynamic_ncols=True,
+                   bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} {unit} [{elapsed}<{remaining}]{postfix}")
         tick_start, tick_done = time.monotonic(), trainable.done
         try:
             while not is_finished(trainable):

@@ -118,7 +118,8 @@ def step_command(spec: OperatorSpec, name: str) -> StepCommand:
     steps = queueable_steps(operator_command(spec))
     command = steps.get(name)
     if command is None:
-        raise ConfigError(f"'{spec.name}' has no step '{name}'" + (f"; its steps: {', '.join(steps)}." if steps else "."))
+        raise ConfigError(f"'{spec.name}' has no step '{name}'"
+                          + (f"; its steps: {', '.join(steps)}." if steps else "."))
     return command
 
 

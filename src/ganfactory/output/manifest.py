@@ -54,7 +54,8 @@ def validate_entry(entry: Any, where: str) -> dict[str, Any]:
         raise InputError(f"{where} is not a JSON object; every manifest line must be one object.")
     missing = [name for name in REQUIRED_FIELDS if name not in entry]
     if missing:
-        raise InputError(f"{where} lacks the field(s) {', '.join(missing)}; every line needs {', '.join(REQUIRED_FIELDS)}.")
+        raise InputError(f"{where} lacks the field(s) {', '.join(missing)}; every line needs "
+                         f"{', '.join(REQUIRED_FIELDS)}.")
     if not isinstance(entry["annotation"], list) or not all(
             isinstance(a, dict) and "name" in a and "type" in a for a in entry["annotation"]):
         raise InputError(f"{where} has an 'annotation' that is not a list of {{name, type}} objects.")

@@ -24,8 +24,10 @@ async def compare_page(request: Request) -> HTMLResponse:
     for run in runs:
         records = runinfo.read_stats(run.root / "logs" / "stats.jsonl")
         frames = [f for f in runinfo.sample_timeline(run.root, records) if f.at is not None]
-        columns.append({"run": run, "metrics": dict(runinfo.metric_rows(runinfo.read_json(run.root / "metrics.json").data)),
-                        "frames": [{"at": f.at, "src": f"/runs/{run.id}/files/{f.path}", "label": f.label} for f in frames]})
+        metrics = runinfo.read_json(run.root / "metrics.json").data
+        columns.append({"run": run, "metrics": dict(runinfo.metric_rows(metrics)),
+                        "frames": [{"at": f.at, "src": f"/runs/{run.id}/files/{f.path}", "label": f.label}
+                                   for f in frames]})
     metric_names = sorted({name for column in columns for name in column["metrics"]})
     points = sorted({frame["at"] for column in columns for frame in column["frames"]})
     return console.render(request, "compare.html", nav="compare", columns=columns, metric_names=metric_names,

@@ -197,7 +197,8 @@ class ResnetGenerator(nn.Module):
         ]
         ch = base_channels
         for _ in range(n_downsampling):
-            layers += [nn.Conv2d(ch, ch * 2, kernel_size=3, stride=2, padding=1), InstanceNorm2d(), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(ch, ch * 2, kernel_size=3, stride=2, padding=1), InstanceNorm2d(),
+                       nn.ReLU(inplace=True)]
             ch *= 2
         layers += [ResnetBlock(ch) for _ in range(n_blocks)]
         for _ in range(n_downsampling):

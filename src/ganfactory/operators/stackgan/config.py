@@ -15,7 +15,8 @@ class StackGANConfig(RunOptions):
     batch_size: int = Field(64, ge=2, le=4096, description="At least 2: wrong pairs shift captions within a batch.")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of G and D (betas 0.5, 0.999).")
     lr_decay_epochs: int = Field(50, ge=1, description="Stage I: halve the learning rate every this many epochs.")
-    stage2_lr_decay_epochs: int = Field(100, ge=1, description="Stage II: halve the learning rate every this many epochs.")
+    stage2_lr_decay_epochs: int = Field(100, ge=1,
+                                        description="Stage II: halve the learning rate every this many epochs.")
     gf: int = Field(128, ge=2, description="Generator width (GF_DIM): stage-I G starts at 8*gf channels.")
     df: int = Field(64, ge=1, description="Discriminator width (DF_DIM).")
     z_dim: int = Field(100, ge=1)

@@ -130,6 +130,7 @@ def load_encoder(encoder: str | Path | None = None, *, backend: str = "auto") ->
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"Could not load the sentence encoder in {folder} ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}); pass another --encoder.") from exc
-    log.info("Sentence encoder %s (%d-d, %s).", name, dim, "ganfactory forward" if use_native else "sentence-transformers")
+    log.info("Sentence encoder %s (%d-d, %s).", name, dim,
+             "ganfactory forward" if use_native else "sentence-transformers")
     return SentenceEncoder(name=name, dim=dim, backend="native" if use_native else "sentence-transformers",
                            _encode=encode)

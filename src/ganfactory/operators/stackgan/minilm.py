@@ -28,7 +28,8 @@ class BertLayer(nn.Module):
             "output": nn.ModuleDict({"dense": nn.Linear(hidden, hidden), "LayerNorm": nn.LayerNorm(hidden, eps=eps)}),
         })
         self.intermediate = nn.ModuleDict({"dense": nn.Linear(hidden, intermediate)})
-        self.output = nn.ModuleDict({"dense": nn.Linear(intermediate, hidden), "LayerNorm": nn.LayerNorm(hidden, eps=eps)})
+        self.output = nn.ModuleDict({"dense": nn.Linear(intermediate, hidden),
+                                     "LayerNorm": nn.LayerNorm(hidden, eps=eps)})
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """x: [B, T, H]; bias: [B, 1, 1, T] additive attention mask (0 or a large negative number)."""

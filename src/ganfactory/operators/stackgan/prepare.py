@@ -5,7 +5,8 @@ OUT holds, all in one order (image id i is line i of each file, 1-based as in CU
 classes.txt (`<id> <class>`), images.txt (`<id> <class>/<image>.<ext>`), image_class_labels.txt
 (`<id> <class id>`), train_test_split.txt (`<id> <0 train | 1 test>`, as the issue specifies; note that CUB's
 own file uses 1 for training), bounding_boxes.txt (`<id> x y w h`), captions.jsonl, filenames.txt
-(`<class>/<image>`), images/<class>/<image> (copies), embeddings.npy (float32 [N, captions, D]), encoder.json and prepare_report.json;
+(`<class>/<image>`), images/<class>/<image> (copies), embeddings.npy (float32 [N, captions, D]), encoder.json
+and prepare_report.json;
 with `--parts`, parts/parts.txt and parts/part_locs.txt as CUB lays them out (see parts.py).
 """
 

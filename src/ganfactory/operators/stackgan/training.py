@@ -157,7 +157,8 @@ class Stage1Trainable(StackGANStage):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         config = self.config
-        self.size, self.epochs, self.decay_epochs = config.stage1_resolution, config.stage1_epochs, config.lr_decay_epochs
+        self.size, self.epochs = config.stage1_resolution, config.stage1_epochs
+        self.decay_epochs = config.lr_decay_epochs
         with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
             torch.manual_seed(config.seed)
             self.G = init_weights(build_stage1(self.arch)).to(self.device)
@@ -184,7 +185,8 @@ class Stage2Trainable(StackGANStage):
     def __init__(self, *, stage1: Stage1Generator, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         config = self.config
-        self.size, self.epochs, self.decay_epochs = config.resolution, config.stage2_epochs, config.stage2_lr_decay_epochs
+        self.size, self.epochs = config.resolution, config.stage2_epochs
+        self.decay_epochs = config.stage2_lr_decay_epochs
         self.G1 = copy.deepcopy(stage1).to(self.device).eval().requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed + 1)

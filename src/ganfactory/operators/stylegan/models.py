@@ -54,8 +54,8 @@ def recorded_architecture(checkpoint: dict[str, Any]) -> dict[str, Any]:
     if recorded is not None:
         return recorded
     state = checkpoint["operator"]
-    return generator_architecture(preset_for(StyleGANConfig(**state["config"])), img_channels=int(state["img_channels"]),
-                                  num_classes=int(state["num_classes"]))
+    return generator_architecture(preset_for(StyleGANConfig(**state["config"])),
+                                  img_channels=int(state["img_channels"]), num_classes=int(state["num_classes"]))
 
 
 def generator_from_state(state: dict[str, Any], *, device: torch.device,

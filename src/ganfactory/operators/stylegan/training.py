@@ -82,7 +82,8 @@ class StyleGANTrainable:
                                 interval=preset.r1_interval if preset.gamma > 0 else None)
         self.augment = AdaptiveAugment(initial_p=config.augment_p).to(device)
         self.ada = AdaController(augment=self.augment, batch_size=config.batch_size, target=config.target,
-                                 interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg, mode=config.aug)
+                                 interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg,
+                                 mode=config.aug)
         self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
         # Two generators of randomness, both saved: data picks on the CPU, latents/mixing/augment on the device.
         self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
@@ -281,7 +282,8 @@ class StyleGANTrainable:
 
     # --- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"operator": "stylegan", "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+        return {"operator": "stylegan", "G": self.G.state_dict(), "D": self.D.state_dict(),
+                "G_ema": self.G_ema.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
                 "augment": self.augment.state_dict(), "ada": self.ada.state_dict(),
                 "scaler": self.scaler.state_dict(), "data_rng": self.data_rng.get_state(),
@@ -352,7 +354,8 @@ class StyleGANTrainable:
             if not self.num_classes:
                 self._real_diversity = {0: pairwise_diversity(images[:512])}
             else:  # up to 128 images a class keeps the Gram matrix small; the mean pairwise distance settles fast
-                self._real_diversity = {k: pairwise_diversity(images[labels == k][:128]) for k in range(self.num_classes)}
+                self._real_diversity = {k: pairwise_diversity(images[labels == k][:128])
+                                        for k in range(self.num_classes)}
             self._real_diversity = {k: v for k, v in self._real_diversity.items() if v == v}  # drop NaN (1 image)
         return self._real_diversity
 
