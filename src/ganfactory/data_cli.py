@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -67,7 +68,8 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
 @click.option("--remove-background", is_flag=True, default=False,
               help="Replace the background (OpenCV GrabCut) with --background; writes OUT/.background_sheet.png "
                    "(before/after) and flags doubtful images in the report. Needs ganfactory[background].")
-def prepare_command(data: Path, out: Path, resolution: int, mode: str, background: str, channels: str,
+def prepare_command(data: Path, out: Path, resolution: int, mode: Literal["crop", "pad"], background: str,
+                    channels: str,
                     dedupe: bool, dedupe_threshold: int, remove_background: bool) -> None:
     """Square, resize and de-duplicate DATA into OUT, keeping the class folders; DATA is never changed."""
     from ganfactory.data.prepare import prepare_dataset

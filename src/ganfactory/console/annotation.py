@@ -38,8 +38,9 @@ class LabelClass:
 
 
 def _colour(value: object, where: str) -> tuple[int, int, int]:
-    if isinstance(value, str) and _HEX.match(value):
-        digits = _HEX.match(value).group(1)
+    match = _HEX.match(value) if isinstance(value, str) else None
+    if match:
+        digits = match.group(1)
         return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
     if isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, int) and 0 <= v <= 255
                                                                     for v in value):

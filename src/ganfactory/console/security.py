@@ -10,8 +10,10 @@ reading the console. Files are served only from inside a known run folder (see `
 from __future__ import annotations
 
 import secrets
+from collections.abc import MutableMapping
 from http.cookies import SimpleCookie
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.responses import PlainTextResponse
@@ -109,7 +111,7 @@ class TokenGuard:
 
 
 def _with_cookie(send: Send, token: str) -> Send:
-    async def wrapped(message: dict) -> None:
+    async def wrapped(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             cookie = f"{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
             message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}

@@ -54,7 +54,7 @@ def as_size(resolution: int | tuple[int, int]) -> tuple[int, int]:
     size = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
     if len(size) != 2 or not all(isinstance(side, int) and side > 0 for side in size):
         raise ConfigError(f"resolution {resolution!r} is not valid; give a positive integer or (height, width).")
-    return size  # type: ignore[return-value]
+    return size
 
 
 def is_image_file(path: Path) -> bool:
@@ -71,11 +71,11 @@ def parse_color(value: ColorLike) -> Color:
             rgb = ()
         if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
             raise ConfigError(f"background {value!r} is not a colour; give three integers from 0 to 255.")
-        return rgb  # type: ignore[return-value]
+        return rgb
     text = value.strip()
     try:
         if "," in text:
-            return parse_color(tuple(int(part) for part in text.split(",")))
+            return parse_color(tuple(int(part) for part in text.split(",")))  # type: ignore[arg-type]  # length checked there
         return ImageColor.getrgb(text)[:3]
     except (ValueError, ConfigError):
         raise ConfigError(
@@ -97,7 +97,7 @@ def open_image(source: Path | bytes, *, name: Path | None = None) -> Image.Image
     This is the one decode both the loaders and validation use, so validation's verdict on a file is
     the loader's. Raises UnreadableImage (an InputError) for a missing, undecodable or unsupported file.
     """
-    label = name if name is not None else source
+    label = name if name is not None else ("(in-memory image)" if isinstance(source, bytes) else source)
     try:
         # `with` closes the file even for multi-frame formats; load() has the pixels in memory by then.
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:

@@ -139,7 +139,7 @@ def _plan(discovered: DiscoveredDataset, dst: Path) -> list[_Job]:
     jobs: list[_Job] = []
     for name, paths in discovered.classes.items():
         folder = dst / name if discovered.layout == "dual" else dst
-        outputs = unique_output_paths(paths, lambda path, folder=folder: folder / f"{path.stem}.png")
+        outputs = unique_output_paths(paths, lambda path: folder / f"{path.stem}.png")  # noqa: B023 (called at once)
         jobs.extend(_Job(name, path, outputs[path]) for path in paths)
     return jobs
 

@@ -40,7 +40,7 @@ def stable_id(*parts: object) -> str:
 
 def make_entry(*, entry_id: str, source: Path | str, annotations: Iterable[dict[str, Any]],
                usage: str = "train", **provenance: Any) -> dict[str, Any]:
-    entry = {"id": entry_id, "source": str(source), "usage": usage, "annotation": list(annotations)}
+    entry: dict[str, Any] = {"id": entry_id, "source": str(source), "usage": usage, "annotation": list(annotations)}
     entry.update({"synthetic": True, **provenance})
     return entry
 

@@ -3,6 +3,8 @@ grids at the same point of training (one slider)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -20,7 +22,7 @@ async def compare_page(request: Request) -> HTMLResponse:
             runs.append(console.run(rid))
         except NotFound:
             continue
-    columns = []
+    columns: list[dict[str, Any]] = []
     for run in runs:
         records = runinfo.read_stats(run.root / "logs" / "stats.jsonl")
         frames = [f for f in runinfo.sample_timeline(run.root, records) if f.at is not None]

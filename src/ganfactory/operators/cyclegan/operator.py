@@ -110,7 +110,7 @@ def _jobs(source: Path, target: Path, files: dict[str, list[Path]], run: RunFold
           config: CycleGANConfig, precision: str) -> list[tuple[str, TranslationJob]]:
     """ab: SOURCE -> Data/; both: Data/source_to_target/ and Data/target_to_source/."""
     both = config.direction == "both"
-    common = dict(size=(config.image_height, config.image_width), channels=config.image_channel,
+    common: dict[str, Any] = dict(size=(config.image_height, config.image_width), channels=config.image_channel,
                   batch_size=config.translate_batch, image_format=config.image_format, precision=str(precision))
     jobs = [("G_AB", TranslationJob(files=files["source"], root=source, target_name=target.name,
                                     out_dir=run.data_dir / "source_to_target" if both else run.data_dir,

@@ -45,6 +45,7 @@ def build_discriminator(config: CycleGANConfig) -> PatchDiscriminator:
 class CycleGANTrainable(EpochCounter):
     """Both generators and discriminators, their optimisers, schedulers and pools; the engine's loop drives it."""
 
+    files: dict[str, list[Path]]  # set by the operator: the translation after training reads the same files
 
     def __init__(self, *, config: CycleGANConfig, source: ImageFolderData, target: ImageFolderData,
                  device: torch.device, precision: str, context: DistributedContext = DistributedContext(),

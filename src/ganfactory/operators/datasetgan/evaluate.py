@@ -148,8 +148,10 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str
     steps = max(1, math.ceil(config.epochs * max(len(s) for s in sets.values()) / config.batch))
     device, path = resolve_device(config.device), evaluation_path(out)
     before = _scored_before(path)
-    report = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(), "complete": False,
-              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test), "size": size}}
+    report: dict[str, Any] = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(),
+                              "complete": False,
+                              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test),
+                                       "size": size}}
     for name, pairs in sets.items():
         key = _fingerprint(pairs, test, steps=steps, config=config)
         if isinstance(before.get(name), dict) and before[name].get("fingerprint") == key:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -101,7 +101,7 @@ def _native(folder: Path) -> tuple[Callable[[list[str]], np.ndarray], int]:
         mask = torch.tensor([e.attention_mask for e in encoded], dtype=torch.long)
         with torch.no_grad():
             return model(ids, mask).numpy()
-    return encode, int(model.embeddings["word_embeddings"].embedding_dim)
+    return encode, int(cast(torch.nn.Embedding, model.embeddings["word_embeddings"]).embedding_dim)
 
 
 def _sentence_transformers(folder: Path) -> tuple[Callable[[list[str]], np.ndarray], int]:

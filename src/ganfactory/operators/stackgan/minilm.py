@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -35,14 +36,15 @@ class BertLayer(nn.Module):
         """x: [B, T, H]; bias: [B, 1, 1, T] additive attention mask (0 or a large negative number)."""
         batch, tokens, hidden = x.shape
         attn = self.attention
+        own, output = cast(nn.ModuleDict, attn["self"]), cast(nn.ModuleDict, attn["output"])  # nested ModuleDicts
 
         def split(name: str) -> torch.Tensor:
-            return attn["self"][name](x).view(batch, tokens, self.heads, -1).transpose(1, 2)
+            return own[name](x).view(batch, tokens, self.heads, -1).transpose(1, 2)
 
         q, k, v = split("query"), split("key"), split("value")
         scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
         context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(batch, tokens, hidden)
-        x = attn["output"]["LayerNorm"](x + attn["output"]["dense"](context))
+        x = output["LayerNorm"](x + output["dense"](context))
         inner = F.gelu(self.intermediate["dense"](x))  # BERT's "gelu" is the exact (erf) form
         return self.output["LayerNorm"](x + self.output["dense"](inner))
 
@@ -66,7 +68,7 @@ class BertMeanEncoder(nn.Module):
         x = emb["word_embeddings"](ids) + emb["position_embeddings"](positions)[None]
         x = emb["LayerNorm"](x + emb["token_type_embeddings"](torch.zeros_like(ids)))
         bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        for layer in self.encoder["layer"]:
+        for layer in cast(nn.ModuleList, self.encoder["layer"]):
             x = layer(x, bias)
         weights = mask[..., None].float()
         pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)

@@ -125,6 +125,7 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
 
 def predict_stackgan(env: RunEnv, model: Path) -> int:
     """Only generate, from a checkpoint of either stage (stage I alone gives stage-I images) or its .onnx export."""
+    pipeline: Any  # TextToImage, or its ONNX twin with the same interface
     if model.suffix == ".onnx":
         from ganfactory.operators.stackgan.onnx import OnnxTextToImage
 

@@ -336,7 +336,7 @@ class StyleGANTrainable:
                   if (real := self._real_diversity_per_class().get(k, 0.0)) > 0}
         mean, worst = summarize(ratios)
         if worst < COLLAPSE_THRESHOLD:
-            name = self.class_names[min(ratios, key=ratios.get)] if self.num_classes else "all"
+            name = self.class_names[min(ratios, key=lambda k: ratios[k])] if self.num_classes else "all"
             log.warning("Possible mode collapse at %.1f kimg: generated samples are %.2f as varied as the real images "
                         "(worst class %s, mean %.2f; healthy runs stay near 1). Try --gamma higher or more images.",
                         self.done, worst, name, mean)
