@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test check install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ganfactory demo runs/demo
 	@echo "Open the demo's run in the web console: $(BIN)/ganfactory console --runs runs/demo/run"
+
+# Lint (ruff) and type-check (mypy) with the versions pinned in the dev extra; configured in pyproject.toml.
+check: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 
 # One pytest worker per core (tests run one torch thread each); a test file stays on one worker, so its
 # module fixtures (tiny trained runs) are built once.
