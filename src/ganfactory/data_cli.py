@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -57,15 +58,18 @@ def validate_command(data: Path, resolution: int, min_images: int, max_imbalance
               help="Output side length (a power of two).")
 @click.option("--mode", type=click.Choice(["crop", "pad"]), default="crop", show_default=True,
               help="Square by centre crop, or by padding with the background colour.")
-@click.option("--background", default="white", show_default=True, help="Padding/transparency colour: name, #rrggbb or r,g,b.")
+@click.option("--background", default="white", show_default=True,
+              help="Padding/transparency colour: name, #rrggbb or r,g,b.")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True)
-@click.option("--dedupe/--no-dedupe", default=False, show_default=True, help="Also drop near duplicates (exact ones are always dropped).")
+@click.option("--dedupe/--no-dedupe", default=False, show_default=True,
+              help="Also drop near duplicates (exact ones are always dropped).")
 @click.option("--dedupe-threshold", default=4, show_default=True, type=click.IntRange(0, 64),
               help="Largest perceptual-hash distance (bits of 64) that counts as a near duplicate.")
 @click.option("--remove-background", is_flag=True, default=False,
               help="Replace the background (OpenCV GrabCut) with --background; writes OUT/.background_sheet.png "
                    "(before/after) and flags doubtful images in the report. Needs ganfactory[background].")
-def prepare_command(data: Path, out: Path, resolution: int, mode: str, background: str, channels: str,
+def prepare_command(data: Path, out: Path, resolution: int, mode: Literal["crop", "pad"], background: str,
+                    channels: str,
                     dedupe: bool, dedupe_threshold: int, remove_background: bool) -> None:
     """Square, resize and de-duplicate DATA into OUT, keeping the class folders; DATA is never changed."""
     from ganfactory.data.prepare import prepare_dataset

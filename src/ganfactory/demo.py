@@ -64,12 +64,13 @@ def write_lfw_subset(folder: Path) -> Path:
 def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: str) -> None:
     """Train on a bundled two-class face dataset and generate images, in about 4 minutes on a CPU."""
     import time
+
+    import torch
+
     from ganfactory.export.cli import export_run
     from ganfactory.operators.stylegan.config import StyleGANConfig
     from ganfactory.operators.stylegan.interpolate import interpolate_run
     from ganfactory.operators.stylegan.operator import run_stylegan
-
-    import torch
 
     started = time.monotonic()
     threads = threads_for_this_machine()
@@ -84,7 +85,8 @@ def demo_command(out: Path, total_kimg: float, max_minutes: float, precision: st
     onnx_path = export_run(result.run.root)
     gif = interpolate_run(result.run.root, seeds=[1, 2, 3, 4], frames=12, class_name="faces")
     budget = f" (time budget {max_minutes:g} min reached)" if result.budget_reached else ""
-    click.echo(f"Trained:      {result.done:.2f} of {result.total:g} kimg in {result.train_seconds / 60:.1f} min{budget}, "
+    click.echo(f"Trained:      {result.done:.2f} of {result.total:g} kimg in {result.train_seconds / 60:.1f} "
+               f"min{budget}, "
                f"{result.precision} on {result.device} ({threads} thread{'s' if threads > 1 else ''})")
     click.echo(f"Dataset:      {data} (200 images, 2 classes)")
     click.echo(f"Generated:    {result.images_written} images in {result.run.data_dir}")

@@ -39,8 +39,8 @@ def make_run(root: Path, *, per_class: int = 3, classes: tuple[str, ...] = ("cat
             lines.append(json.dumps(entry))
     (root / "output_0.manifest").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "logs").mkdir(parents=True, exist_ok=True)
-    stats = [{"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "sec_per_kimg": 5.0, "loss_G": 1.0 / t, "loss_D": 0.5 + 0.1 * t}
-             for t in range(1, 5)]
+    stats = [{"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "sec_per_kimg": 5.0, "loss_G": 1.0 / t,
+              "loss_D": 0.5 + 0.1 * t} for t in range(1, 5)]
     (root / "logs" / "stats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in stats), encoding="utf-8")
     for steps in (10, 20, 30, 40):
         _png(root / "samples" / f"fakes_{steps:09d}.png", steps * 5, size=16)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-
 from tests.console.conftest import run_id_of
 
 
@@ -53,4 +52,4 @@ def test_the_shortcut_overlay_and_n_in_the_browser(live_server, page, runs_dir):
     page.keyboard.press("Escape")
     assert not page.locator("#shortcuts").is_visible()
     page.keyboard.press("n")
-    page.wait_for_url(f"**/annotate/sample_002")
+    page.wait_for_url("**/annotate/sample_002")

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from tests.console.conftest import TOKEN, run_id_of
 from tests.stylegan.conftest import CLASSES, PER_CLASS, train, write_images
 

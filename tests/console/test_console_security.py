@@ -8,12 +8,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from urllib.parse import quote
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
+from tests.console.conftest import TOKEN, make_run, run_id_of
 
 from ganfactory.console import runinfo
 from ganfactory.console.annotation import decode_mask, read_classes
@@ -21,8 +22,6 @@ from ganfactory.console.context import TEMPLATES_DIR
 from ganfactory.curation.decisions import Decision, DecisionStore
 from ganfactory.curation.export import export_curated
 from ganfactory.errors import InputError
-
-from tests.console.conftest import TOKEN, make_run, run_id_of
 
 AUTH = {"X-Console-Token": TOKEN}
 PAYLOAD = "<img src=x onerror=alert(1)>"

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.console.conftest import _png, wait_until
 
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -191,7 +190,8 @@ def test_keyboard_focus_survives_the_jobs_tables_refresh(live_server, page, tmp_
     seen = len(refreshes)
     page.wait_for_timeout(1300)  # poll_ms 300: several refreshes
     assert len(refreshes) >= seen + 2
-    focused = "[document.activeElement.closest('tr') && document.activeElement.closest('tr').id, document.activeElement.textContent]"
+    focused = ("[document.activeElement.closest('tr') && document.activeElement.closest('tr').id, "
+               "document.activeElement.textContent]")
     assert page.evaluate(focused) == ["job-1", "log"]
     page.keyboard.press("Tab")  # and Tab goes on from there
     page.wait_for_timeout(700)
@@ -282,7 +282,8 @@ def test_smoothing_slider_and_one_colour_per_run_when_comparing(live_server, pag
 
     page.goto(f"{base}/runs/{alpha}")
     wait_until(page, "(document.getElementById('curves').plots || []).length === 2")
-    loss_g = "(() => { const p = document.getElementById('curves').plots[0]; const i = p.series.findIndex(s => s.label === 'loss_G'); return p.data[i]; })()"
+    loss_g = ("(() => { const p = document.getElementById('curves').plots[0]; "
+              "const i = p.series.findIndex(s => s.label === 'loss_G'); return p.data[i]; })()")
     raw = page.evaluate(loss_g)
     assert raw == [1.0, 0.5, pytest.approx(1 / 3), 0.25]
     page.locator("#smoothing").fill("0.9")

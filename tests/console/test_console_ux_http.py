@@ -121,9 +121,10 @@ def test_run_page_polls_only_while_its_run_is_live(client, runs_dir, tmp_path):
     writes the run, and 286 (htmx stops polling) once the job has ended or for a run nobody writes."""
     import json
 
+    from tests.console.conftest import run_id_of
+
     from ganfactory.engine.stats import write_progress
     from ganfactory.jobs.model import JobStatus
-    from tests.console.conftest import run_id_of
 
     rid = run_id_of(client, "alpha")
     assert 'hx-get="/runs/' not in client.get(f"/runs/{rid}").text  # an ended run's page does not poll

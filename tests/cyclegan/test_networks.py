@@ -151,9 +151,11 @@ def test_init_weights_and_set_requires_grad():
 def test_generator_exports_to_onnx_with_dynamic_batch_height_and_width(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     g = tiny_generator().eval()
-    dims = {0: torch.export.Dim("batch", min=1, max=64), 2: 4 * torch.export.Dim("h", min=2, max=512), 3: 4 * torch.export.Dim("w", min=2, max=512)}
+    dims = {0: torch.export.Dim("batch", min=1, max=64), 2: 4 * torch.export.Dim("h", min=2, max=512),
+            3: 4 * torch.export.Dim("w", min=2, max=512)}
     path = tmp_path / "g.onnx"
-    torch.onnx.export(g, (torch.rand(1, 3, 16, 16),), path, dynamo=True, input_names=["x"], dynamic_shapes={"x": dims}, verbose=False)
+    torch.onnx.export(g, (torch.rand(1, 3, 16, 16),), path, dynamo=True, input_names=["x"], dynamic_shapes={"x": dims},
+                      verbose=False)
     session = ort.InferenceSession(str(path))
     x = torch.rand(2, 3, 16, 32)
     with torch.no_grad():

@@ -18,7 +18,8 @@ def test_run_validate_writes_json_and_returns_the_report(make_folder, kit, tmp_p
     assert saved["usable"] is False and saved["class_counts"] == {"a": 3, "b": 1}
     lines = report.summary_lines()
     assert lines[0].endswith("2 class(es), 5 image files, 4 usable, 1 left out")
-    assert "error: class 'b' has 1 usable images, fewer than the minimum of 2; add images or lower --min-images." in lines
+    assert ("error: class 'b' has 1 usable images, fewer than the minimum of 2; add images or lower --min-images."
+            in lines)
     assert lines[-1] == "result: NOT usable"
 
 

@@ -16,9 +16,9 @@ from PIL import Image
 
 from ganfactory.cli import cli, main
 from ganfactory.engine.driver import run_operator
+from ganfactory.operators.datasetgan import evaluate as evaluate_module
 from ganfactory.operators.datasetgan.classes import read_classes
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
-from ganfactory.operators.datasetgan import evaluate as evaluate_module
 from ganfactory.operators.datasetgan.evaluate import predict, train_unet
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder

@@ -51,7 +51,8 @@ def test_bad_steps_are_refused_at_submit(tmp_path):
     home = tmp_path / "home"
     with pytest.raises(JobError, match="Name the step of 'datasetgan'"):
         submit(home, "datasetgan", ["--num", "3"], cwd=tmp_path)
-    with pytest.raises(JobError, match="'fit' is no step of 'datasetgan'; its queueable steps: evaluate, generate, sample, train"):
+    expected = "'fit' is no step of 'datasetgan'; its queueable steps: evaluate, generate, sample, train"
+    with pytest.raises(JobError, match=expected):
         submit(home, "datasetgan", ["fit", "out"], cwd=tmp_path)
     with pytest.raises(JobError, match="'add-real' is not a step that can be queued"):
         submit(home, "datasetgan", ["add-real", "out", "projection"], cwd=tmp_path)

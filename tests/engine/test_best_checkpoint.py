@@ -1,4 +1,5 @@
-"""The engine keeps the checkpoint of the best metric as model/best.pt, beyond keep-N pruning, and resumes its record."""
+"""The engine keeps the checkpoint of the best metric as model/best.pt, beyond keep-N pruning, and resumes its
+record."""
 
 import json
 

@@ -14,8 +14,7 @@ from ganfactory.config import OperatorConfig, RunOptions
 from ganfactory.engine.checkpoint import list_checkpoints
 from ganfactory.engine.contract import OperatorSpec, lazy
 from ganfactory.engine.loop import Schedule, train
-from ganfactory.engine.precision import (CPU_BF16_ENV, Precision, cpu_supports_bf16, native_bf16,
-                                        resolve_precision)
+from ganfactory.engine.precision import CPU_BF16_ENV, Precision, cpu_supports_bf16, native_bf16, resolve_precision
 from ganfactory.errors import ConfigError
 from ganfactory.operators import registry
 from ganfactory.output.layout import RunFolder
@@ -58,7 +57,8 @@ def test_a_spec_is_checked_when_made_and_when_registered() -> None:
         registry.register_operator("stylegan")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Two operators are named 'stylegan'"):
         registry.register_operator(OperatorSpec(name="stylegan", **parts))
-    with pytest.raises(ConfigError, match="Unknown operator 'stylegann'; known: cyclegan, datasetgan, stackgan, stylegan"):
+    with pytest.raises(ConfigError,
+                       match="Unknown operator 'stylegann'; known: cyclegan, datasetgan, stackgan, stylegan"):
         registry.get_operator("stylegann")
     with pytest.raises(ModuleNotFoundError):
         lazy("ganfactory.no_such_module:plan")()

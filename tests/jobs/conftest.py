@@ -41,7 +41,8 @@ out = Path(args.out)
 (out / "model").mkdir(parents=True, exist_ok=True)
 (out / "logs").mkdir(exist_ok=True)
 stop = []
-signal.signal(signal.SIGTERM, (lambda signum, frame: None) if args.ignore_term else (lambda signum, frame: stop.append(signum)))
+signal.signal(signal.SIGTERM,
+              (lambda signum, frame: None) if args.ignore_term else (lambda signum, frame: stop.append(signum)))
 signal.signal(signal.SIGINT, lambda signum, frame: stop.append(signum))
 
 

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs import commands
-from ganfactory.jobs.worker import run_worker
 from ganfactory.jobs.cli import jobs_group
 from ganfactory.jobs.model import JobStatus
+from ganfactory.jobs.worker import run_worker
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 import click
+import pytest
 
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs.launch import operator_command_line

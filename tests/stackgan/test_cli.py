@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.run_outputs import image_files, manifest_lines
 
 from ganfactory.config import build_config
 from ganfactory.errors import ConfigError, GanFactoryError
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.operator import run_stackgan
-from tests.run_outputs import image_files, manifest_lines
 
 from .conftest import tiny_config
 
@@ -63,7 +63,8 @@ def test_one_line_errors(tmp_path: Path, captioned: Path, prepared: Path, run_fo
     empty = tmp_path / "empty.txt"
     empty.write_text("\n", encoding="utf-8")
     for args, expected in [
-        (("stackgan", str(captioned), str(tmp_path / "o1"), "--stage1-epochs", "1"), "run 'ganfactory stackgan-prepare"),
+        (("stackgan", str(captioned), str(tmp_path / "o1"), "--stage1-epochs", "1"),
+         "run 'ganfactory stackgan-prepare"),
         (("stackgan", str(prepared), str(tmp_path / "o2"), "--predict", "--resume", str(run_folder), "--captions",
           str(empty)), "holds no sentence"),
     ]:
@@ -106,4 +107,4 @@ def test_onnx_export_matches_torch_and_generates(run_folder: Path, prepared: Pat
         torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
     result = run_stackgan(prepared, tmp_path / "gen", tiny_config(predict=True, resume=str(path), generate_num=1),
                           progress_bar=False)
-    assert result.images_written == 5 and {l["stage"] for l in manifest_lines(tmp_path / "gen")} == {"stage2"}
+    assert result.images_written == 5 and {line["stage"] for line in manifest_lines(tmp_path / "gen")} == {"stage2"}

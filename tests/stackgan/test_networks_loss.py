@@ -7,8 +7,13 @@ import torch
 from torch.nn import functional as F
 
 from ganfactory.operators.stackgan import loss as losses
-from ganfactory.operators.stackgan.networks import (ConditioningAugmentation, Discriminator, Stage1Generator,
-                                                   Stage2Generator, init_weights)
+from ganfactory.operators.stackgan.networks import (
+    ConditioningAugmentation,
+    Discriminator,
+    Stage1Generator,
+    Stage2Generator,
+    init_weights,
+)
 
 
 def test_conditioning_augmentation_reparameterises() -> None:

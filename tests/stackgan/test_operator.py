@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.run_outputs import image_files, manifest_lines, tree_digest
 
 from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
 from ganfactory.engine.loop import TrainingInterrupted
 from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.stackgan.operator import run_stackgan
 from ganfactory.operators.stackgan.training import StackGANStage
-from tests.run_outputs import image_files, manifest_lines, tree_digest
 
 from .conftest import tiny_config
 

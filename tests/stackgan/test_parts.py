@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.run_outputs import tree_digest
 
 from ganfactory.cli import main
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.prepare import prepare_stackgan_dataset
-from tests.run_outputs import tree_digest
 
 NAMES = "1 beak\n2 left eye\n\n3 tail\n"
 # out of order, a left-out image (birds/c.png has no caption file), a name with a non-ASCII character

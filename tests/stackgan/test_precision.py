@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.run_outputs import manifest_lines
 
 from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
 from ganfactory.operators.stackgan.operator import run_stackgan
 from ganfactory.operators.stackgan.training import StackGANStage
-from tests.run_outputs import manifest_lines
 
 from .conftest import tiny_config
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.run_outputs import tree_digest
 
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.prepare import prepare_stackgan_dataset
-from tests.run_outputs import tree_digest
 
 IMAGES = ["birds/a.png", "birds/b.png", "birds/d.png", "flöwers/rose.png", "flöwers/été.png"]
 
@@ -77,8 +77,8 @@ def test_user_boxes_and_missing_box(captioned: Path, tmp_path: Path, encoder) ->
 
 def test_one_line_errors(tmp_path: Path, captioned: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ganfactory", "-q", "stackgan-prepare", *args], capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "ganfactory", "-q", "stackgan-prepare", *args],
+                              capture_output=True, text=True, timeout=120)
 
     empty = tmp_path / "empty"
     (empty / "cls").mkdir(parents=True)

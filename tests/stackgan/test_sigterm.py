@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import torch
+from tests.run_outputs import tree_digest
+from tests.stylegan.conftest import CLI_ENV, assert_one_line_error, cli_args
 
 from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
 from ganfactory.operators.stackgan.operator import run_stackgan
-from tests.run_outputs import tree_digest
-from tests.stylegan.conftest import CLI_ENV, assert_one_line_error, cli_args
 
 from .conftest import tiny_config
 

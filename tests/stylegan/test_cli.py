@@ -14,8 +14,19 @@ from PIL import Image
 
 from ganfactory.engine.precision import cpu_supports_bf16
 
-from .conftest import (CLASSES, CLI_ENV, TINY_FLAGS, assert_one_line_error, cli_args, image_files, latest_ckpt,
-                       load_ckpt, manifest_lines, tree_digest, write_images)
+from .conftest import (
+    CLASSES,
+    CLI_ENV,
+    TINY_FLAGS,
+    assert_one_line_error,
+    cli_args,
+    image_files,
+    latest_ckpt,
+    load_ckpt,
+    manifest_lines,
+    tree_digest,
+    write_images,
+)
 
 pytestmark = pytest.mark.precision  # `auto` resolves per CPU: run on both kinds
 

@@ -14,8 +14,8 @@ from ganfactory.metrics.diversity import pairwise_diversity, relative_diversity,
 from ganfactory.nn.layers import MinibatchStd
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.discriminator import Discriminator
-from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.models import preset_for
+from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.presets import resolve_preset
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 

@@ -12,10 +12,10 @@ from PIL import Image
 from ganfactory.engine.checkpoint import file_sha256
 from ganfactory.errors import ConfigError
 from ganfactory.export.cli import export_run
-from ganfactory.operators.stylegan.onnx import OnnxStyleGANSampler
 from ganfactory.operators.stylegan.generate import TorchSampler
 from ganfactory.operators.stylegan.interpolate import interpolate_run
 from ganfactory.operators.stylegan.models import generator_from_state
+from ganfactory.operators.stylegan.onnx import OnnxStyleGANSampler
 
 from .conftest import CLASSES, TINY, image_files, latest_ckpt, load_ckpt, manifest_lines, one_thread, pixels, train
 

@@ -21,8 +21,16 @@ from ganfactory.operators.stylegan.config import StyleGANSampleOptions
 from ganfactory.operators.stylegan.generate import GenerationPlan, generate_dataset
 from ganfactory.output.layout import RunFolder
 
-from .conftest import (CLI_ENV, TINY_FLAGS, assert_one_line_error, cli_args, image_files, manifest_lines, tree_digest,
-                       write_images)
+from .conftest import (
+    CLI_ENV,
+    TINY_FLAGS,
+    assert_one_line_error,
+    cli_args,
+    image_files,
+    manifest_lines,
+    tree_digest,
+    write_images,
+)
 
 SIZE = 16
 

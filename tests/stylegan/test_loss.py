@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ganfactory.nn.augment import AdaptiveAugment
+from ganfactory.operators.stylegan.discriminator import Discriminator
 from ganfactory.operators.stylegan.loss import (
     d_logistic_loss,
     g_nonsaturating_loss,
@@ -17,7 +18,6 @@ from ganfactory.operators.stylegan.loss import (
     path_length_penalty,
     r1_penalty,
 )
-from ganfactory.operators.stylegan.discriminator import Discriminator
 from ganfactory.operators.stylegan.networks import Generator
 
 

@@ -18,8 +18,20 @@ from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.stylegan.operator import run_stylegan
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 
-from .conftest import (CLASSES, TINY, image_files, latest_ckpt, load_ckpt, manifest_lines, one_thread, pixels,
-                       tiny_config, train, tree_digest, write_images)
+from .conftest import (
+    CLASSES,
+    TINY,
+    image_files,
+    latest_ckpt,
+    load_ckpt,
+    manifest_lines,
+    one_thread,
+    pixels,
+    tiny_config,
+    train,
+    tree_digest,
+    write_images,
+)
 
 NETWORKS = ("G", "D", "G_ema")
 STEPS = 25  # TINY: 0.1 kimg at batch 4

@@ -34,14 +34,16 @@ class LabelClass:
 
     @property
     def hex(self) -> str:
-        return "#%02x%02x%02x" % self.colour
+        return "#{:02x}{:02x}{:02x}".format(*self.colour)
 
 
 def _colour(value: object, where: str) -> tuple[int, int, int]:
-    if isinstance(value, str) and _HEX.match(value):
-        digits = _HEX.match(value).group(1)
+    match = _HEX.match(value) if isinstance(value, str) else None
+    if match:
+        digits = match.group(1)
         return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
-    if isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in value):
+    if isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, int) and 0 <= v <= 255
+                                                                    for v in value):
         return int(value[0]), int(value[1]), int(value[2])
     raise InputError(f"{where} has the colour {value!r}; write it as [r, g, b] (0-255) or '#rrggbb'.")
 
@@ -105,7 +107,8 @@ def decode_mask(data: bytes, *, size: tuple[int, int], classes: list[LabelClass]
     index) or an RGB(A) PNG whose pixels are gray (r = g = b = index, opaque), which a browser canvas writes.
     size: (width, height) of the image. Raises InputError naming the problem."""
     if len(data) > max_bytes:
-        raise InputError(f"The mask is {len(data)} bytes, over the limit of {max_bytes}; send a PNG mask of the image's size.")
+        raise InputError(f"The mask is {len(data)} bytes, over the limit of {max_bytes}; send a PNG mask of the "
+                         "image's size.")
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         raise InputError("The mask is not a PNG file; save it as an index PNG (pixel value = class index).")
     try:

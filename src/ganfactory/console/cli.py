@@ -12,9 +12,11 @@ PATH = click.Path(path_type=Path)
 
 
 @click.command("console")
-@click.option("--home", type=PATH, default=None, help="The jobs home folder [default: $GANFACTORY_HOME or ~/.ganfactory].")
+@click.option("--home", type=PATH, default=None,
+              help="The jobs home folder [default: $GANFACTORY_HOME or ~/.ganfactory].")
 @click.option("--runs", "run_roots", type=PATH, multiple=True,
-              help="A run folder, or a folder holding run folders (repeatable); the jobs' run folders are always shown.")
+              help="A run folder, or a folder holding run folders (repeatable); the jobs' run folders are always "
+                   "shown.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; any address but loopback requires the token for every request.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
@@ -37,7 +39,7 @@ def console_command(home: Path | None, run_roots: tuple[Path, ...], host: str, p
         raise ConfigError("--token must be at least 8 characters long; leave it out to get a random one.")
     settings = ConsoleSettings(home=home, run_roots=tuple(run_roots), host=host, port=port, token=token or new_token())
     app = create_app(settings)
-    app.state.console.queue  # open the queue now: a bad --home is one line here, not an error page later
+    app.state.console.queue  # noqa: B018 -- open the queue now: a bad --home is one line here, not an error page later
     click.echo(f"ganfactory console: {settings.url(with_token=not settings.loopback)}")
     if settings.loopback:
         click.echo("Listening on this machine only; state-changing requests carry the token the pages hold.")

@@ -38,7 +38,7 @@ def select(items: list[GalleryItem], decisions: dict[str, Decision], query: Gall
     if query.sort:
         # Items without the field go last in either direction; each key is read once (thousands of items).
         keyed = [(item.number(query.sort), item) for item in chosen]
-        present = [pair for pair in keyed if pair[0] is not None]
+        present = [(key, item) for key, item in keyed if key is not None]
         present.sort(key=lambda pair: pair[0], reverse=query.descending)
         chosen = [item for _, item in present] + [item for key, item in keyed if key is None]
     elif query.descending:

@@ -51,7 +51,8 @@ def live_parts(root: Path, jobs: list[Job], stats: runinfo.StatsCache) -> dict[s
     metrics = runinfo.read_json(root / "metrics.json")
     frames = runinfo.sample_timeline(root, stats.parsed(root / "logs" / "stats.jsonl").by_steps)
     parts = {"live": is_live(job_of(jobs, root), progress), "progress": progress_text(progress),
-             "checkpoints": checkpoints, "can_generate": can_generate(root, checkpoints), "metrics": runinfo.metric_rows(metrics.data),
+             "checkpoints": checkpoints, "can_generate": can_generate(root, checkpoints),
+             "metrics": runinfo.metric_rows(metrics.data),
              "metrics_error": metrics.error, "frames": frames, "stats_stamp": stats_stamp(root),
              "exists": root.is_dir(), "has_manifest": (root / "output_0.manifest").is_file(),
              "has_annotation": annotation_folder(root) is not None}

@@ -226,7 +226,8 @@ def metric_rows(metrics: Any) -> list[tuple[str, str]]:
     def walk(prefix: str, value: Any, depth: int) -> None:
         if isinstance(value, dict) and "value" in value and isinstance(value["value"], (int, float)):
             low, high = value.get("low"), value.get("high")
-            interval = f" [{low:.4g}, {high:.4g}]" if isinstance(low, (int, float)) and isinstance(high, (int, float)) else ""
+            numbers = isinstance(low, (int, float)) and isinstance(high, (int, float))
+            interval = f" [{low:.4g}, {high:.4g}]" if numbers else ""
             rows.append((prefix, f"{value['value']:.4g}{interval}"))
         elif isinstance(value, dict) and depth < 3:
             for key, inner in value.items():

@@ -11,8 +11,10 @@ Content-Security-Policy without inline script and refuses to be framed (`Securit
 from __future__ import annotations
 
 import secrets
+from collections.abc import MutableMapping
 from http.cookies import SimpleCookie
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.responses import PlainTextResponse
@@ -123,7 +125,7 @@ class TokenGuard:
 
 
 def _with_cookie(send: Send, token: str) -> Send:
-    async def wrapped(message: dict) -> None:
+    async def wrapped(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             cookie = f"{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
             message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())]}
@@ -143,7 +145,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def with_headers(message: dict) -> None:
+        async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)

@@ -82,7 +82,8 @@ def load_image_folder(
         else:
             images[index] = tensor
     if not bool(keep.any()):
-        raise InputError(f"none of the {len(items)} image files under {root} can be read; replace them with valid images.")
+        raise InputError(f"none of the {len(items)} image files under {root} can be read; replace them with valid "
+                         "images.")
     labels = torch.tensor([label for label, _ in items], dtype=torch.int64)
     paths = [path for _, path in items]
     logger.info("loaded %d images (%s) from %s, %.1f MiB", int(keep.sum()), "x".join(map(str, size)),

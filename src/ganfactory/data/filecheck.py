@@ -15,8 +15,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from ganfactory.data.imageio import (DECODE_ERRORS, EXTENSION_FORMATS, SUPPORTED_MODES, UnreadableImage,
-                                     describe_decode_error, open_image)
+from ganfactory.data.imageio import (
+    DECODE_ERRORS,
+    EXTENSION_FORMATS,
+    SUPPORTED_MODES,
+    UnreadableImage,
+    describe_decode_error,
+    open_image,
+)
 
 _ORIENTATION_TAG = 0x0112
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})  # EXIF orientations that rotate by 90 degrees

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PIL import Image, ImageColor, ImageOps
@@ -39,7 +39,7 @@ SUPPORTED_MODES: frozenset[str] = frozenset(
 )
 
 Color = tuple[int, int, int]
-ColorLike = Union[str, Color]
+ColorLike = str | Color
 FitMode = Literal["crop", "pad", "resize"]
 
 # Exceptions PIL's format plugins raise on malformed data; they are not consistent about it.
@@ -54,7 +54,7 @@ def as_size(resolution: int | tuple[int, int]) -> tuple[int, int]:
     size = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
     if len(size) != 2 or not all(isinstance(side, int) and side > 0 for side in size):
         raise ConfigError(f"resolution {resolution!r} is not valid; give a positive integer or (height, width).")
-    return size  # type: ignore[return-value]
+    return size
 
 
 def is_image_file(path: Path) -> bool:
@@ -71,11 +71,11 @@ def parse_color(value: ColorLike) -> Color:
             rgb = ()
         if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
             raise ConfigError(f"background {value!r} is not a colour; give three integers from 0 to 255.")
-        return rgb  # type: ignore[return-value]
+        return rgb
     text = value.strip()
     try:
         if "," in text:
-            return parse_color(tuple(int(part) for part in text.split(",")))
+            return parse_color(tuple(int(part) for part in text.split(",")))  # type: ignore[arg-type]  # length checked there
         return ImageColor.getrgb(text)[:3]
     except (ValueError, ConfigError):
         raise ConfigError(
@@ -97,13 +97,14 @@ def open_image(source: Path | bytes, *, name: Path | None = None) -> Image.Image
     This is the one decode both the loaders and validation use, so validation's verdict on a file is
     the loader's. Raises UnreadableImage (an InputError) for a missing, undecodable or unsupported file.
     """
-    label = name if name is not None else source
+    label = name if name is not None else ("(in-memory image)" if isinstance(source, bytes) else source)
     try:
         # `with` closes the file even for multi-frame formats; load() has the pixels in memory by then.
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             img.load()
     except FileNotFoundError:
-        raise UnreadableImage(f"image file {label} does not exist; check the path.", reason="no longer exists") from None
+        raise UnreadableImage(f"image file {label} does not exist; check the path.",
+                              reason="no longer exists") from None
     except DECODE_ERRORS as exc:
         reason = f"cannot be read ({describe_decode_error(exc)})"
         raise UnreadableImage(f"image file {label} {reason}; replace or remove it.", reason=reason) from None
@@ -199,7 +200,8 @@ def to_aspect(
     raise ConfigError(f"mode must be 'crop' or 'pad', got {mode!r}.")
 
 
-def to_square(img: Image.Image, *, mode: Literal["crop", "pad"] = "crop", background: ColorLike = "white") -> Image.Image:
+def to_square(img: Image.Image, *, mode: Literal["crop", "pad"] = "crop",
+              background: ColorLike = "white") -> Image.Image:
     """Centre-crop to the short side or pad to the long side with `background`."""
     return to_aspect(img, aspect=1.0, mode=mode, background=background)
 

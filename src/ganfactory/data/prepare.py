@@ -139,7 +139,7 @@ def _plan(discovered: DiscoveredDataset, dst: Path) -> list[_Job]:
     jobs: list[_Job] = []
     for name, paths in discovered.classes.items():
         folder = dst / name if discovered.layout == "dual" else dst
-        outputs = unique_output_paths(paths, lambda path: folder / f"{path.stem}.png")
+        outputs = unique_output_paths(paths, lambda path: folder / f"{path.stem}.png")  # noqa: B023 (called at once)
         jobs.extend(_Job(name, path, outputs[path]) for path in paths)
     return jobs
 
@@ -211,7 +211,8 @@ def _drop_small_classes(report: PrepareReport, class_names: list[str], *, min_im
         for prepared in doomed:
             prepared.output.unlink(missing_ok=True)
             report.dropped.append(DroppedFile(prepared.source, name, "class_too_small",
-                                              f"{prepared.source} is dropped with its class '{name}', which kept only {count} images."))
+                                              f"{prepared.source} is dropped with its class '{name}', which kept "
+                                              f"only {count} images."))
         report.files = [prepared for prepared in report.files if prepared.class_name != name]
         if report.layout == "dual" and (report.destination / name).is_dir():
             (report.destination / name).rmdir()  # empty now; rmdir, not rmtree, so nothing else can go

@@ -18,7 +18,7 @@ from ganfactory.data.discovery import DiscoveredDataset, discover_images
 from ganfactory.data.filecheck import FileCheck, check_file, header_ok
 from ganfactory.data.imageio import as_size
 from ganfactory.data.parallel import thread_map
-from ganfactory.data.validation_report import ClassSummary, FileIssue, ValidationReport
+from ganfactory.data.validation_report import ClassSummary, FileIssue, IssueKind, ValidationReport
 from ganfactory.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _assess_files(report: ValidationReport, items: list[tuple[str, Path]], check
     height, width = report.resolution
     for (name, path), check in zip(items, checks):
         if not check.ok:
-            kind = "empty" if check.empty else "unreadable"
+            kind: IssueKind = "empty" if check.empty else "unreadable"
             report.add_issue(FileIssue(path, name, kind, f"{path} {check.error}; it is left out.", True))
             continue
         original_class, original = first_seen.setdefault(check.digest or "", (name, path))

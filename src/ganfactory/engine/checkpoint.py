@@ -10,8 +10,9 @@ import errno
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -88,7 +89,8 @@ def _torch_save(state: dict[str, Any], tmp: Path, *, needed_bytes: int) -> None:
 def load_checkpoint(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"Checkpoint {path} does not exist; pass the path of a .pt file from a run's model/ folder.")
+        raise CheckpointError(f"Checkpoint {path} does not exist; pass the path of a .pt file from a run's model/ "
+                              "folder.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file

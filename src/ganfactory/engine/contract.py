@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from ganfactory.config import OperatorConfig, RunOptions
 
@@ -56,10 +57,11 @@ class Stage:
     name: str
     build: Callable[[list[Trainable]], Trainable]  # the trainables of the finished stages -> this stage's
     schedule: Schedule
+    # Both callbacks get the trainable that this stage's `build` made (its own concrete type, hence Any).
     # --resume CKPT on a fresh run folder: the state to continue from (None: start fresh, e.g. transfer learning)
-    initial_state: Callable[[Trainable], dict[str, Any] | None] | None = None
+    initial_state: Callable[[Any], dict[str, Any] | None] | None = None
     # The resolved architecture the checkpoint records, so it can rebuild its networks without the config
-    architecture: Callable[[Trainable], dict[str, Any]] | None = None
+    architecture: Callable[[Any], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,16 @@ from typing import Any
 import torch
 
 from ganfactory.config import RunOptions
-from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_architecture, checkpoint_provenance,
-                                         find_checkpoint, list_checkpoints, load_latest, prune_checkpoints,
-                                         resolve_checkpoint_path)
+from ganfactory.engine.checkpoint import (
+    architecture_difference,
+    checkpoint_architecture,
+    checkpoint_provenance,
+    find_checkpoint,
+    list_checkpoints,
+    load_latest,
+    prune_checkpoints,
+    resolve_checkpoint_path,
+)
 from ganfactory.engine.contract import OperatorSpec, RunEnv, RunResult, Stage, TrainingPlan, checkpoint_meta
 from ganfactory.engine.distributed import barrier, distributed_session
 from ganfactory.engine.loop import Trainable, train

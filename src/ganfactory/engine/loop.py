@@ -132,6 +132,7 @@ class TrainingLoop:
             self._fork_rng_for_rank()
             return False
         state, name = (found[0], found[1].name) if found else (initial_state, "the given checkpoint")
+        assert state is not None  # one of the two is present (checked above)
         try:
             self.trainable.load_state_dict(state["operator"])
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:  # torch: "Error(s) in loading state_dict"
@@ -172,7 +173,8 @@ class TrainingLoop:
         if trainable.done == 0 and self.context.is_main:
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}init.png")
         bar = tqdm(total=trainable.total, initial=trainable.done, unit=trainable.unit, disable=not self.progress_bar,
-                   dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} {unit} [{elapsed}<{remaining}]{postfix}")
+                   dynamic_ncols=True,
+                   bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} {unit} [{elapsed}<{remaining}]{postfix}")
         tick_start, tick_done = time.monotonic(), trainable.done
         try:
             while not is_finished(trainable):
@@ -226,7 +228,7 @@ class TrainingLoop:
         health = trainable.tick_health() if self.context.is_main and hasattr(trainable, "tick_health") else {}
         metrics = self._tick_metrics(finished)
         alerts = list(trainable.tick_alerts()) if self.context.is_main and hasattr(trainable, "tick_alerts") else []
-        record = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
+        record: dict[str, Any] = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
                   f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()},
                   **{k: round(v, 4) for k, v in health.items()}, **{k: round(v, 6) for k, v in metrics.items()}}
         if alerts:
@@ -246,7 +248,8 @@ class TrainingLoop:
         if finished or self.budget_reached or self.tick % self.schedule.checkpoint_ticks == 0 or improved:
             path = self.save()
             if improved and path is not None:
-                keep_best(path, self.model_dir, {"metric": trainable.primary_metric, "value": self.best,
+                keep_best(path, self.model_dir, {"metric": getattr(trainable, "primary_metric", None),
+                                                 "value": self.best,
                                                  "step": trainable.steps, "done": round(trainable.done, 4),
                                                  "unit": trainable.unit, "tick": self.tick})
         return now, trainable.done

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import ContextManager
 
 import torch
 
@@ -28,7 +27,7 @@ class Precision(str):
 
     device: torch.device
 
-    def __new__(cls, name: str, device: torch.device) -> "Precision":
+    def __new__(cls, name: str, device: torch.device) -> Precision:
         if name not in _DTYPES:
             raise ConfigError(f"Unknown precision '{name}'; use one of {', '.join(PRECISIONS)}.")
         value = super().__new__(cls, name)
@@ -47,7 +46,7 @@ class Precision(str):
     def needs_grad_scaler(self) -> bool:
         return needs_grad_scaler(self)
 
-    def autocast(self) -> ContextManager:
+    def autocast(self) -> contextlib.AbstractContextManager:
         return autocast(self.device, self)
 
     def grad_scaler(self) -> torch.amp.GradScaler:
@@ -103,7 +102,7 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
     return Precision(precision, device)
 
 
-def autocast(device: torch.device, precision: str) -> ContextManager:
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
     """The autocast context for a resolved precision (a no-op for fp32)."""
     if precision == "fp32":
         return contextlib.nullcontext()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 
 def capture_rng_state() -> dict[str, Any]:
-    np_state = np.random.get_state()
+    np_state = cast(tuple[Any, ...], np.random.get_state())  # the legacy tuple form
     state: dict[str, Any] = {
         "python": random.getstate(),
         # numpy's state holds an ndarray, which weights_only loading refuses: keep it as a tensor.

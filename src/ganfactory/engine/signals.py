@@ -53,7 +53,7 @@ class StopRequest:
                     signal.Signals(signum).name)
         self.set(signal.Signals(signum).name)
 
-    def install(self) -> "StopRequest":
+    def install(self) -> StopRequest:
         """Install the handlers (main thread only; elsewhere the flag still works when set by code)."""
         self._depth += 1
         if self._depth == 1 and threading.current_thread() is threading.main_thread():
@@ -69,7 +69,7 @@ class StopRequest:
             signal.signal(signum, handler)
         self._previous.clear()
 
-    def __enter__(self) -> "StopRequest":
+    def __enter__(self) -> StopRequest:
         return self.install()
 
     def __exit__(self, *exc_info: object) -> None:

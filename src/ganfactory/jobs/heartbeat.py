@@ -42,7 +42,7 @@ class Heartbeat:
                 log.info("Job %d: cancel requested.", self.job_id)
                 self.cancel_requested.set()
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 

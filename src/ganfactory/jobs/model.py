@@ -57,7 +57,7 @@ class Job:
         return " ".join(["ganfactory", self.operator, *(shlex.quote(arg) for arg in self.args)])
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Job":
+    def from_row(cls, row: sqlite3.Row) -> Job:
         return cls(
             id=row["id"],
             operator=row["operator"],

@@ -152,6 +152,7 @@ class JobQueue:
                 (operator, json.dumps(list(args)), folder, str(cwd), priority, max_attempts, nproc,
                  max_restarts, self._clock(), None if request is None else json.dumps(request)),
             )
+            assert cur.lastrowid is not None  # set by the INSERT
             job_id = int(cur.lastrowid)
             conn.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (str(self.home.log_for(job_id)), job_id))
         log.debug("Queued job %d: %s %s", job_id, operator, " ".join(args))

@@ -56,7 +56,7 @@ class StopSignals:
                     "stopping the job gracefully" if self.count == 1 else "killing the job now")
         self.event.set()
 
-    def __enter__(self) -> "StopSignals":
+    def __enter__(self) -> StopSignals:
         # Handlers can only be installed from the main thread; elsewhere (tests) the event still works.
         if threading.current_thread() is threading.main_thread():
             # SIGHUP too: a closed terminal should requeue the job, not leave it to the stale timeout.
@@ -126,8 +126,8 @@ class Worker:
             proc = start_job_process(argv=argv, cwd=job.cwd, log_path=job.log_path, env=self._job_env(job))
         except OSError as exc:
             # A missing folder or interpreter will still be missing on the next attempt.
-            outcome = Outcome(status=JobStatus.FAILED, error=f"could not start the job: {exc}")
-            return self._record(job, outcome=outcome, returncode=None)
+            failed = Outcome(status=JobStatus.FAILED, error=f"could not start the job: {exc}")
+            return self._record(job, outcome=failed, returncode=None)
         self.queue.set_pid(job.id, lease=job.lease, pid=proc.pid)
         with Heartbeat(queue=self.queue, job_id=job.id, lease=job.lease, every=self.heartbeat_every) as beat:
             reason = self._supervise(proc, beat)

@@ -84,7 +84,8 @@ def train_classifier(
     Returns the model in eval mode. Raises ValueError for an empty set or mismatched lengths.
     """
     if len(images) == 0 or len(images) != len(labels):
-        raise ValueError(f"need as many labels as images (got {len(images)} images, {len(labels)} labels), at least one.")
+        raise ValueError(f"need as many labels as images (got {len(images)} images, {len(labels)} labels), at "
+                         "least one.")
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = build_classifier(channels=int(images.shape[1]), num_classes=num_classes, width=width)

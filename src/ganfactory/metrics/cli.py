@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -12,7 +14,10 @@ from ganfactory.metrics.memorisation import COSINE_THRESHOLD, PIXEL_THRESHOLD
 PATH = click.Path(path_type=Path)
 
 
-def feature_options(command: click.Command) -> click.Command:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def feature_options(command: F) -> F:
     """--features, --features-size: the feature network, shared by evaluate and validate --outliers."""
     command = click.option("--features", "features", type=PATH, default=None,
                            help="Your own feature network (TorchScript .pt or ONNX .onnx; float32 NCHW RGB in "

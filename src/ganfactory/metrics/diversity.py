@@ -18,7 +18,6 @@ import math
 import torch
 from torch import Tensor
 
-
 # Below this (fake / real, worst class) the samples of a class are far less varied than the real images: a
 # collapsing generator. A healthy run stays well above it from the first tick (an untrained G scores > 1). On
 # real digits a generator whose rows of the progress grid showed one digit repeated scored 0.41-0.46 in its

@@ -74,7 +74,8 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     """
     started = time.time()
     source = open_source(target)
-    _refuse_writing_into_inputs(output_folder(source, options.out), [Path(real)] + ([] if source.run else [source.root]))
+    inputs = [Path(real)] + ([] if source.run else [source.root])
+    _refuse_writing_into_inputs(output_folder(source, options.out), inputs)
     real_classes = discover_images(resolve_split(Path(real)).train).classes  # DATA/train when DATA is split
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
@@ -170,7 +171,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"{scope[:16]:<16} {figures['n_real']:>6} {figures['n_generated']:>6}  "
                      + "  ".join(f"{c:<26}" for c in cells))
     lines.append(f"intervals: {level}% bootstrap ({report['bootstrap_rounds']} rounds); FID-infinity "
-                 f"{_number(report['overall'].get('fid_infinity'))}. {report['overall'].get('fid', {}).get('bias_note', '')}")
+                 f"{_number(report['overall'].get('fid_infinity'))}. "
+                 f"{report['overall'].get('fid', {}).get('bias_note', '')}")
     memo = report["memorisation"]
     lines.append(f"memorisation: {memo['count']} of {report['overall']['n_generated']} generated images are "
                  f"near-copies of a training image (rate {_number(memo['rate'])}; cosine >= "

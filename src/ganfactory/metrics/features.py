@@ -108,10 +108,10 @@ def _compute(todo: list[tuple[str, tuple[bytes, Path]]], network: FeatureNetwork
     out = {}
     for start in range(0, len(todo), chunk):
         decoded = [(digest, _decode(data, path)) for digest, (data, path) in todo[start:start + chunk]]
-        decoded = [(digest, image) for digest, image in decoded if image is not None]
-        if not decoded:
+        kept = [(digest, image) for digest, image in decoded if image is not None]
+        if not kept:
             continue
-        tensors: list[torch.Tensor] = [pil_to_tensor(image) for _, image in decoded]
-        for (digest, image), row in zip(decoded, network.extract(tensors)):
+        tensors: list[torch.Tensor] = [pil_to_tensor(image) for _, image in kept]
+        for (digest, image), row in zip(kept, network.extract(tensors)):
             out[digest] = (row, thumbnail(image))
     return out

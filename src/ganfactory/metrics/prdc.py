@@ -56,8 +56,8 @@ def per_sample_prdc(real: np.ndarray, generated: np.ndarray, *, pr_k: int = PR_K
     cross = pairwise_distances(real, generated)  # [n, m]
     real_pr, gen_pr, real_dc = knn_radii(real, pr_k), knn_radii(generated, pr_k), knn_radii(real, dc_k)
     return PerSample(
-        precision=(cross <= real_pr[:, None]).any(0).astype(np.float64),
-        recall=(cross <= gen_pr[None, :]).any(1).astype(np.float64),
+        precision=np.asarray((cross <= real_pr[:, None]).any(0), dtype=np.float64),
+        recall=np.asarray((cross <= gen_pr[None, :]).any(1), dtype=np.float64),
         density=(cross < real_dc[:, None]).sum(0) / dc_k,
         coverage=(cross.min(1) < real_dc).astype(np.float64),
     )

@@ -50,29 +50,31 @@ class StabilityMonitor:
         return [reason]
 
     def observe_tick(self, means: dict[str, float], *, where: str) -> list[str]:
-        """means: the tick's mean "loss/D", "loss/G", "augment/rt", "augment/p" (absent keys are not judged); `where` names
-        the moment ("at 1.2 kimg"). Returns the reasons newly raised (empty when none)."""
+        """means: the tick's mean "loss/D", "loss/G", "augment/rt", "augment/p" (absent keys are not judged);
+        `where` names the moment ("at 1.2 kimg"). Returns the reasons newly raised (empty when none)."""
         d, g, rt = means.get("loss/D"), means.get("loss/G"), means.get("augment/rt")
         new: list[str] = []
         if any(v is not None and not math.isfinite(v) for v in (d, g)):
-            new += self._flag("non_finite", f"Training diverged {where}: a loss is not finite (D {d}, G {g}); lower --lr.")
+            new += self._flag("non_finite",
+                              f"Training diverged {where}: a loss is not finite (D {d}, G {g}); lower --lr.")
         if d is not None and g is not None and math.isfinite(d) and math.isfinite(g):
             climbing = g > self.g_ceiling or (self._last_g is not None and g > self._last_g)
             if self._streak("d_collapse", d < self.d_floor and climbing) >= self.patience:
-                new += self._flag("d_collapse", f"Training diverged {where}: the discriminator loss collapsed to {d:.3g} while the "
-                                  f"generator loss climbed to {g:.3g} for {self.patience} ticks; lower --lr or "
+                new += self._flag("d_collapse", f"Training diverged {where}: the discriminator loss collapsed to "
+                                  f"{d:.3g} while the generator loss climbed to {g:.3g} for {self.patience} ticks; "
+                                  "lower --lr or "
                                   "raise --gamma.")
             self._last_g = g
             if self._streak("explosion", min(d, g) > self.loss_ceiling) >= self.patience:
-                new += self._flag("explosion", f"Training diverged {where}: the losses exploded (D {d:.3g}, G {g:.3g}) for "
-                                  f"{self.patience} ticks; lower --lr.")
+                new += self._flag("explosion", f"Training diverged {where}: the losses exploded (D {d:.3g}, G "
+                                  f"{g:.3g}) for {self.patience} ticks; lower --lr.")
         p = means.get("augment/p")
         stuck = p is None or (self._last_p is not None and p <= self._last_p + 1e-9)  # ADA not raising p
         self._last_p = p
         if rt is not None and self._streak("rt_pinned", rt >= self.rt_ceiling and stuck) >= self.patience:
-            new += self._flag("rt_pinned", f"Training diverged {where}: the ADA overfitting heuristic r_t stayed at {rt:.3f} "
-                              f"(>= {self.rt_ceiling}) for {self.patience} ticks while augmentation could not rise; "
-                              "the discriminator memorised the data: add images, --mirror, or use --aug ada.")
+            new += self._flag("rt_pinned", f"Training diverged {where}: the ADA overfitting heuristic r_t stayed at "
+                              f"{rt:.3f} (>= {self.rt_ceiling}) for {self.patience} ticks while augmentation could not "
+                              "rise; the discriminator memorised the data: add images, --mirror, or use --aug ada.")
         return new
 
     def observe_metric(self, name: str, value: float, *, where: str) -> list[str]:
@@ -80,6 +82,6 @@ class StabilityMonitor:
         worse = self._last_metric is not None and (not math.isfinite(value) or value > self._last_metric)
         self._last_metric = value
         if self._streak("metric", worse) >= self.patience:
-            return self._flag("metric", f"Training diverged {where}: {name} worsened at {self.patience} evaluations in a row "
-                              f"(now {value:.4g}); the best checkpoint is kept as model/best.pt.")
+            return self._flag("metric", f"Training diverged {where}: {name} worsened at {self.patience} evaluations "
+                              f"in a row (now {value:.4g}); the best checkpoint is kept as model/best.pt.")
         return []

@@ -15,7 +15,7 @@ ones form one 4x4 matrix on homogeneous RGB. Everything is differentiable w.r.t.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -80,7 +80,7 @@ def scale3d(s: Tensor) -> Tensor:
 def rotate_about_luma(theta: Tensor) -> Tensor:
     """4x4 rotation of RGB around the grey axis (1,1,1)/sqrt(3) by theta (Rodrigues' formula)."""
     a = 1 / math.sqrt(3)
-    opts = dict(dtype=theta.dtype, device=theta.device)
+    opts: dict[str, Any] = dict(dtype=theta.dtype, device=theta.device)
     cross = torch.tensor([[0, -a, a], [a, 0, -a], [-a, a, 0]], **opts)  # [v]_x
     vvt = torch.full([3, 3], 1 / 3, **opts)
     c, s = theta.cos()[:, None, None], theta.sin()[:, None, None]
@@ -104,6 +104,9 @@ class AdaptiveAugment(nn.Module):
     Multipliers scale p per transform (1 = paper's bgc; 0 disables that transform). `forward`
     accepts an optional torch.Generator (on the images' device) for reproducible draws.
     """
+
+    p: Tensor  # buffers (register_buffer), declared for the type checker
+    geom_kernel: Tensor
 
     def __init__(
         self,
@@ -387,7 +390,7 @@ class AdaController:
             "batches": self._batches,
         }
 
-    def load_state_dict(self, state: dict[str, float | int | None]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.augment.p.fill_(0.0 if self.mode == "noaug" else float(state["p"]))
         self.r_t = None if state.get("r_t") is None else float(state["r_t"])
         self._sign_sum = float(state.get("sign_sum", 0.0) or 0.0)

@@ -300,6 +300,8 @@ class EqualizedConv2d(nn.Module):
     `gain` scales the output (the residual branches use sqrt(0.5)); it is folded into the weights.
     """
 
+    resample_kernel: Tensor  # buffers (register_buffer), declared for the type checker
+
     def __init__(
         self,
         in_channels: int,

@@ -37,7 +37,7 @@ class OperatorRequest:
         return data if self.step is None else {**data, "step": self.step}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], spec: OperatorSpec) -> "OperatorRequest":
+    def from_json(cls, data: dict[str, Any], spec: OperatorSpec) -> OperatorRequest:
         """The request a job stored; ConfigError when its step or config no longer fits the operator."""
         step = data.get("step")
         config_model: type[OperatorConfig] = spec.config
@@ -118,7 +118,8 @@ def step_command(spec: OperatorSpec, name: str) -> StepCommand:
     steps = queueable_steps(operator_command(spec))
     command = steps.get(name)
     if command is None:
-        raise ConfigError(f"'{spec.name}' has no step '{name}'" + (f"; its steps: {', '.join(steps)}." if steps else "."))
+        raise ConfigError(f"'{spec.name}' has no step '{name}'"
+                          + (f"; its steps: {', '.join(steps)}." if steps else "."))
     return command
 
 

@@ -8,8 +8,9 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ganfactory.errors import GanFactoryError
 from ganfactory.output.pathtext import utf8_text
@@ -59,7 +60,7 @@ def disk_full_error(path: Path, exc: OSError, *, needed_bytes: int | None = None
                            "and free space, then run the same command again to resume.")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None], *, needed_bytes: int | None = None) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object], *, needed_bytes: int | None = None) -> Path:
     """Call `write(tmp_path)`, fsync, then rename over `path`.
 
     An OSError from any step removes the temporary file and becomes one GanFactoryError sentence naming

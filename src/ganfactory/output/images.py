@@ -15,7 +15,8 @@ from ganfactory.output.atomic import atomic_write
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """A uint8 tensor [C, H, W] with C = 1 or 3 as an 'L' or 'RGB' image; ValueError for anything else."""
     if tensor.dtype != torch.uint8 or tensor.ndim != 3 or tensor.shape[0] not in (1, 3):
-        raise ValueError(f"tensor_to_pil expects uint8 [C,H,W] with C 1 or 3, got {tensor.dtype} {tuple(tensor.shape)}.")
+        raise ValueError(f"tensor_to_pil expects uint8 [C,H,W] with C 1 or 3, got {tensor.dtype} "
+                         f"{tuple(tensor.shape)}.")
     array = tensor.detach().cpu().permute(1, 2, 0).numpy()
     if array.shape[2] == 1:
         return Image.fromarray(np.ascontiguousarray(array[:, :, 0]))

@@ -56,7 +56,7 @@ class RunFolder:
         """Every place a run writes: OUT and each of its folders (a folder may be a symlink elsewhere)."""
         return [self.root, self.model_dir, self.samples_dir, self.data_dir, self.logs_dir]
 
-    def create(self) -> "RunFolder":
+    def create(self) -> RunFolder:
         """Make the folders, check that each takes a file, and remove temporary files that a killed run left
         (a checkpoint's can be GBs). Raises InputError (one sentence) for a folder that cannot be written."""
         for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):

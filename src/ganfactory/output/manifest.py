@@ -12,8 +12,9 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ganfactory.errors import GanFactoryError, InputError
 from ganfactory.output.atomic import atomic_write_text, disk_full_error
@@ -39,7 +40,7 @@ def stable_id(*parts: object) -> str:
 
 def make_entry(*, entry_id: str, source: Path | str, annotations: Iterable[dict[str, Any]],
                usage: str = "train", **provenance: Any) -> dict[str, Any]:
-    entry = {"id": entry_id, "source": str(source), "usage": usage, "annotation": list(annotations)}
+    entry: dict[str, Any] = {"id": entry_id, "source": str(source), "usage": usage, "annotation": list(annotations)}
     entry.update({"synthetic": True, **provenance})
     return entry
 
@@ -53,7 +54,8 @@ def validate_entry(entry: Any, where: str) -> dict[str, Any]:
         raise InputError(f"{where} is not a JSON object; every manifest line must be one object.")
     missing = [name for name in REQUIRED_FIELDS if name not in entry]
     if missing:
-        raise InputError(f"{where} lacks the field(s) {', '.join(missing)}; every line needs {', '.join(REQUIRED_FIELDS)}.")
+        raise InputError(f"{where} lacks the field(s) {', '.join(missing)}; every line needs "
+                         f"{', '.join(REQUIRED_FIELDS)}.")
     if not isinstance(entry["annotation"], list) or not all(
             isinstance(a, dict) and "name" in a and "type" in a for a in entry["annotation"]):
         raise InputError(f"{where} has an 'annotation' that is not a list of {{name, type}} objects.")
@@ -177,7 +179,7 @@ class ManifestWriter:
                 os.close(self._fd)
                 self._fd = -1
 
-    def __enter__(self) -> "ManifestWriter":
+    def __enter__(self) -> ManifestWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

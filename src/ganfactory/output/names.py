@@ -3,8 +3,8 @@ both become `Data/img000.png` (the second would overwrite the first and be count
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 
 def _candidate_stems(source: Path, stem: str) -> Iterator[str]:

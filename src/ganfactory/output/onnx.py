@@ -37,6 +37,7 @@ def export_module(module: torch.nn.Module, args: tuple[torch.Tensor, ...], path:
             program = torch.onnx.export(module.eval(), args, input_names=input_names, output_names=output_names,
                                         dynamic_shapes=tuple(dynamic_shapes[name] for name in input_names),
                                         opset_version=OPSET, dynamo=True, external_data=False, verbose=False)
+        assert program is not None  # dynamo=True returns the program
         model = program.model_proto
         for key, value in metadata.items():
             entry = model.metadata_props.add()

@@ -12,8 +12,7 @@ import torch
 
 from ganfactory.engine.checkpoint import file_sha256, load_checkpoint, require_operator, resolve_checkpoint_path
 from ganfactory.operators.stylegan.discriminator import Discriminator
-from ganfactory.operators.stylegan.models import (discriminator_from_state, generator_from_state,
-                                                  recorded_architecture)
+from ganfactory.operators.stylegan.models import discriminator_from_state, generator_from_state, recorded_architecture
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.spec import is_legacy_stylegan
 

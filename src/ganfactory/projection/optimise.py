@@ -15,8 +15,9 @@ All images of a batch are optimised together; each has its own latent, so the ba
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor

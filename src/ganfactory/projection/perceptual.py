@@ -8,7 +8,8 @@ channels and averaged over positions; the depths are summed. So each depth contr
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch import Tensor, nn

@@ -11,7 +11,8 @@ every layer here keeps that layout, so no hidden NCHW<->NHWC copies happen betwe
 
 from __future__ import annotations
 
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -196,7 +197,8 @@ class ResnetGenerator(nn.Module):
         ]
         ch = base_channels
         for _ in range(n_downsampling):
-            layers += [nn.Conv2d(ch, ch * 2, kernel_size=3, stride=2, padding=1), InstanceNorm2d(), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(ch, ch * 2, kernel_size=3, stride=2, padding=1), InstanceNorm2d(),
+                       nn.ReLU(inplace=True)]
             ch *= 2
         layers += [ResnetBlock(ch) for _ in range(n_blocks)]
         for _ in range(n_downsampling):

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 
 from ganfactory.errors import CheckpointError
-from ganfactory.output.onnx import export_module, open_session
 from ganfactory.operators.cyclegan.models import load_generator
+from ganfactory.output.onnx import export_module, open_session
 
 
 def export_cyclegan(state: dict[str, Any], path: Path) -> Path:

@@ -10,14 +10,19 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_provenance,
-                                         load_checkpoint, require_operator, resolve_checkpoint_path)
-from ganfactory.errors import CheckpointError
+from ganfactory.engine.checkpoint import (
+    architecture_difference,
+    checkpoint_provenance,
+    load_checkpoint,
+    require_operator,
+    resolve_checkpoint_path,
+)
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.precision import autocast
 from ganfactory.engine.signals import StopRequest
+from ganfactory.errors import CheckpointError
 from ganfactory.operators.cyclegan.config import CycleGANConfig
 from ganfactory.operators.cyclegan.models import generator_architecture, load_generator, recorded_architecture
 from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator
@@ -105,7 +110,7 @@ def _jobs(source: Path, target: Path, files: dict[str, list[Path]], run: RunFold
           config: CycleGANConfig, precision: str) -> list[tuple[str, TranslationJob]]:
     """ab: SOURCE -> Data/; both: Data/source_to_target/ and Data/target_to_source/."""
     both = config.direction == "both"
-    common = dict(size=(config.image_height, config.image_width), channels=config.image_channel,
+    common: dict[str, Any] = dict(size=(config.image_height, config.image_width), channels=config.image_channel,
                   batch_size=config.translate_batch, image_format=config.image_format, precision=str(precision))
     jobs = [("G_AB", TranslationJob(files=files["source"], root=source, target_name=target.name,
                                     out_dir=run.data_dir / "source_to_target" if both else run.data_dir,

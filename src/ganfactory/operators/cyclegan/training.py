@@ -9,15 +9,20 @@ from typing import Any
 
 import torch
 
-from ganfactory.engine.loop import EpochCounter
 from ganfactory.data.dataset import ImageFolderData
 from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module, local_batch_size
+from ganfactory.engine.loop import EpochCounter
 from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.operators.cyclegan import loss as losses
 from ganfactory.operators.cyclegan.config import CycleGANConfig
-from ganfactory.operators.cyclegan.networks import (PatchDiscriminator, ResnetGenerator, default_n_blocks,
-                                                   default_n_layers, init_weights)
+from ganfactory.operators.cyclegan.networks import (
+    PatchDiscriminator,
+    ResnetGenerator,
+    default_n_blocks,
+    default_n_layers,
+    init_weights,
+)
 from ganfactory.operators.cyclegan.pool import ImagePool
 from ganfactory.operators.cyclegan.schedule import make_lr_scheduler
 from ganfactory.output.images import save_grid
@@ -40,6 +45,7 @@ def build_discriminator(config: CycleGANConfig) -> PatchDiscriminator:
 class CycleGANTrainable(EpochCounter):
     """Both generators and discriminators, their optimisers, schedulers and pools; the engine's loop drives it."""
 
+    files: dict[str, list[Path]]  # set by the operator: the translation after training reads the same files
 
     def __init__(self, *, config: CycleGANConfig, source: ImageFolderData, target: ImageFolderData,
                  device: torch.device, precision: str, context: DistributedContext = DistributedContext(),

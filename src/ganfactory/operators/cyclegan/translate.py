@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -14,8 +15,8 @@ from ganfactory.engine.checkpoint import file_sha256
 from ganfactory.engine.signals import StopRequest
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
-from ganfactory.output.names import unique_output_paths
 from ganfactory.output.manifest import ManifestWriter, class_annotation, is_current, make_entry, stable_id
+from ganfactory.output.names import unique_output_paths
 
 log = logging.getLogger(__name__)
 

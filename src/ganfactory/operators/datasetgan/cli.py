@@ -43,8 +43,8 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
     @click.argument("projection", type=click.Path(path_type=Path))
     def add_real_command(out: Path, projection: Path) -> None:
         """Add real images projected by 'ganfactory project RUN IMAGES PROJECTION' to OUT's samples to annotate."""
-        from ganfactory.operators.datasetgan.real import add_real
         from ganfactory.operators.datasetgan.layout import annotation_folder
+        from ganfactory.operators.datasetgan.real import add_real
 
         added = add_real(out, projection)
         folder = annotation_folder(out)

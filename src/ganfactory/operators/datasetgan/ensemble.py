@@ -34,6 +34,9 @@ class StackedBatchNorm(nn.Module):
     """M independent BatchNorm1d layers over the pixel dimension of x [M, P, F] (same maths as
     nn.BatchNorm1d per member: biased variance to normalise, unbiased for the running estimate)."""
 
+    running_mean: Tensor  # buffers (register_buffer), declared for the type checker
+    running_var: Tensor
+
     def __init__(self, *, members: int, features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
         self.momentum, self.eps = momentum, eps

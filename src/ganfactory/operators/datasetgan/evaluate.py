@@ -26,8 +26,13 @@ from ganfactory.operators.datasetgan.classes import SegmentationClass, read_clas
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder
-from ganfactory.operators.datasetgan.pairsets import (PairSet, annotated_pairs, annotated_side, generated_pairs,
-                                                       real_test_pairs)
+from ganfactory.operators.datasetgan.pairsets import (
+    PairSet,
+    annotated_pairs,
+    annotated_side,
+    generated_pairs,
+    real_test_pairs,
+)
 from ganfactory.operators.datasetgan.unet import UNet
 from ganfactory.output.atomic import atomic_write_json
 
@@ -143,8 +148,10 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str
     steps = max(1, math.ceil(config.epochs * max(len(s) for s in sets.values()) / config.batch))
     device, path = resolve_device(config.device), evaluation_path(out)
     before = _scored_before(path)
-    report = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(), "complete": False,
-              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test), "size": size}}
+    report: dict[str, Any] = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(),
+                              "complete": False,
+                              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test),
+                                       "size": size}}
     for name, pairs in sets.items():
         key = _fingerprint(pairs, test, steps=steps, config=config)
         if isinstance(before.get(name), dict) and before[name].get("fingerprint") == key:

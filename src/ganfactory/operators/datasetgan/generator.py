@@ -12,8 +12,13 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 
-from ganfactory.engine.checkpoint import (checkpoint_architecture, file_sha256, load_checkpoint, require_operator,
-                                          resolve_checkpoint_path)
+from ganfactory.engine.checkpoint import (
+    checkpoint_architecture,
+    file_sha256,
+    load_checkpoint,
+    require_operator,
+    resolve_checkpoint_path,
+)
 from ganfactory.errors import InputError
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import generator_architecture, generator_from_state, preset_for

@@ -9,7 +9,12 @@ from typing import Any
 
 import torch
 
-from ganfactory.engine.checkpoint import checkpoint_architecture, checkpoint_provenance, load_checkpoint, require_operator
+from ganfactory.engine.checkpoint import (
+    checkpoint_architecture,
+    checkpoint_provenance,
+    load_checkpoint,
+    require_operator,
+)
 from ganfactory.engine.contract import RunEnv, Stage, TrainingPlan
 from ganfactory.engine.driver import seed_everything
 from ganfactory.engine.loop import Schedule

@@ -35,7 +35,7 @@ class PairSet:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
-    def __add__(self, other: "PairSet") -> "PairSet":
+    def __add__(self, other: PairSet) -> PairSet:
         return PairSet(images=torch.cat([self.images, other.images]), masks=torch.cat([self.masks, other.masks]))
 
 
@@ -63,8 +63,8 @@ def _pair(image_path: Path, mask_path: Path, *, classes: list[SegmentationClass]
     image = _open(image_path)
     mask = read_mask(mask_path, classes=classes, size=image.size[0])  # the mask must fit its own image
     if image.size[0] != size:
-        image = image.convert("RGB").resize((size, size), Image.BILINEAR)
-        mask = np.asarray(Image.fromarray(mask, mode="L").resize((size, size), Image.NEAREST))
+        image = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+        mask = np.asarray(Image.fromarray(mask, mode="L").resize((size, size), Image.Resampling.NEAREST))
     return np.asarray(image.convert("RGB")).transpose(2, 0, 1), mask
 
 

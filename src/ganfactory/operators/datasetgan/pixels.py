@@ -19,7 +19,7 @@ class PixelIndex:
     size: int  # H = W
 
     @classmethod
-    def of(cls, masks: Tensor) -> "PixelIndex":
+    def of(cls, masks: Tensor) -> PixelIndex:
         """masks: uint8/long [B, H, W] class indices."""
         flat = masks.reshape(-1).long()
         order = torch.argsort(flat, stable=True)

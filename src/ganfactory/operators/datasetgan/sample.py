@@ -15,8 +15,13 @@ import torch
 from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.classes import template_classes, write_classes
 from ganfactory.operators.datasetgan.config import DatasetGANConfig
-from ganfactory.operators.datasetgan.generator import (class_for, latents_for, load_stylegan_run, save_generator,
-                                                       write_latents)
+from ganfactory.operators.datasetgan.generator import (
+    class_for,
+    latents_for,
+    load_stylegan_run,
+    save_generator,
+    write_latents,
+)
 from ganfactory.operators.datasetgan.layout import annotation_folder
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_image, to_uint8

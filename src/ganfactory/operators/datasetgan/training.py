@@ -46,7 +46,7 @@ class InterpreterTrainable(EpochCounter):
 
     # --- progress ----------------------------------------------------------------------------------
     @property
-    def steps_per_epoch(self) -> int:
+    def steps_per_epoch(self) -> int:  # type: ignore[override]  # EpochCounter's attribute, computed here
         return self.config.steps_per_image * self.count
 
     @property

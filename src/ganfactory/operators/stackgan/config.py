@@ -15,7 +15,8 @@ class StackGANConfig(RunOptions):
     batch_size: int = Field(64, ge=2, le=4096, description="At least 2: wrong pairs shift captions within a batch.")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of G and D (betas 0.5, 0.999).")
     lr_decay_epochs: int = Field(50, ge=1, description="Stage I: halve the learning rate every this many epochs.")
-    stage2_lr_decay_epochs: int = Field(100, ge=1, description="Stage II: halve the learning rate every this many epochs.")
+    stage2_lr_decay_epochs: int = Field(100, ge=1,
+                                        description="Stage II: halve the learning rate every this many epochs.")
     gf: int = Field(128, ge=2, description="Generator width (GF_DIM): stage-I G starts at 8*gf channels.")
     df: int = Field(64, ge=1, description="Discriminator width (DF_DIM).")
     z_dim: int = Field(100, ge=1)
@@ -51,7 +52,7 @@ class StackGANConfig(RunOptions):
         return check_power_of_two(value, minimum=16, maximum=4096)
 
     @model_validator(mode="after")
-    def _sizes(self) -> "StackGANConfig":
+    def _sizes(self) -> StackGANConfig:
         if self.resolution <= self.stage1_resolution:
             raise ValueError(f"resolution ({self.resolution}) must be larger than stage1_resolution "
                              f"({self.stage1_resolution}); the paper uses 256 over 64")

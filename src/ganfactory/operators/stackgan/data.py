@@ -58,7 +58,8 @@ def read_prepared(root: Path) -> PreparedData:
     if len(sizes) != 1 or embeddings.ndim != 3:
         raise InputError(f"The files in {root} disagree on the number of images; run 'ganfactory stackgan-prepare' "
                          "again.")
-    encoder = json.loads((root / "encoder.json").read_text("utf-8"))["name"] if (root / "encoder.json").is_file() else ""
+    encoder_file = root / "encoder.json"
+    encoder = json.loads(encoder_file.read_text("utf-8"))["name"] if encoder_file.is_file() else ""
     return PreparedData(root=root, images=images, classes=[line["class"] for line in lines], boxes=boxes,  # type: ignore[arg-type]
                         test=test, captions=[line["captions"] for line in lines],
                         embeddings=embeddings.astype(np.float32), encoder=encoder)

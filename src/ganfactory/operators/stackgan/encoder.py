@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, cast
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def _native(folder: Path) -> tuple[Callable[[list[str]], np.ndarray], int]:
         mask = torch.tensor([e.attention_mask for e in encoded], dtype=torch.long)
         with torch.no_grad():
             return model(ids, mask).numpy()
-    return encode, int(model.embeddings["word_embeddings"].embedding_dim)
+    return encode, int(cast(torch.nn.Embedding, model.embeddings["word_embeddings"]).embedding_dim)
 
 
 def _sentence_transformers(folder: Path) -> tuple[Callable[[list[str]], np.ndarray], int]:
@@ -129,6 +130,7 @@ def load_encoder(encoder: str | Path | None = None, *, backend: str = "auto") ->
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"Could not load the sentence encoder in {folder} ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}); pass another --encoder.") from exc
-    log.info("Sentence encoder %s (%d-d, %s).", name, dim, "ganfactory forward" if use_native else "sentence-transformers")
+    log.info("Sentence encoder %s (%d-d, %s).", name, dim,
+             "ganfactory forward" if use_native else "sentence-transformers")
     return SentenceEncoder(name=name, dim=dim, backend="native" if use_native else "sentence-transformers",
                            _encode=encode)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -28,20 +29,22 @@ class BertLayer(nn.Module):
             "output": nn.ModuleDict({"dense": nn.Linear(hidden, hidden), "LayerNorm": nn.LayerNorm(hidden, eps=eps)}),
         })
         self.intermediate = nn.ModuleDict({"dense": nn.Linear(hidden, intermediate)})
-        self.output = nn.ModuleDict({"dense": nn.Linear(intermediate, hidden), "LayerNorm": nn.LayerNorm(hidden, eps=eps)})
+        self.output = nn.ModuleDict({"dense": nn.Linear(intermediate, hidden),
+                                     "LayerNorm": nn.LayerNorm(hidden, eps=eps)})
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """x: [B, T, H]; bias: [B, 1, 1, T] additive attention mask (0 or a large negative number)."""
         batch, tokens, hidden = x.shape
         attn = self.attention
+        own, output = cast(nn.ModuleDict, attn["self"]), cast(nn.ModuleDict, attn["output"])  # nested ModuleDicts
 
         def split(name: str) -> torch.Tensor:
-            return attn["self"][name](x).view(batch, tokens, self.heads, -1).transpose(1, 2)
+            return own[name](x).view(batch, tokens, self.heads, -1).transpose(1, 2)
 
         q, k, v = split("query"), split("key"), split("value")
         scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
         context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(batch, tokens, hidden)
-        x = attn["output"]["LayerNorm"](x + attn["output"]["dense"](context))
+        x = output["LayerNorm"](x + output["dense"](context))
         inner = F.gelu(self.intermediate["dense"](x))  # BERT's "gelu" is the exact (erf) form
         return self.output["LayerNorm"](x + self.output["dense"](inner))
 
@@ -65,14 +68,14 @@ class BertMeanEncoder(nn.Module):
         x = emb["word_embeddings"](ids) + emb["position_embeddings"](positions)[None]
         x = emb["LayerNorm"](x + emb["token_type_embeddings"](torch.zeros_like(ids)))
         bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
-        for layer in self.encoder["layer"]:
+        for layer in cast(nn.ModuleList, self.encoder["layer"]):
             x = layer(x, bias)
         weights = mask[..., None].float()
         pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
         return F.normalize(pooled, p=2, dim=1)
 
     @classmethod
-    def from_folder(cls, folder: Path) -> "BertMeanEncoder":
+    def from_folder(cls, folder: Path) -> BertMeanEncoder:
         """Build from `config.json` and load `model.safetensors` (unused tensors such as the pooler are left out)."""
         from safetensors.torch import load_file
 

@@ -58,7 +58,8 @@ def pipeline_from_checkpoint(state: dict[str, Any], path: Path) -> tuple[TextToI
     operator_state = require_operator(state, "stackgan", path)
     arch = checkpoint_architecture(state)
     if arch is None or arch.get("stage") not in STAGES:
-        raise CheckpointError(f"{path} records no StackGAN architecture; pass a checkpoint of a 'ganfactory stackgan' run.")
+        raise CheckpointError(f"{path} records no StackGAN architecture; pass a checkpoint of a 'ganfactory "
+                              "stackgan' run.")
     stage1 = build_stage1(arch)
     stage1.load_state_dict(operator_state["G1"] if arch["stage"] == "stage2" else operator_state["G"])
     stage2 = None

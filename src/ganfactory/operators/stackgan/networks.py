@@ -6,6 +6,7 @@ Discriminators return logits (the losses use BCE with logits: the reference's si
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -42,6 +43,9 @@ class ConditioningAugmentation(nn.Module):
     floor of std 1 on c, and the reference's char-CNN-RNN embeddings are large enough to rise above it; a
     sentence-transformers embedding is unit-length, its dimensions ~0.05, and shares one large mean direction
     across captions, so through the N(0, 0.02) FC its mu starts ~100x under the noise and the text is lost."""
+
+    embedding_mean: torch.Tensor  # buffers (register_buffer), declared for the type checker
+    embedding_inv_std: torch.Tensor
 
     def __init__(self, *, embedding_dim: int, condition_dim: int, standardise: bool = False) -> None:
         super().__init__()
@@ -152,7 +156,7 @@ class Discriminator(nn.Module):
         # Stage I ends the stride-2 stack at 8df; stage II keeps doubling (256 px: 32df) and narrows after
         channels = [df * 2 ** i for i in range(steps)] if unconditional else [max(top >> (steps - 1 - i), 1)
                                                                                for i in range(steps)]
-        layers = [_down(3, channels[0], norm=False)]
+        layers: list[nn.Module] = [_down(3, channels[0], norm=False)]
         layers += [_down(a, b) for a, b in zip(channels, channels[1:])]
         width = channels[-1]
         while width != top:
@@ -177,7 +181,10 @@ class Discriminator(nn.Module):
         return self.uncond_head(features).flatten()
 
 
-def init_weights(module: nn.Module) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def init_weights(module: M) -> M:
     """The reference's weights_init: conv N(0, 0.02); BN weight N(1, 0.02), bias 0; linear N(0, 0.02)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):

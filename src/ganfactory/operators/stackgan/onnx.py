@@ -41,13 +41,15 @@ class OnnxTextToImage:
     def arch(self) -> dict[str, Any]:
         return dict(self.meta)
 
-    def to(self, device: torch.device) -> "OnnxTextToImage":
+    def to(self, device: torch.device) -> OnnxTextToImage:
         return self
 
-    def eval(self) -> "OnnxTextToImage":
+    def eval(self) -> OnnxTextToImage:
         return self
 
-    def __call__(self, embedding: torch.Tensor, z: torch.Tensor, eps1: torch.Tensor, eps2: torch.Tensor) -> torch.Tensor:
-        feeds = {name: t.detach().cpu().numpy().astype(np.float32) for name, t in zip(INPUTS, (embedding, z, eps1, eps2))}
+    def __call__(self, embedding: torch.Tensor, z: torch.Tensor, eps1: torch.Tensor,
+                 eps2: torch.Tensor) -> torch.Tensor:
+        feeds = {name: t.detach().cpu().numpy().astype(np.float32)
+                 for name, t in zip(INPUTS, (embedding, z, eps1, eps2))}
         used = {i.name for i in self.session.get_inputs()}  # an unused eps2 may be pruned from a stage-I export
         return torch.from_numpy(self.session.run(None, {k: v for k, v in feeds.items() if k in used})[0])

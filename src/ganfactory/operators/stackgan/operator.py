@@ -10,15 +10,24 @@ from typing import Any
 
 import torch
 
-from ganfactory.engine.checkpoint import checkpoint_provenance, load_checkpoint, require_operator, resolve_checkpoint_path
+from ganfactory.engine.checkpoint import (
+    checkpoint_provenance,
+    load_checkpoint,
+    require_operator,
+    resolve_checkpoint_path,
+)
 from ganfactory.engine.contract import RunEnv, Stage, TrainingPlan
 from ganfactory.engine.driver import seed_everything
 from ganfactory.engine.loop import Schedule
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.data import PreparedData, load_images, read_prepared
-from ganfactory.operators.stackgan.generate import (CaptionRequest, ImagePipeline, captions_from_file,
-                                                   generate_from_captions)
+from ganfactory.operators.stackgan.generate import (
+    CaptionRequest,
+    ImagePipeline,
+    captions_from_file,
+    generate_from_captions,
+)
 from ganfactory.operators.stackgan.models import architecture, pipeline_from_checkpoint
 from ganfactory.operators.stackgan.training import Stage1Trainable, Stage2Trainable, StageData
 
@@ -116,6 +125,7 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
 
 def predict_stackgan(env: RunEnv, model: Path) -> int:
     """Only generate, from a checkpoint of either stage (stage I alone gives stage-I images) or its .onnx export."""
+    pipeline: Any  # TextToImage, or its ONNX twin with the same interface
     if model.suffix == ".onnx":
         from ganfactory.operators.stackgan.onnx import OnnxTextToImage
 

@@ -5,12 +5,14 @@ OUT holds, all in one order (image id i is line i of each file, 1-based as in CU
 classes.txt (`<id> <class>`), images.txt (`<id> <class>/<image>.<ext>`), image_class_labels.txt
 (`<id> <class id>`), train_test_split.txt (`<id> <0 train | 1 test>`, as the issue specifies; note that CUB's
 own file uses 1 for training), bounding_boxes.txt (`<id> x y w h`), captions.jsonl, filenames.txt
-(`<class>/<image>`), images/<class>/<image> (copies), embeddings.npy (float32 [N, captions, D]), encoder.json and prepare_report.json;
+(`<class>/<image>`), images/<class>/<image> (copies), embeddings.npy (float32 [N, captions, D]), encoder.json
+and prepare_report.json;
 with `--parts`, parts/parts.txt and parts/part_locs.txt as CUB lays them out (see parts.py).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -122,7 +124,7 @@ def _copy_images(out: Path, items: list[CaptionedImage]) -> None:
         if target.is_file() and target.stat().st_size == item.path.stat().st_size:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, lambda tmp, source=item.path: shutil.copyfile(source, tmp))
+        atomic_write(target, functools.partial(shutil.copyfile, item.path))
 
 
 def _lines(rows: list[str]) -> str:
@@ -210,7 +212,10 @@ def prepare_stackgan_dataset(data: Path, out: Path, *, encoder: SentenceEncoder 
     if annotations is not None:
         _write_parts(out, items, annotations)
     lines = report_lines(scan)
-    encoder_name = "char-CNN-RNN (reference pickles)" if reference is not None else encoder.name
+    if reference is not None or not isinstance(encoder, SentenceEncoder):  # loaded above when no reference
+        encoder_name = "char-CNN-RNN (reference pickles)"
+    else:
+        encoder_name = encoder.name
     atomic_write_json(out / "encoder.json", {"name": encoder_name, "dim": int(embeddings.shape[2])})
     atomic_write_json(out / "prepare_report.json", {"images": len(items), "problems": scan.problems,
                                                     "summary": lines})

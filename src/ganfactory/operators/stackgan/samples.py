@@ -15,7 +15,8 @@ CELL_MIN = 128  # small images are scaled up (nearest) so the caption below stay
 TEXT_LINES = 4
 
 
-def _cell(images: list[torch.Tensor], caption: str, side: int, font: ImageFont.ImageFont) -> Image.Image:
+def _cell(images: list[torch.Tensor], caption: str, side: int,
+          font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> Image.Image:
     """Images [3, h, w] side by side, each scaled to `side`, with the wrapped caption below them."""
     width = side * len(images)
     line_height = 12

@@ -21,7 +21,7 @@ from ganfactory.operators.stackgan import loss as losses
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.data import mean_caption_embedding, random_crop_flip
 from ganfactory.operators.stackgan.models import TextToImage, build_stage1, build_stage2, noise
-from ganfactory.operators.stackgan.networks import Discriminator, Stage1Generator, init_weights
+from ganfactory.operators.stackgan.networks import Discriminator, Stage1Generator, Stage2Generator, init_weights
 from ganfactory.operators.stackgan.samples import save_caption_grid
 
 BETAS = (0.5, 0.999)
@@ -44,6 +44,16 @@ class StackGANStage(EpochCounter, ABC):
 
     stage = ""
     unconditional = False
+    # Set by each stage's __init__.
+    G: torch.nn.Module
+    D: Discriminator
+    size: int
+    epochs: int
+    decay_epochs: int
+
+    @abstractmethod
+    def fake(self, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Generated images, and the conditioning mean and log-variance, for a batch of embeddings."""
 
     def __init__(self, *, config: StackGANConfig, data: StageData, arch: dict[str, Any], device: torch.device,
                  class_names: list[str], precision: str = "fp32") -> None:
@@ -153,11 +163,13 @@ class StackGANStage(EpochCounter, ABC):
 
 class Stage1Trainable(StackGANStage):
     stage = "stage1"
+    G: Stage1Generator
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         config = self.config
-        self.size, self.epochs, self.decay_epochs = config.stage1_resolution, config.stage1_epochs, config.lr_decay_epochs
+        self.size, self.epochs = config.stage1_resolution, config.stage1_epochs
+        self.decay_epochs = config.lr_decay_epochs
         with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
             torch.manual_seed(config.seed)
             self.G = init_weights(build_stage1(self.arch)).to(self.device)
@@ -179,12 +191,14 @@ class Stage2Trainable(StackGANStage):
     trained; the reference left them in train mode, which would keep changing a "frozen" stage I)."""
 
     stage = "stage2"
+    G: Stage2Generator
     unconditional = True
 
     def __init__(self, *, stage1: Stage1Generator, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         config = self.config
-        self.size, self.epochs, self.decay_epochs = config.resolution, config.stage2_epochs, config.stage2_lr_decay_epochs
+        self.size, self.epochs = config.resolution, config.stage2_epochs
+        self.decay_epochs = config.stage2_lr_decay_epochs
         self.G1 = copy.deepcopy(stage1).to(self.device).eval().requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed + 1)

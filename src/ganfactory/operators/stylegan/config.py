@@ -8,7 +8,6 @@ from pydantic import Field, field_validator, model_validator
 
 from ganfactory.config import OperatorConfig, RunOptions, check_power_of_two
 
-
 TRAINING_METRICS = ("kid", "fid")
 
 
@@ -29,7 +28,7 @@ class GenerationChoices(OperatorConfig):
                                "memorisation gate (default: DATA, or the data folder the model's run recorded).")
 
     @model_validator(mode="after")
-    def _one_count_rule(self) -> "GenerationChoices":
+    def _one_count_rule(self) -> GenerationChoices:
         if self.balance and self.per_class_target is not None:
             raise ValueError("--balance and --per-class-target exclude each other; use one of them")
         return self
@@ -59,13 +58,14 @@ class StyleGANConfig(RunOptions, GenerationChoices):
     mirror: bool = False
     gamma: float | None = Field(None, ge=0, description="R1 weight (default: the preset's).")
     lr: float | None = Field(None, gt=0, description="Adam learning rate (default: the preset's).")
-    cbase: int | None = Field(None, ge=16, description="Capacity: feature maps = cbase / resolution (default: the preset's).")
+    cbase: int | None = Field(None, ge=16,
+                              description="Capacity: feature maps = cbase / resolution (default: the preset's).")
     cmax: int | None = Field(None, ge=1, description="Most feature maps per layer (default: the preset's).")
     map_layers: int | None = Field(None, ge=1, description="Mapping network depth (default: the preset's).")
     mode_seeking: float | None = Field(None, ge=0, description="Weight of the mode-seeking term in G's loss (Mao et "
                                        "al. 2019, MSGAN: images of one class drawn from far-apart z must differ); 0 "
-                                       "turns it off. Default: the preset's (0.1 in 'small'; 0 in the paper's presets; at 1 digits stayed varied "
-                                       "but stopped looking like digits).")
+                                       "turns it off. Default: the preset's (0.1 in 'small'; 0 in the paper's "
+                                       "presets; at 1 digits stayed varied but stopped looking like digits).")
     class_grouped_mbstd: bool = Field(False, description="Draw conditional batches so that each minibatch-std group "
                                       "holds one class, so the discriminator sees how varied each class is (with mixed "
                                       "classes a generator that makes one image per class looks varied to it). On real "
@@ -75,7 +75,8 @@ class StyleGANConfig(RunOptions, GenerationChoices):
         "unconditional first, the class ramped in from --t-start-kimg to --t-end-kimg). Default: the preset's "
         "(concat).")
     t_start_kimg: float | None = Field(None, ge=0, description="Transitional conditioning: kimg at which the class "
-                                       "starts to count (default: 2,000, the paper's example, or a tenth of --total-kimg if less).")
+                                       "starts to count (default: 2,000, the paper's example, or a tenth of "
+                                       "--total-kimg if less).")
     t_end_kimg: float | None = Field(None, ge=0, description="Transitional conditioning: kimg from which the model is "
                                      "fully conditional (default: 4,000, or half of --total-kimg if less).")
     tick_kimg: float = Field(4.0, gt=0)
@@ -100,7 +101,7 @@ class StyleGANConfig(RunOptions, GenerationChoices):
     truncation: float = Field(1.0, ge=0, le=2)
 
     @model_validator(mode="after")
-    def _transition_in_order(self) -> "StyleGANConfig":
+    def _transition_in_order(self) -> StyleGANConfig:
         if self.t_start_kimg is not None and self.t_end_kimg is not None and self.t_end_kimg < self.t_start_kimg:
             raise ValueError(f"--t-end-kimg {self.t_end_kimg:g} comes before --t-start-kimg {self.t_start_kimg:g}; "
                              "the class is ramped in from start to end, so give end >= start")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -46,7 +46,7 @@ class DiscriminatorBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.reduced_precision, self.channels_last = reduced_precision, channels_last
-        common = dict(activation="lrelu", conv_clamp=conv_clamp)
+        common: dict[str, Any] = dict(activation="lrelu", conv_clamp=conv_clamp)
         self.fromrgb = (
             EqualizedConv2d(img_channels, tmp_channels, kernel_size=1, **common) if first else None
         )
@@ -69,6 +69,7 @@ class DiscriminatorBlock(nn.Module):
             if self.fromrgb is not None:
                 x = self.fromrgb(to_memory_format(img, self.channels_last))
             elif not self.reduced_precision:
+                assert x is not None, "a block without fromrgb takes the previous block's features"
                 x = x.float()
             y = self.conv1(self.conv0(x))
             return y if self.skip is None else self.skip(x).add_(y)

@@ -16,6 +16,7 @@ from ganfactory.engine.signals import StopRequest
 from ganfactory.engine.stats import update_progress
 from ganfactory.metrics.gate import MemorisationGate, NearestRecord
 from ganfactory.operators.stylegan.models import synthesize
+from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.sampling import image_seed
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_image, to_uint8
@@ -37,7 +38,7 @@ class ImageSampler(Protocol):
 
 @dataclass
 class TorchSampler:
-    G: torch.nn.Module
+    G: Generator
     device: torch.device
     precision: str = "fp32"  # bf16 generates ~2.3x faster on CPUs with native bf16
 
@@ -99,7 +100,7 @@ def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationP
     provenance = {**provenance, "precision": str(getattr(sampler, "precision", "fp32"))}  # onnxruntime: fp32
     classes: list[tuple[int | None, str | None]] = (
         list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
-    jobs = []
+    jobs: list[_ClassJob] = []
     with ManifestWriter(run.manifest_path) as manifest:
         for class_index, folder in classes:
             name = folder or plan.class_names[0]
@@ -128,7 +129,7 @@ def _generate_class(sampler: ImageSampler, *, job: _ClassJob, run: RunFolder, pl
     dropped_before = gate.dropped if gate is not None else 0
     index = 0
     while job.accepted < job.count and index < limit:
-        seeds = []
+        seeds: list[int] = []
         while len(seeds) < plan.batch_size and job.accepted + len(seeds) < job.count and index < limit:
             seed = image_seed(plan.seed, index)
             index += 1

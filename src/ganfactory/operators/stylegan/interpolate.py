@@ -6,10 +6,15 @@ from pathlib import Path
 
 import torch
 
-from ganfactory.engine.checkpoint import (checkpoint_architecture, load_checkpoint, require_operator,
-                                         resolve_checkpoint_path)
+from ganfactory.engine.checkpoint import (
+    checkpoint_architecture,
+    load_checkpoint,
+    require_operator,
+    resolve_checkpoint_path,
+)
 from ganfactory.errors import ConfigError
 from ganfactory.operators.stylegan.models import generator_from_state
+from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.sampling import class_batch, z_batch
 from ganfactory.operators.stylegan.spec import is_legacy_stylegan
 from ganfactory.output.images import save_gif, to_uint8
@@ -29,7 +34,7 @@ def class_index(class_names: list[str], conditional: bool, class_name: str | Non
 
 
 @torch.no_grad()
-def morph_frames(G: torch.nn.Module, *, seeds: list[int], frames: int, class_index: int | None, truncation: float,
+def morph_frames(G: Generator, *, seeds: list[int], frames: int, class_index: int | None, truncation: float,
                  batch_size: int = 16) -> list:
     """Frames that lerp W between consecutive seeds and back to the first (the loop closes)."""
     device = next(G.parameters()).device

@@ -30,9 +30,10 @@ def preset_for(config: StyleGANConfig, *, device_type: str | None = None) -> Sty
     # first 10% and the first half of --total-kimg (explicit --t-start-kimg / --t-end-kimg are kept).
     preset = dataclasses.replace(preset, t_start_kimg=min(preset.t_start_kimg, 0.1 * config.total_kimg),
                                  t_end_kimg=min(preset.t_end_kimg, 0.5 * config.total_kimg))
-    overrides = {"channel_base": config.cbase, "channel_max": config.cmax, "mapping_layers": config.map_layers,
-                 "conditioning": config.conditioning, "t_start_kimg": config.t_start_kimg,
-                 "t_end_kimg": config.t_end_kimg, "mode_seeking_weight": config.mode_seeking}
+    overrides: dict[str, Any] = {"channel_base": config.cbase, "channel_max": config.cmax,
+                                 "mapping_layers": config.map_layers, "conditioning": config.conditioning,
+                                 "t_start_kimg": config.t_start_kimg, "t_end_kimg": config.t_end_kimg,
+                                 "mode_seeking_weight": config.mode_seeking}
     preset = dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
     return dataclasses.replace(preset, t_end_kimg=max(preset.t_end_kimg, preset.t_start_kimg))
 
@@ -54,8 +55,8 @@ def recorded_architecture(checkpoint: dict[str, Any]) -> dict[str, Any]:
     if recorded is not None:
         return recorded
     state = checkpoint["operator"]
-    return generator_architecture(preset_for(StyleGANConfig(**state["config"])), img_channels=int(state["img_channels"]),
-                                  num_classes=int(state["num_classes"]))
+    return generator_architecture(preset_for(StyleGANConfig(**state["config"])),
+                                  img_channels=int(state["img_channels"]), num_classes=int(state["num_classes"]))
 
 
 def generator_from_state(state: dict[str, Any], *, device: torch.device,

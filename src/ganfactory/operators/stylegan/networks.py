@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -117,6 +117,9 @@ class MappingNetwork(nn.Module):
     `transition` (0: the network ignores the class; 1: fully conditional), which training ramps up.
     """
 
+    transition: Tensor  # buffers (register_buffer), declared for the type checker
+    w_avg: Tensor
+
     def __init__(
         self,
         *,
@@ -179,6 +182,7 @@ class MappingNetwork(nn.Module):
         update_emas: bool = False,
     ) -> Tensor:
         ref = z if z is not None else c
+        assert ref is not None, "the mapping network needs z or c"
         with full_precision_scope(ref, enabled=True):
             x = self._transitional_layers(z, c) if self.transitional else self.layers(self._inputs(z, c))
             if update_emas and self.w_avg_beta is not None:
@@ -232,6 +236,9 @@ def _up_filter_pad(taps: int, kernel_size: int) -> list[int]:
 
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv (optionally 2x up-sampling) + per-pixel noise + bias + leaky ReLU."""
+
+    noise_const: Tensor  # buffers (register_buffer), declared for the type checker
+    resample_kernel: Tensor
 
     def __init__(
         self,
@@ -352,6 +359,8 @@ class ToRGB(nn.Module):
 class SynthesisBlock(nn.Module):
     """One resolution: [learned 4x4 constant | up-sampling layer], a layer, and a toRGB skip."""
 
+    resample_kernel: Tensor  # buffers (register_buffer), declared for the type checker
+
     def __init__(
         self,
         *,
@@ -371,9 +380,9 @@ class SynthesisBlock(nn.Module):
             reduced_precision,
             channels_last,
         )
-        layer_args = dict(w_dim=w_dim, resolution=resolution, conv_clamp=conv_clamp)
+        layer_args: dict[str, Any] = dict(w_dim=w_dim, resolution=resolution, conv_clamp=conv_clamp)
         if in_channels == 0:
-            self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
+            self.const: nn.Parameter | None = nn.Parameter(torch.randn(out_channels, resolution, resolution))
             self.conv0 = None
         else:
             self.const = None
@@ -397,6 +406,7 @@ class SynthesisBlock(nn.Module):
                 x = self.const.unsqueeze(0).expand(ws[0].shape[0], -1, -1, -1)
                 x = to_memory_format(x, self.channels_last)
             elif not self.reduced_precision:
+                assert x is not None, "a block without a constant takes the previous block's features"
                 x = x.float()
             w_iter = iter(ws)
             if self.conv0 is not None:
@@ -427,7 +437,7 @@ class SynthesisNetwork(nn.Module):
         log2 = check_resolution(resolution)
         self.w_dim, self.resolution, self.img_channels = w_dim, resolution, img_channels
         lowest_reduced = fp16_resolution(log2_resolution=log2, num_fp16_res=num_fp16_res)
-        blocks = []
+        blocks: list[SynthesisBlock] = []
         for res in (2**i for i in range(2, log2 + 1)):
             blocks.append(
                 SynthesisBlock(
@@ -441,7 +451,7 @@ class SynthesisNetwork(nn.Module):
             )  # fmt: skip
         self.blocks = nn.ModuleList(blocks)
         # The toRGB of one block shares its w with the first conv of the next block.
-        self.num_ws = sum(b.num_conv for b in self.blocks) + self.blocks[-1].num_torgb
+        self.num_ws = sum(b.num_conv for b in blocks) + blocks[-1].num_torgb
 
     def forward(self, ws: Tensor, noise_mode: str = "random") -> Tensor:
         if noise_mode not in NOISE_MODES:
@@ -451,10 +461,11 @@ class SynthesisNetwork(nn.Module):
         w_list = ws.unbind(dim=1)
         x = img = None
         index = 0
-        for block in self.blocks:
+        for block in cast(list[SynthesisBlock], self.blocks):
             block_ws = w_list[index : index + block.num_conv + block.num_torgb]
             x, img = block(x, img, block_ws, noise_mode=noise_mode)
             index += block.num_conv
+        assert img is not None  # the 4x4 block always writes an image
         return img
 
 

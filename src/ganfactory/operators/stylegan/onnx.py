@@ -9,12 +9,13 @@ import numpy as np
 import torch
 
 from ganfactory.errors import CheckpointError
-from ganfactory.output.onnx import export_module, open_session
 from ganfactory.operators.stylegan.models import generator_from_state
+from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.sampling import z_batch
+from ganfactory.output.onnx import export_module, open_session
 
 
-def _truncated_image(G: torch.nn.Module, z: torch.Tensor, c: torch.Tensor | None, psi: torch.Tensor) -> torch.Tensor:
+def _truncated_image(G: Generator, z: torch.Tensor, c: torch.Tensor | None, psi: torch.Tensor) -> torch.Tensor:
     """Truncation applied here, with psi a tensor, so that one exported file serves every psi."""
     ws = G.mapping(z, c, truncation_psi=1.0)
     w_avg = G.mapping.w_avg
@@ -22,7 +23,7 @@ def _truncated_image(G: torch.nn.Module, z: torch.Tensor, c: torch.Tensor | None
 
 
 class _Unconditional(torch.nn.Module):
-    def __init__(self, G: torch.nn.Module) -> None:
+    def __init__(self, G: Generator) -> None:
         super().__init__()
         self.G = G
 
@@ -41,6 +42,7 @@ def export_stylegan(state: dict[str, Any], path: Path, *, architecture: dict[str
     G = generator_from_state(state, device=torch.device("cpu"), architecture=architecture).float()
     conditional = int(state["num_classes"]) > 0
     z = torch.randn(2, G.z_dim)
+    axes: dict[str, tuple[int, ...]]
     if conditional:
         module: torch.nn.Module = _Conditional(G)
         args: tuple[torch.Tensor, ...] = (z, torch.tensor([0, 1]) % int(state["num_classes"]), torch.ones(1))

@@ -13,26 +13,36 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
+from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.engine.best import best_checkpoint, read_best
-from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_architecture, checkpoint_provenance,
-                                          load_checkpoint, require_operator, resolve_checkpoint_path)
+from ganfactory.engine.checkpoint import (
+    architecture_difference,
+    checkpoint_architecture,
+    checkpoint_provenance,
+    load_checkpoint,
+    require_operator,
+    resolve_checkpoint_path,
+)
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator, seed_everything
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.signals import StopRequest
-from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.metrics.gate import MemorisationGate
 from ganfactory.metrics.loaders import load_feature_network
 from ganfactory.metrics.network import FeatureNetwork, find_inception_file
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
-from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.balance import class_counts, training_images, training_root
+from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.generate import GenerationPlan, ImageSampler, TorchSampler, generate_dataset
-from ganfactory.operators.stylegan.models import (generator_architecture, generator_from_state, preset_for,
-                                                  recorded_architecture)
+from ganfactory.operators.stylegan.models import (
+    generator_architecture,
+    generator_from_state,
+    preset_for,
+    recorded_architecture,
+)
 from ganfactory.operators.stylegan.onnx import OnnxStyleGANSampler, export_stylegan
-from ganfactory.operators.stylegan.spec import STYLEGAN, is_legacy_stylegan
 from ganfactory.operators.stylegan.quality import TrainingMetrics
+from ganfactory.operators.stylegan.spec import STYLEGAN, is_legacy_stylegan
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from ganfactory.errors import ConfigError
 from ganfactory.operators.stylegan.discriminator import Discriminator, DiscriminatorArchitecture
@@ -58,7 +59,7 @@ class StyleGANPreset:
     # Class conditioning: "concat" (StyleGAN2-ADA) or "transitional" (Shahbazi et al. 2022), whose weight on
     # the class ramps linearly from 0 at t_start_kimg to 1 at t_end_kimg (2,000 and 4,000 in the paper's
     # example, used by the paper presets when --conditioning transitional is asked for).
-    conditioning: str
+    conditioning: Literal["concat", "transitional"]
     t_start_kimg: float
     t_end_kimg: float
     # Weight of the mode-seeking term in G's loss (Mao et al. 2019); 0: off, as in the paper's presets.

@@ -17,6 +17,7 @@ from ganfactory.metrics.fid import frechet_distance
 from ganfactory.metrics.kid import kernel_inception_distance
 from ganfactory.metrics.network import FeatureNetwork
 from ganfactory.operators.stylegan.models import synthesize
+from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.output.images import to_uint8
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class TrainingMetrics:
     def primary(self) -> str:
         return f"metrics/{self.names[0]}"
 
-    def _fake_features(self, G: torch.nn.Module, device: torch.device) -> np.ndarray:
+    def _fake_features(self, G: Generator, device: torch.device) -> np.ndarray:
         parts = []
         for k in self.labels.unique().tolist():
             seeds = [LATENT_SEED0 + int(i) for i in torch.nonzero(self.labels == k).flatten()]
@@ -55,7 +56,7 @@ class TrainingMetrics:
                 parts.append(self.network.extract(to_uint8(images)))
         return np.concatenate(parts)
 
-    def __call__(self, G: torch.nn.Module, device: torch.device) -> dict[str, float]:
+    def __call__(self, G: Generator, device: torch.device) -> dict[str, float]:
         """{"metrics/kid": ..., "metrics/fid": ...} for the names asked (lower is better)."""
         if self._real_features is None:
             self._real_features = self.network.extract(self.real)

@@ -15,8 +15,14 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
-from ganfactory.engine.distributed import (DistributedContext, average_gradients, average_tensors, broadcast_module,
-                                           gather_cat, local_batch_size)
+from ganfactory.engine.distributed import (
+    DistributedContext,
+    average_gradients,
+    average_tensors,
+    broadcast_module,
+    gather_cat,
+    local_batch_size,
+)
 from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.engine.stats import RunningMeans
@@ -26,9 +32,14 @@ from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, synthesize
+from ganfactory.operators.stylegan.presets import (
+    StyleGANPreset,
+    build_discriminator,
+    build_generator,
+    ema_beta,
+    transition_weight,
+)
 from ganfactory.operators.stylegan.quality import TrainingMetrics
-from ganfactory.operators.stylegan.presets import (StyleGANPreset, build_discriminator, build_generator, ema_beta,
-                                                   transition_weight)
 from ganfactory.output.images import save_grid
 
 log = logging.getLogger(__name__)
@@ -71,7 +82,8 @@ class StyleGANTrainable:
                                 interval=preset.r1_interval if preset.gamma > 0 else None)
         self.augment = AdaptiveAugment(initial_p=config.augment_p).to(device)
         self.ada = AdaController(augment=self.augment, batch_size=config.batch_size, target=config.target,
-                                 interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg, mode=config.aug)
+                                 interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg,
+                                 mode=config.aug)
         self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
         # Two generators of randomness, both saved: data picks on the CPU, latents/mixing/augment on the device.
         self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
@@ -270,7 +282,8 @@ class StyleGANTrainable:
 
     # --- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"operator": "stylegan", "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+        return {"operator": "stylegan", "G": self.G.state_dict(), "D": self.D.state_dict(),
+                "G_ema": self.G_ema.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
                 "augment": self.augment.state_dict(), "ada": self.ada.state_dict(),
                 "scaler": self.scaler.state_dict(), "data_rng": self.data_rng.get_state(),
@@ -323,7 +336,7 @@ class StyleGANTrainable:
                   if (real := self._real_diversity_per_class().get(k, 0.0)) > 0}
         mean, worst = summarize(ratios)
         if worst < COLLAPSE_THRESHOLD:
-            name = self.class_names[min(ratios, key=ratios.get)] if self.num_classes else "all"
+            name = self.class_names[min(ratios, key=lambda k: ratios[k])] if self.num_classes else "all"
             log.warning("Possible mode collapse at %.1f kimg: generated samples are %.2f as varied as the real images "
                         "(worst class %s, mean %.2f; healthy runs stay near 1). Try --gamma higher or more images.",
                         self.done, worst, name, mean)
@@ -341,7 +354,8 @@ class StyleGANTrainable:
             if not self.num_classes:
                 self._real_diversity = {0: pairwise_diversity(images[:512])}
             else:  # up to 128 images a class keeps the Gram matrix small; the mean pairwise distance settles fast
-                self._real_diversity = {k: pairwise_diversity(images[labels == k][:128]) for k in range(self.num_classes)}
+                self._real_diversity = {k: pairwise_diversity(images[labels == k][:128])
+                                        for k in range(self.num_classes)}
             self._real_diversity = {k: v for k, v in self._real_diversity.items() if v == v}  # drop NaN (1 image)
         return self._real_diversity
 
