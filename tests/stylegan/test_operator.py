@@ -66,6 +66,9 @@ def test_real_steps_move_every_network_and_keep_losses_finite(trained, two_class
         assert {"loss/G", "loss/D", "D/real", "D/fake", "augment/p"} <= line.keys()
         assert all(math.isfinite(value) for value in line.values())
     assert any("loss/D_r1" in line for line in stats)
+    # the wall clock of each tick (the console's time axes), in order
+    assert all(isinstance(line["time"], float) for line in stats)
+    assert [line["time"] for line in stats] == sorted(line["time"] for line in stats)
 
 
 def _assert_identical(a, b, where: str = "") -> None:

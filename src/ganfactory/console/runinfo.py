@@ -17,7 +17,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _SAMPLE = re.compile(r"^(?P<prefix>.*?)(?P<steps>\d+|init)\.png$")
-_NOT_CURVES = {"tick", "steps", "stage"}
+_NOT_CURVES = {"tick", "steps", "stage", "time"}
 MAX_BUCKETS = 500  # curves sent to the browser: at most 1,000 points a series, more than a chart's pixels
 
 
@@ -95,13 +95,18 @@ class StatsCache:
 
 def curve_series(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Plot data: {"x_name", "x": [...], "series": {name: [...]}} with x the unit (kimg/epoch) of the records,
-    one series per numeric field (None where a record lacks it); stages are concatenated in file order."""
+    one series per numeric field (None where a record lacks it); stages are concatenated in file order. When the
+    records carry the engine's wall clock, "time" holds it beside x (seconds since the epoch, None where a record
+    has none: lines written before the field existed), the charts' alternative x axis."""
     unit = next((key for key in ("kimg", "epoch") if any(key in r for r in records)), "tick")
     rows = [r for r in records if isinstance(r.get(unit), (int, float))]
     names = sorted({k for r in rows for k, v in r.items()
                     if k not in _NOT_CURVES and k != unit and isinstance(v, (int, float)) and not isinstance(v, bool)})
-    return {"x_name": unit, "x": [r[unit] for r in rows],
-            "series": {name: [_number(r.get(name)) for r in rows] for name in names}}
+    curves = {"x_name": unit, "x": [r[unit] for r in rows],
+              "series": {name: [_number(r.get(name)) for r in rows] for name in names}}
+    if any(_number(r.get("time")) is not None for r in rows):
+        curves["time"] = [_number(r.get("time")) for r in rows]
+    return curves
 
 
 def downsample(curves: dict[str, Any], *, buckets: int = MAX_BUCKETS) -> dict[str, Any]:
@@ -117,7 +122,10 @@ def downsample(curves: dict[str, Any], *, buckets: int = MAX_BUCKETS) -> dict[st
     new_x = [value for a, b in spans for value in (x[a], x[b - 1])]
     series = {name: [value for a, b in spans for value in _min_max(values[a:b])]
               for name, values in curves["series"].items()}
-    return {**curves, "x": new_x, "series": series, "downsampled_from": len(x)}
+    result = {**curves, "x": new_x, "series": series, "downsampled_from": len(x)}
+    if "time" in curves:  # the wall clock of the points kept, so either axis shows the same points
+        result["time"] = [curves["time"][i] for a, b in spans for i in (a, b - 1)]
+    return result
 
 
 def _min_max(values: list[float | None]) -> tuple[float | None, float | None]:

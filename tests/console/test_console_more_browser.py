@@ -1,0 +1,106 @@
+"""Issue 20, "what users expect", in a real headless Chromium (Debian's package, driven by Playwright): a log
+scale and time axes on the charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.console.conftest import wait_until
+from tests.console.test_console_more_http import T0
+
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+
+def _rid(app, name: str) -> str:
+    return next(r.id for r in app.state.console.runs() if r.root.name == name)
+
+
+def _shot(page, name: str) -> None:
+    """Screenshots to look at (build/ is ignored by git)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _timed_stats(run: Path, ticks: int, *, start: float = T0, scale: float = 1.0) -> None:
+    """Stats lines with the engine's wall clock; `margin` falls through zero (a log axis cannot show it)."""
+    lines = [{"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "time": start + 60.0 * t, "sec_per_kimg": 5.0,
+              "loss_G": scale * 10.0 ** -t, "loss_D": 0.5 + 0.1 * t, "margin": 2.0 - t} for t in range(1, ticks + 1)]
+    (run / "logs" / "stats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+
+
+_SERIES = """(name) => {
+    const plot = document.getElementById('curves').plots.find(p => p.series.some(s => s.label === name));
+    return {data: plot.data[plot.series.findIndex(s => s.label === name)], x: plot.data[0],
+            log: plot.scales.y.distr === 3, time: plot.scales.x.time};
+}"""
+
+
+def test_log_scale_and_time_axes_on_the_run_page(live_server, page, runs_dir):
+    _timed_stats(runs_dir / "alpha", 4)
+    base, app = live_server
+    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    wait_until(page, "(document.getElementById('curves').plots || []).length === 3")
+    linear = page.evaluate(_SERIES, "loss_G")
+    assert not linear["log"] and linear["x"] == [0.1, 0.2, pytest.approx(0.3), 0.4]
+    assert page.locator('#x-axis option[value="step"]').inner_text() == "kimg"
+
+    page.locator("#log-scale").check()
+    wait_until(page, "document.getElementById('curves').plots.every(p => p.scales.y.distr === 3)")
+    logged = page.evaluate(_SERIES, "loss_G")
+    assert logged["log"] and logged["data"] == pytest.approx([0.1, 0.01, 0.001, 0.0001])
+    assert page.evaluate(_SERIES, "margin")["data"] == [1.0, None, None, None]  # 0 and below: gaps, not clamped
+    ticks = page.evaluate("() => document.getElementById('curves').plots[0].axes[1]._values")
+    assert [t for t in ticks if t] and all(float(t) > 0 for t in ticks if t), ticks
+    page.locator("#smoothing").fill("0.5")  # smoothing still applies on a log axis
+    smoothed = page.evaluate(_SERIES, "loss_G")
+    assert smoothed["log"] and smoothed["data"][-1] > 0.0001 * 2
+    page.locator("#smoothing").fill("0")
+    _shot(page, "run-page-log-scale")
+
+    page.locator("#x-axis").select_option("wall")
+    wait_until(page, "document.getElementById('curves').plots[0].scales.x.time === true")
+    wall = page.evaluate(_SERIES, "loss_G")
+    assert wall["x"] == [T0 + 60, T0 + 120, T0 + 180, T0 + 240] and wall["log"]  # the log scale stays on
+    page.locator("#x-axis").select_option("relative")
+    wait_until(page, "document.getElementById('curves').plots[0].scales.x.time === false")
+    relative = page.evaluate(_SERIES, "loss_G")
+    assert relative["x"] == [0, 60, 120, 180]
+    labels = page.evaluate("() => document.getElementById('curves').plots[0].axes[0]._values")
+    assert any(label.endswith((" s", " min")) for label in labels if label), labels
+    _shot(page, "run-page-log-scale-relative-time")
+
+
+def test_runs_without_a_clock_offer_no_time_axis(live_server, page):
+    base, app = live_server  # the fixture's stats lines have no "time"
+    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    wait_until(page, "(document.getElementById('curves').plots || []).length === 2")
+    assert page.locator('#x-axis option[value="wall"]').is_disabled()
+    assert page.locator("#x-axis-note").is_visible()
+
+
+def test_compare_with_time_axes_keeps_one_colour_per_run(live_server, page, runs_dir):
+    from tests.console.conftest import make_run
+
+    _timed_stats(runs_dir / "alpha", 4)
+    _timed_stats(make_run(runs_dir / "beta"), 3, start=T0 + 3600, scale=2.0)  # started an hour later
+    base, app = live_server
+    page.goto(f"{base}/compare?run={_rid(app, 'alpha')}&run={_rid(app, 'beta')}")
+    wait_until(page, "(document.getElementById('compare-curves').plots || []).length === 3")
+    page.locator("#x-axis").select_option("relative")
+    page.locator("#log-scale").check()
+    wait_until(page, "document.getElementById('compare-curves').plots.every(p => p.scales.y.distr === 3)")
+    result = page.evaluate("""() => {
+        const plots = document.getElementById('compare-curves').plots, strokes = {};
+        plots.forEach(p => p.series.slice(1).forEach((s, i) => {
+            const run = s.label.split(' ')[0];
+            (strokes[run] = strokes[run] || []).push(s.stroke(p, i + 1));
+        }));
+        return {x: plots[0].data[0], strokes: strokes};
+    }""")
+    assert result["x"] == [0, 60, 120, 180]  # both runs from their own first tick
+    assert len(set(result["strokes"]["alpha"])) == 1 and len(set(result["strokes"]["beta"])) == 1
+    assert result["strokes"]["alpha"] != result["strokes"]["beta"]
+    _shot(page, "compare-log-scale-relative-time")

@@ -1,0 +1,38 @@
+"""Issue 20, "what users expect", over plain HTTP: the curves carry the wall clock (the time axes). The browser
+side is in test_console_more_browser.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ganfactory.console import runinfo
+from tests.console.conftest import run_id_of
+
+T0 = 1_765_000_000.0  # a wall clock (seconds since the epoch)
+
+
+def _write_stats(run: Path, ticks: int) -> None:
+    lines = [{"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "loss_G": 1.0 / t, "time": T0 + 60.0 * t}
+             for t in range(1, ticks + 1)]
+    (run / "logs" / "stats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+
+
+def test_curves_carry_the_wall_clock_beside_kimg(client, runs_dir):
+    _write_stats(runs_dir / "alpha", 4)
+    curves = client.get(f"/runs/{run_id_of(client, 'alpha')}/curves.json").json()
+    assert curves["x"] == [0.1, 0.2, 0.30000000000000004, 0.4]
+    assert curves["time"] == [T0 + 60, T0 + 120, T0 + 180, T0 + 240]
+    assert "time" not in curves["series"]  # an axis, not a curve
+
+
+def test_stats_without_a_clock_have_no_time_axis(client):
+    curves = client.get(f"/runs/{run_id_of(client, 'alpha')}/curves.json").json()  # the fixture's lines: no time
+    assert curves["x"] and "time" not in curves and "time" not in curves["series"]
+
+
+def test_downsampled_curves_keep_the_clock_of_the_points_they_keep():
+    records = [{"kimg": i / 10, "loss": float(i % 7), "time": T0 + i} for i in range(5000)]
+    curves = runinfo.downsample(runinfo.curve_series(records), buckets=50)
+    assert len(curves["time"]) == len(curves["x"]) == 100
+    assert [round(t - T0) for t in curves["time"]] == [round(x * 10) for x in curves["x"]]
