@@ -1,9 +1,11 @@
-"""Issue 20, "what users expect", over plain HTTP: the curves carry the wall clock (the time axes). The browser
-side is in test_console_more_browser.py."""
+"""Issue 20, "what users expect", over plain HTTP: the curves carry the wall clock (the time axes), and small
+checkpoints read in KiB. The browser side is in test_console_more_browser.py."""
 
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
 from pathlib import Path
 
 from ganfactory.console import runinfo
@@ -36,3 +38,16 @@ def test_downsampled_curves_keep_the_clock_of_the_points_they_keep():
     curves = runinfo.downsample(runinfo.curve_series(records), buckets=50)
     assert len(curves["time"]) == len(curves["x"]) == 100
     assert [round(t - T0) for t in curves["time"]] == [round(x * 10) for x in curves["x"]]
+
+
+def test_small_checkpoints_show_their_size_in_kib(client, runs_dir):
+    model = runs_dir / "alpha" / "model"
+    (model / "ckpt-000000040.pt").write_bytes(b"\0" * 3000)  # a tiny test run's checkpoint
+    (model / "generator.onnx").write_bytes(b"\0" * (3 * 2**20 + 2**19))
+    (model / "latest").write_text("ckpt-000000040.pt")
+    page = client.get(f"/runs/{run_id_of(client, 'alpha')}").text
+    assert "0.0 MiB" not in page and "0.0 MiB" not in unescape(page)
+    assert re.search(r"ckpt-000000040\.pt</a></td><td>2\.9 KiB</td>", page), page
+    assert re.search(r"generator\.onnx</a></td><td>3\.5 MiB</td>", page)
+    assert [runinfo.size_text(n) for n in (0, 1023, 1024, 2**20 - 1, 2**20, 5 * 2**30)] == [
+        "0 B", "1023 B", "1.0 KiB", "1024.0 KiB", "1.0 MiB", "5.00 GiB"]

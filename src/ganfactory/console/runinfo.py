@@ -178,12 +178,27 @@ def animations(root: Path) -> list[str]:
         return []
 
 
+def size_text(size: int) -> str:
+    """A file size for people: "512 B", "48.2 KiB", "12.3 MiB", "1.25 GiB" (a tiny test checkpoint read "0.0 MiB")."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KiB"
+    if size < 2**30:
+        return f"{size / 2**20:.1f} MiB"
+    return f"{size / 2**30:.2f} GiB"
+
+
 @dataclass(frozen=True)
 class CheckpointFile:
     path: str
-    size_mb: float
+    size: int  # bytes
     latest: bool
     best: bool
+
+    @property
+    def size_text(self) -> str:
+        return size_text(self.size)
 
 
 def checkpoints(root: Path) -> list[CheckpointFile]:
@@ -200,10 +215,10 @@ def checkpoints(root: Path) -> list[CheckpointFile]:
     result = []
     for path in sorted(files, key=_mtime, reverse=True):
         try:
-            size = path.stat().st_size / 2**20
+            size = path.stat().st_size
         except OSError:
             continue
-        result.append(CheckpointFile(path=str(path.relative_to(root)), size_mb=round(size, 2),
+        result.append(CheckpointFile(path=str(path.relative_to(root)), size=size,
                                      latest=path.resolve() in latest, best=path.resolve() in best))
     return result
 

@@ -94,7 +94,7 @@ async def export_onnx(request: Request) -> HTMLResponse:
         return console.notice(request, str(exc), status_code=422)
     relative = path.relative_to(run.root).as_posix() if path.is_relative_to(run.root) else str(path)
     return console.notice(request, "Wrote", kind="ok", link_href=f"/runs/{run.id}/files/{quote(relative)}",
-                          link_text=relative, tail=f" ({path.stat().st_size / 2**20:.1f} MiB).")
+                          link_text=relative, tail=f" ({runinfo.size_text(path.stat().st_size)}).")
 
 
 ROUTES = [
