@@ -1,12 +1,14 @@
 """Issue 20, "what users expect", in a real headless Chromium (Debian's package, driven by Playwright): a log
-scale and time axes on the charts."""
+scale and time axes on the charts, and class labels that line up with the rows of StyleGAN's progress grids."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.console.conftest import wait_until
 from tests.console.test_console_more_http import T0
@@ -104,3 +106,41 @@ def test_compare_with_time_axes_keeps_one_colour_per_run(live_server, page, runs
     assert len(set(result["strokes"]["alpha"])) == 1 and len(set(result["strokes"]["beta"])) == 1
     assert result["strokes"]["alpha"] != result["strokes"]["beta"]
     _shot(page, "compare-log-scale-relative-time")
+
+
+def _grid(path: Path, *, rows: int, columns: int, tile: int, padding: int = 2) -> None:
+    """A progress grid laid out as output.images.make_grid lays it out: each row a lighter grey."""
+    height, width = rows * (tile + padding) + padding, columns * (tile + padding) + padding
+    pixels = np.zeros((height, width, 3), dtype=np.uint8)
+    for r in range(rows):
+        top = padding + r * (tile + padding)
+        pixels[top:top + tile, padding:width - padding] = 40 + (200 * r) // rows
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+
+
+@pytest.mark.parametrize("classes", [["cats", "dogs", "birds"], [f"class {i:02d}" for i in range(16)]])
+def test_grid_rows_are_labelled_with_their_classes(live_server, page, runs_dir, classes):
+    run = runs_dir / "alpha"
+    for old in (run / "samples").glob("*.png"):
+        old.unlink()
+    columns = 8 if len(classes) < 8 else 4
+    _grid(run / "samples" / "fakes_000000040.png", rows=len(classes), columns=columns, tile=16)
+    (run / "config.json").write_text(json.dumps({"operator": "stylegan", "resolved": {
+        "classes": classes, "grid_rows": classes}}), encoding="utf-8")
+    base, app = live_server
+    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    wait_until(page, "document.getElementById('timeline-image').naturalWidth > 0")
+    layout = page.evaluate("""() => {
+        const image = document.getElementById('timeline-image'), box = image.getBoundingClientRect();
+        const labels = Array.from(document.querySelectorAll('#grid-rows li')).map(li => {
+            const b = li.getBoundingClientRect(); return [li.textContent, b.top + b.height / 2, b.right]; });
+        return {top: box.top + 1, left: box.left, scale: (box.height - 2) / image.naturalHeight, labels: labels};
+    }""")
+    assert [label[0] for label in layout["labels"]] == classes
+    for r, (_, middle, right) in enumerate(layout["labels"]):
+        row_middle = layout["top"] + (2 + r * 18 + 8) * layout["scale"]  # tile 16, padding 2
+        assert abs(middle - row_middle) <= 1.5 + layout["scale"], (r, middle, row_middle)  # within a padding
+        assert right <= layout["left"] + 1  # beside the image, not over it
+    if len(classes) == 3:
+        _shot(page, "run-page-grid-class-labels")

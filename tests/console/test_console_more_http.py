@@ -1,5 +1,6 @@
-"""Issue 20, "what users expect", over plain HTTP: the curves carry the wall clock (the time axes), and small
-checkpoints read in KiB. The browser side is in test_console_more_browser.py."""
+"""Issue 20, "what users expect", over plain HTTP: the curves carry the wall clock (the time axes), small
+checkpoints read in KiB, and StyleGAN's progress grids are labelled with the class of each row. The browser side
+is in test_console_more_browser.py."""
 
 from __future__ import annotations
 
@@ -51,3 +52,34 @@ def test_small_checkpoints_show_their_size_in_kib(client, runs_dir):
     assert re.search(r"generator\.onnx</a></td><td>3\.5 MiB</td>", page)
     assert [runinfo.size_text(n) for n in (0, 1023, 1024, 2**20 - 1, 2**20, 5 * 2**30)] == [
         "0 B", "1023 B", "1.0 KiB", "1024.0 KiB", "1.0 MiB", "5.00 GiB"]
+
+
+def _labels(page: str) -> list[str]:
+    block = re.search(r'<ol class="grid-rows"[^>]*>(.*?)</ol>', page, re.DOTALL)
+    return [unescape(name) for name in re.findall(r"<li[^>]*>(.*?)</li>", block.group(1))] if block else []
+
+
+def test_progress_grids_are_labelled_with_the_class_of_each_row(client, runs_dir):
+    config = runs_dir / "alpha" / "config.json"
+    rid = run_id_of(client, "alpha")
+    classes = [f"class <{i}>" for i in range(20)]
+    config.write_text(json.dumps({"operator": "stylegan", "resolved": {"classes": classes, "grid_rows": classes[:16]}}))
+    page = client.get(f"/runs/{rid}").text
+    assert _labels(page) == classes[:16]  # the grid's 16 rows, in class order, escaped
+    assert "repeat(16, 1fr)" in page and "class <0>" not in page
+    # a run written before config.json named the rows: its classes (a conditional run has two or more)
+    config.write_text(json.dumps({"operator": "stylegan", "resolved": {"classes": ["cats", "dogs"]}}))
+    assert _labels(client.get(f"/runs/{rid}").text) == ["cats", "dogs"]
+    # an unconditional grid (8 x 8 seeds) and other operators' grids have no class rows
+    for data in ({"operator": "stylegan", "resolved": {"classes": ["pets"], "grid_rows": []}},
+                 {"operator": "stylegan", "resolved": {"classes": ["pets"]}},
+                 {"operator": "cyclegan", "resolved": {"classes": ["a", "b"]}}):
+        config.write_text(json.dumps(data))
+        page = client.get(f"/runs/{rid}").text
+        assert _labels(page) == [] and 'class="grid-rows"' not in page, data
+
+
+def test_the_console_knows_stylegans_grid_rows():
+    from ganfactory.operators.stylegan.models import GRID_ROWS
+
+    assert runinfo.GRID_ROWS == GRID_ROWS

@@ -171,6 +171,24 @@ def sample_timeline(root: Path, by_steps: dict[int, dict[str, Any]]) -> list[Sam
     return frames
 
 
+GRID_ROWS = 16  # operators.stylegan.models.GRID_ROWS (imported there with torch): classes in a progress grid
+
+
+def grid_row_labels(config: Any) -> list[str]:
+    """The class of each row of a StyleGAN run's progress grids (one row per class, the same seeds in every row),
+    [] when the grids are not one row per class (an unconditional run, another operator). Runs record the rows
+    in config.json (resolved.grid_rows); older ones only their classes, conditional when there are two or more."""
+    if not isinstance(config, dict) or config.get("operator") != "stylegan":
+        return []
+    resolved = config.get("resolved")
+    resolved = resolved if isinstance(resolved, dict) else {}
+    rows = resolved.get("grid_rows")
+    if rows is None:
+        classes = resolved.get("classes")
+        rows = classes[:GRID_ROWS] if isinstance(classes, list) and len(classes) >= 2 else []
+    return [str(name) for name in rows] if isinstance(rows, list) else []
+
+
 def animations(root: Path) -> list[str]:
     try:
         return [f"samples/{p.name}" for p in sorted((root / "samples").glob("*.gif"))]

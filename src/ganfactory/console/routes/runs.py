@@ -48,6 +48,7 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
         "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else "",
         "validations": runinfo.validation_reports(root),
         "has_curves": stats_file.has_curves, "frames": runinfo.sample_timeline(root, stats_file.by_steps),
+        "grid_rows": runinfo.grid_row_labels(config.data),
         "gifs": runinfo.animations(root), "checkpoints": saved,
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
         "progress": progress_text(read_progress(root)),
