@@ -1,5 +1,6 @@
 """Issue 20, "what users expect", in a real headless Chromium (Debian's package, driven by Playwright): a log
-scale and time axes on the charts, and class labels that line up with the rows of StyleGAN's progress grids."""
+scale and time axes on the charts, a large preview of the focused gallery tile (with a translation's source
+beside it), and class labels that line up with the rows of StyleGAN's progress grids."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.console.conftest import wait_until
-from tests.console.test_console_more_http import T0
+from tests.console.test_console_more_http import T0, _cyclegan_run
 
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
@@ -144,3 +145,56 @@ def test_grid_rows_are_labelled_with_their_classes(live_server, page, runs_dir, 
         assert right <= layout["left"] + 1  # beside the image, not over it
     if len(classes) == 3:
         _shot(page, "run-page-grid-class-labels")
+
+
+_PREVIEW = """() => {
+    const preview = document.getElementById('preview'), image = document.getElementById('preview-image');
+    const rows = Array.from(document.querySelectorAll('#preview-fields tr')).map(r => [r.cells[0].textContent, r.cells[1].textContent]);
+    const box = image.getBoundingClientRect();
+    return {id: preview.dataset.id, src: image.getAttribute('src'), loaded: image.complete && image.naturalWidth > 0,
+            width: box.width, height: box.height, fields: Object.fromEntries(rows),
+            caption: document.getElementById('preview-caption').textContent,
+            source: !document.getElementById('preview-source').hidden};
+}"""
+
+
+def test_the_focused_tile_is_previewed_large_with_its_fields(live_server, page):
+    base, app = live_server
+    page.goto(f"{base}/runs/{_rid(app, 'alpha')}/gallery?page=1")
+    tiles = page.locator(".tile")
+    ids = page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.id)")
+    wait_until(page, "document.getElementById('preview-image').naturalWidth > 0")
+    first = page.evaluate(_PREVIEW)
+    assert first["id"] == ids[0] and first["src"] == tiles.nth(0).locator("img").get_attribute("src")
+    assert first["loaded"] and first["width"] == first["height"] == 256 and not first["source"]
+    page.keyboard.press("ArrowRight")
+    wait_until(page, f"document.getElementById('preview').dataset.id === {json.dumps(ids[1])}")
+    second = page.evaluate(_PREVIEW)
+    assert second["src"] == tiles.nth(1).locator("img").get_attribute("src")
+    assert second["fields"]["seed"] == "1" and second["fields"]["id"] == ids[1] and "cats" in second["caption"]
+    assert second["fields"]["source"].endswith("Data/cats/000001.png")
+    page.locator(".tile").nth(3).click()
+    wait_until(page, f"document.getElementById('preview').dataset.id === {json.dumps(ids[3])}")
+    assert page.evaluate(_PREVIEW)["fields"]["class_index"] == "1"
+    _shot(page, "gallery-preview")
+
+
+def test_a_translation_is_previewed_beside_its_source(live_server, page, runs_dir, tmp_path):
+    _, ids = _cyclegan_run(tmp_path, runs_dir)
+    base, app = live_server
+    page.goto(f"{base}/runs/{_rid(app, 'h2z')}/gallery?page=1")
+    page.locator(f'.tile[data-id="{ids["inside"]}"]').click()
+    wait_until(page, "document.getElementById('preview-source-image').naturalWidth > 0")
+    boxes = page.evaluate("""() => ['preview-source-image', 'preview-image'].map(id => {
+        const b = document.getElementById(id).getBoundingClientRect(); return [b.left, b.top, b.width]; })""")
+    (source_left, source_top, source_width), (image_left, image_top, _) = boxes
+    assert source_width == 256 and source_top == image_top and image_left >= source_left + 256  # side by side
+    assert page.locator("#preview-source-name").inner_text() == "h1.png"
+    assert not page.locator("#preview-source-missing").is_visible()
+    _shot(page, "gallery-cyclegan-source-beside-translation")
+    page.locator(f'.tile[data-id="{ids["outside"]}"]').click()  # outside the run and its inputs: named only
+    wait_until(page, f"document.getElementById('preview').dataset.id === {json.dumps(ids['outside'])}")
+    assert page.locator("#preview-source-name").inner_text() == "s.png"
+    assert page.locator("#preview-source-missing").is_visible()
+    assert not page.locator("#preview-source-image").is_visible()
+    assert page.evaluate("document.getElementById('preview-source-image').getAttribute('src')") is None

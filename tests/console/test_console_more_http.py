@@ -1,6 +1,7 @@
 """Issue 20, "what users expect", over plain HTTP: the curves carry the wall clock (the time axes), small
-checkpoints read in KiB, and StyleGAN's progress grids are labelled with the class of each row. The browser side
-is in test_console_more_browser.py."""
+checkpoints read in KiB, a translation's source image is served only from the run folders and the run's inputs,
+and StyleGAN's progress grids are labelled with the class of each row. The browser side is in
+test_console_more_browser.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from html import unescape
 from pathlib import Path
 
 from ganfactory.console import runinfo
-from tests.console.conftest import run_id_of
+from ganfactory.output.manifest import class_annotation, make_entry, stable_id
+from tests.console.conftest import _png, run_id_of
 
 T0 = 1_765_000_000.0  # a wall clock (seconds since the epoch)
 
@@ -83,3 +85,69 @@ def test_the_console_knows_stylegans_grid_rows():
     from ganfactory.operators.stylegan.models import GRID_ROWS
 
     assert runinfo.GRID_ROWS == GRID_ROWS
+
+
+def _cyclegan_run(tmp_path: Path, runs_dir: Path) -> tuple[Path, dict[str, str]]:
+    """A CycleGAN run folder whose manifest records sources inside its input folder, outside every allowed
+    folder, through a '..' and through a symlink that leaves the input folder."""
+    source, target, secret = tmp_path / "horses", tmp_path / "zebras", tmp_path / "private"
+    _png(source / "h1.png", 90)
+    _png(target / "z1.png", 30)
+    _png(secret / "s.png", 200)
+    (source / "leak.png").symlink_to(secret / "s.png")
+    run = runs_dir / "h2z"
+    recorded = {"inside": source / "h1.png", "outside": secret / "s.png",
+                "dotdot": Path(f"{source}/../private/s.png"), "symlink": source / "leak.png",
+                "not-an-image": source / "notes.txt"}
+    (source / "notes.txt").write_text("not an image")
+    lines = []
+    for i, (name, path) in enumerate(recorded.items()):
+        out = run / "Data" / f"{name}.png"
+        _png(out, 10 * i)
+        lines.append(json.dumps(make_entry(entry_id=stable_id("cyclegan", name), source=out.resolve(),
+                                           annotations=[class_annotation("zebras")], operator="cyclegan",
+                                           source_file=str(path), direction="source_to_target")))
+    (run / "output_0.manifest").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (run / "config.json").write_text(json.dumps({"operator": "cyclegan", "source": str(source),
+                                                 "target": str(target)}), encoding="utf-8")
+    return run, {name: stable_id("cyclegan", name) for name in recorded}
+
+
+def _tile_attrs(page: str, item_id: str) -> str:
+    match = re.search(r'<div class="tile[^"]*" data-id="' + re.escape(item_id) + r'"[^>]*>', page, re.DOTALL)
+    assert match, item_id
+    return match.group(0)
+
+
+def test_a_translations_source_is_served_only_from_the_runs_inputs(client, runs_dir, tmp_path):
+    _, ids = _cyclegan_run(tmp_path, runs_dir)
+    rid = run_id_of(client, "h2z")
+    page = "".join(  # four tiles a page: both pages
+client.get(f"/runs/{rid}/gallery?page={n}").text for n in (1, 2))
+    inside = _tile_attrs(page, ids["inside"])
+    assert 'data-source-name="h1.png"' in inside and f'data-source="/runs/{rid}/source?id={ids["inside"]}"' in inside
+    served = client.get(f"/runs/{rid}/source", params={"id": ids["inside"]})
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert served.content == (tmp_path / "horses" / "h1.png").read_bytes()
+    for name, shown in (("outside", "s.png"), ("dotdot", "s.png"), ("symlink", "leak.png"),
+                        ("not-an-image", "notes.txt")):
+        tile = _tile_attrs(page, ids[name])
+        assert f'data-source-name="{shown}"' in tile and "data-source=" not in tile, (name, tile)  # the name only
+        refused = client.get(f"/runs/{rid}/source", params={"id": ids[name]})
+        assert refused.status_code == 403 and refused.content != (tmp_path / "private" / "s.png").read_bytes(), name
+    assert client.get(f"/runs/{rid}/source", params={"id": "no-such-item"}).status_code == 404
+    assert client.get(f"/runs/{rid}/source", params={"id": "../../private/s.png"}).status_code == 404
+    # an image with no recorded source (StyleGAN) has no source in its tile
+    alpha = client.get(f"/runs/{run_id_of(client, 'alpha')}/gallery").text
+    assert "data-source" not in alpha and 'id="preview"' in alpha
+
+
+def test_a_source_inside_another_known_run_is_served(client, runs_dir, tmp_path):
+    run, _ = _cyclegan_run(tmp_path, runs_dir)
+    elsewhere = runs_dir / "alpha" / "Data" / "cats" / "000000.png"  # a generated image of another run as input
+    manifest = run / "output_0.manifest"
+    entry = make_entry(entry_id="from-alpha", source=(run / "Data" / "inside.png").resolve(),
+                       annotations=[class_annotation("zebras")], operator="cyclegan", source_file=str(elsewhere))
+    manifest.write_text(manifest.read_text() + json.dumps(entry) + "\n")
+    served = client.get(f"/runs/{run_id_of(client, 'h2z')}/source", params={"id": "from-alpha"})
+    assert served.status_code == 200 and served.content == elsewhere.read_bytes()
