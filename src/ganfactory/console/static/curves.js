@@ -54,13 +54,19 @@
     return select ? select.value : "step";
   }
 
-  // Durations on the relative axis: "45 s", "12.5 min", "3.2 h".
-  function durationText(v) {
+  // Durations on the relative axis: "45 s", "12.5 min", "3.2 h"; an axis writes all its ticks in the unit of its
+  // largest one, with steps that are whole seconds, minutes or hours (DURATION_STEPS).
+  const DURATION_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+                          172800, 432000, 864000];
+  function durationUnit(a) { return a < 120 ? [1, " s"] : a < 7200 ? [60, " min"] : [3600, " h"]; }
+  function durationText(v, unit) {
     if (v == null || !isFinite(v)) return "";
-    const a = Math.abs(v);
-    if (a < 120) return tickText(v) + " s";
-    if (a < 7200) return tickText(Number((v / 60).toPrecision(3))) + " min";
-    return tickText(Number((v / 3600).toPrecision(3))) + " h";
+    const u = unit || durationUnit(Math.abs(v));
+    return tickText(Number((v / u[0]).toPrecision(3))) + u[1];
+  }
+  function durations(u, splits) {
+    const unit = durationUnit(Math.max.apply(null, splits.map(function (v) { return Math.abs(v) || 0; })));
+    return splits.map(function (v) { return durationText(v, unit); });
   }
 
   // One run: a colour per series. Several runs (compare page): one colour per run, and a dash pattern per metric,
@@ -73,8 +79,8 @@
 
   function xAxis(group) {
     if (group.xMode === "wall") return { label: group.xName };  // uPlot's own date and time labels
-    const values = group.xMode === "relative" ? function (u, splits) { return splits.map(durationText); } : ticks;
-    return { label: group.xName, values: values };
+    if (group.xMode === "relative") return { label: group.xName, values: durations, incrs: DURATION_STEPS };
+    return { label: group.xName, values: ticks };
   }
 
   function xSeries(group) {
