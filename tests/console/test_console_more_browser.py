@@ -150,7 +150,8 @@ def test_grid_rows_are_labelled_with_their_classes(live_server, page, runs_dir, 
 
 _PREVIEW = """() => {
     const preview = document.getElementById('preview'), image = document.getElementById('preview-image');
-    const rows = Array.from(document.querySelectorAll('#preview-fields tr')).map(r => [r.cells[0].textContent, r.cells[1].textContent]);
+    const rows = Array.from(document.querySelectorAll('#preview-fields tr'))
+        .map(r => [r.cells[0].textContent, r.cells[1].textContent]);
     const box = image.getBoundingClientRect();
     return {id: preview.dataset.id, src: image.getAttribute('src'), loaded: image.complete && image.naturalWidth > 0,
             width: box.width, height: box.height, fields: Object.fromEntries(rows),

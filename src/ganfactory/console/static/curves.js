@@ -1,8 +1,8 @@
 // Loss and metric curves from the run's stats (one uPlot chart per group of series), with TensorBoard's
 // smoothing slider, a log-scale y axis, an x axis of training progress (kimg/epoch), time since the run's first
-// tick or wall time (the stats' "time"), and one colour per run on the compare page. On the page of a running job they follow the
-// run: the polled heading (run.html) fires "run-update" with a stamp of stats.jsonl, and a changed stamp
-// refetches the series and redraws the charts in place.
+// tick or wall time (the stats' "time"), and one colour per run on the compare page. On the page of a running job
+// they follow the run: the polled heading (run.html) fires "run-update" with a stamp of stats.jsonl, and a changed
+// stamp refetches the series and redraws the charts in place.
 (function () {
   const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"];
   const DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3]];
@@ -141,8 +141,8 @@
     const xName = { step: datasets.length ? datasets[0].data.x_name : "", relative: "time since the first tick",
                     wall: "wall time" }[mode];
     datasets.forEach(function (d, run) {
-      const at = xOf(d.data, mode);
       if (mode !== "step" && !d.data.time) return;  // a run whose stats have no clock: nothing to place
+      const at = xOf(d.data, mode);
       Object.keys(d.data.series).forEach(function (name) {
         const g = groupOf(name), values = d.data.series[name];
         const y = at.keep ? at.keep.map(function (i) { return values[i]; }) : values;

@@ -47,11 +47,17 @@
     const image = document.getElementById("preview-image");
     if (!image) return;
     const thumb = tile.querySelector("img");
-    if (thumb) { image.src = thumb.getAttribute("src"); image.alt = thumb.alt; } else { image.removeAttribute("src"); image.alt = "file outside the run"; }
+    if (thumb) {
+      image.src = thumb.getAttribute("src");
+      image.alt = thumb.alt;
+    } else {
+      image.removeAttribute("src");
+    }
     image.hidden = !thumb;
     document.getElementById("preview-caption").textContent = tile.querySelector(".meta").textContent +
       (tile.dataset.sourceName !== undefined ? " · translation" : "");
-    const source = document.getElementById("preview-source"), sourceImage = document.getElementById("preview-source-image");
+    const source = document.getElementById("preview-source");
+    const sourceImage = document.getElementById("preview-source-image");
     source.hidden = tile.dataset.sourceName === undefined;
     document.getElementById("preview-source-name").textContent = tile.dataset.sourceName || "";
     // a source outside the run folders and the run's inputs is named, not shown (the server does not serve it)
