@@ -136,6 +136,9 @@ client.get(f"/runs/{rid}/gallery?page={n}").text for n in (1, 2))
         refused = client.get(f"/runs/{rid}/source", params={"id": ids[name]})
         assert refused.status_code == 403 and refused.content != (tmp_path / "private" / "s.png").read_bytes(), name
     assert client.get(f"/runs/{rid}/source", params={"id": "no-such-item"}).status_code == 404
+    config = runs_dir / "h2z" / "config.json"  # an input folder of "/" would open every image on the disk
+    config.write_text(json.dumps({**json.loads(config.read_text()), "target": "/"}))
+    assert client.get(f"/runs/{rid}/source", params={"id": ids["outside"]}).status_code == 403
     assert client.get(f"/runs/{rid}/source", params={"id": "../../private/s.png"}).status_code == 404
     # an image with no recorded source (StyleGAN) has no source in its tile
     alpha = client.get(f"/runs/{run_id_of(client, 'alpha')}/gallery").text

@@ -74,10 +74,12 @@ class SourceImage:
 
 
 def input_folders(config: Any) -> list[Path]:
-    """The input folders a run's config.json records (CycleGAN: SOURCE and TARGET)."""
+    """The input folders a run's config.json records (CycleGAN: SOURCE and TARGET); a filesystem root is left out
+    (no data folder is one, and it would open every image on the disk)."""
     if not isinstance(config, dict):
         return []
-    return [Path(config[key]) for key in INPUT_KEYS if isinstance(config.get(key), str) and config[key]]
+    folders = [Path(config[key]) for key in INPUT_KEYS if isinstance(config.get(key), str) and config[key]]
+    return [folder for folder in folders if folder.is_absolute() and folder.resolve() != Path(folder.anchor)]
 
 
 def find_source(entry: dict[str, Any], allowed: list[Path]) -> SourceImage | None:
