@@ -1,6 +1,7 @@
 """The shared loop with a tiny real model: ticks, checkpoints, stop and resume equal to an uninterrupted run."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -73,10 +74,13 @@ def _run(root: Path, stop_at: int | None = None) -> TinyRegression:
 
 
 def test_loop_trains_logs_and_checkpoints(tmp_path):
+    started = time.time()
     trainable = _run(tmp_path)
     assert trainable.steps == 50 and trainable.done == pytest.approx(0.4)
     lines = [json.loads(line) for line in (tmp_path / "logs" / "stats.jsonl").read_text().splitlines()]
     assert len(lines) == 5 and lines[-1]["loss"] < lines[0]["loss"]
+    clock = [line["time"] for line in lines]  # each tick's wall clock: the console's time axes
+    assert started - 1 <= clock[0] and clock == sorted(clock) and clock[-1] <= time.time() + 1
     progress = json.loads((tmp_path / "logs" / "progress.json").read_text())
     assert progress["done"] == pytest.approx(0.4) and progress["total"] == 0.4
     assert (tmp_path / "model" / "latest").read_text().strip() == "ckpt-000000050.pt"

@@ -78,6 +78,11 @@ def test_real_steps_move_every_network_and_keep_losses_finite(trained, two_class
         assert {"loss/G", "loss/D", "D/real", "D/fake", "augment/p"} <= line.keys()
         assert all(math.isfinite(value) for value in line.values())
     assert any("loss/D_r1" in line for line in stats)
+    # the wall clock of each tick (the console's time axes), in order
+    assert all(isinstance(line["time"], float) for line in stats)
+    assert [line["time"] for line in stats] == sorted(line["time"] for line in stats)
+    # the progress grids have one row per class: config.json names them for the console's labels
+    assert json.loads((trained / "config.json").read_text())["resolved"]["grid_rows"] == list(CLASSES)
 
 
 def _assert_identical(a, b, where: str = "") -> None:
@@ -267,4 +272,5 @@ def test_grayscale_single_level_trains_one_channel_and_writes_into_data(gray_sin
     lines = manifest_lines(out)
     assert len(lines) == 3
     assert {(line["annotation"][0]["name"], line["class_index"]) for line in lines} == {(gray_single.name, None)}
-    assert json.loads((out / "config.json").read_text())["resolved"]["classes"] == [gray_single.name]
+    resolved = json.loads((out / "config.json").read_text())["resolved"]
+    assert resolved["classes"] == [gray_single.name] and resolved["grid_rows"] == []  # an 8 x 8 grid of seeds

@@ -17,7 +17,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _SAMPLE = re.compile(r"^(?P<prefix>.*?)(?P<steps>\d+|init)\.png$")
-_NOT_CURVES = {"tick", "steps", "stage"}
+_NOT_CURVES = {"tick", "steps", "stage", "time"}
 MAX_BUCKETS = 500  # curves sent to the browser: at most 1,000 points a series, more than a chart's pixels
 
 
@@ -95,13 +95,18 @@ class StatsCache:
 
 def curve_series(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Plot data: {"x_name", "x": [...], "series": {name: [...]}} with x the unit (kimg/epoch) of the records,
-    one series per numeric field (None where a record lacks it); stages are concatenated in file order."""
+    one series per numeric field (None where a record lacks it); stages are concatenated in file order. When the
+    records carry the engine's wall clock, "time" holds it beside x (seconds since the epoch, None where a record
+    has none: lines written before the field existed), the charts' alternative x axis."""
     unit = next((key for key in ("kimg", "epoch") if any(key in r for r in records)), "tick")
     rows = [r for r in records if isinstance(r.get(unit), (int, float))]
     names = sorted({k for r in rows for k, v in r.items()
                     if k not in _NOT_CURVES and k != unit and isinstance(v, (int, float)) and not isinstance(v, bool)})
-    return {"x_name": unit, "x": [r[unit] for r in rows],
-            "series": {name: [_number(r.get(name)) for r in rows] for name in names}}
+    curves = {"x_name": unit, "x": [r[unit] for r in rows],
+              "series": {name: [_number(r.get(name)) for r in rows] for name in names}}
+    if any(_number(r.get("time")) is not None for r in rows):
+        curves["time"] = [_number(r.get("time")) for r in rows]
+    return curves
 
 
 def downsample(curves: dict[str, Any], *, buckets: int = MAX_BUCKETS) -> dict[str, Any]:
@@ -117,7 +122,10 @@ def downsample(curves: dict[str, Any], *, buckets: int = MAX_BUCKETS) -> dict[st
     new_x = [value for a, b in spans for value in (x[a], x[b - 1])]
     series = {name: [value for a, b in spans for value in _min_max(values[a:b])]
               for name, values in curves["series"].items()}
-    return {**curves, "x": new_x, "series": series, "downsampled_from": len(x)}
+    result = {**curves, "x": new_x, "series": series, "downsampled_from": len(x)}
+    if "time" in curves:  # the wall clock of the points kept, so either axis shows the same points
+        result["time"] = [curves["time"][i] for a, b in spans for i in (a, b - 1)]
+    return result
 
 
 def _min_max(values: list[float | None]) -> tuple[float | None, float | None]:
@@ -163,6 +171,24 @@ def sample_timeline(root: Path, by_steps: dict[int, dict[str, Any]]) -> list[Sam
     return frames
 
 
+GRID_ROWS = 16  # operators.stylegan.models.GRID_ROWS (imported there with torch): classes in a progress grid
+
+
+def grid_row_labels(config: Any) -> list[str]:
+    """The class of each row of a StyleGAN run's progress grids (one row per class, the same seeds in every row),
+    [] when the grids are not one row per class (an unconditional run, another operator). Runs record the rows
+    in config.json (resolved.grid_rows); older ones only their classes, conditional when there are two or more."""
+    if not isinstance(config, dict) or config.get("operator") != "stylegan":
+        return []
+    resolved = config.get("resolved")
+    resolved = resolved if isinstance(resolved, dict) else {}
+    rows = resolved.get("grid_rows")
+    if rows is None:
+        classes = resolved.get("classes")
+        rows = classes[:GRID_ROWS] if isinstance(classes, list) and len(classes) >= 2 else []
+    return [str(name) for name in rows] if isinstance(rows, list) else []
+
+
 def animations(root: Path) -> list[str]:
     try:
         return [f"samples/{p.name}" for p in sorted((root / "samples").glob("*.gif"))]
@@ -170,12 +196,27 @@ def animations(root: Path) -> list[str]:
         return []
 
 
+def size_text(size: int) -> str:
+    """A file size for people: "512 B", "48.2 KiB", "12.3 MiB", "1.25 GiB" (a tiny test checkpoint read "0.0 MiB")."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size / 1024:.1f} KiB"
+    if size < 2**30:
+        return f"{size / 2**20:.1f} MiB"
+    return f"{size / 2**30:.2f} GiB"
+
+
 @dataclass(frozen=True)
 class CheckpointFile:
     path: str
-    size_mb: float
+    size: int  # bytes
     latest: bool
     best: bool
+
+    @property
+    def size_text(self) -> str:
+        return size_text(self.size)
 
 
 def checkpoints(root: Path) -> list[CheckpointFile]:
@@ -192,10 +233,10 @@ def checkpoints(root: Path) -> list[CheckpointFile]:
     result = []
     for path in sorted(files, key=_mtime, reverse=True):
         try:
-            size = path.stat().st_size / 2**20
+            size = path.stat().st_size
         except OSError:
             continue
-        result.append(CheckpointFile(path=str(path.relative_to(root)), size_mb=round(size, 2),
+        result.append(CheckpointFile(path=str(path.relative_to(root)), size=size,
                                      latest=path.resolve() in latest, best=path.resolve() in best))
     return result
 

@@ -228,9 +228,12 @@ class TrainingLoop:
         health = trainable.tick_health() if self.context.is_main and hasattr(trainable, "tick_health") else {}
         metrics = self._tick_metrics(finished)
         alerts = list(trainable.tick_alerts()) if self.context.is_main and hasattr(trainable, "tick_alerts") else []
-        record: dict[str, Any] = {"tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
-                  f"sec_per_{trainable.unit}": round(sec_per_unit, 3), **{k: round(v, 6) for k, v in means.items()},
-                  **{k: round(v, 4) for k, v in health.items()}, **{k: round(v, 6) for k, v in metrics.items()}}
+        # time: wall clock (seconds since the epoch), the console's wall-time axis
+        record: dict[str, Any] = {
+            "tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
+            "time": round(time.time(), 3), f"sec_per_{trainable.unit}": round(sec_per_unit, 3),
+            **{k: round(v, 6) for k, v in means.items()}, **{k: round(v, 4) for k, v in health.items()},
+            **{k: round(v, 6) for k, v in metrics.items()}}
         if alerts:
             record["alerts"] = alerts
         if self.stage:

@@ -8,11 +8,27 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from starlette.routing import Route
 
-from ganfactory.console.context import console_of
-from ganfactory.console.gallery import SHOW, GalleryQuery, counts, select
+from ganfactory.console import runinfo
+from ganfactory.console.context import Console, console_of
+from ganfactory.console.gallery import (
+    SHOW,
+    GalleryQuery,
+    SourceImage,
+    counts,
+    find_source,
+    input_folders,
+    select,
+)
+from ganfactory.console.runs import KnownRun
 from ganfactory.curation.decisions import Decision, read_decisions
 from ganfactory.curation.export import export_curated
 from ganfactory.curation.items import numeric_fields
@@ -43,13 +59,43 @@ async def gallery_page(request: Request) -> HTMLResponse:
                               message=str(exc))
     query = _query(request)
     page = select(items, decisions, query, page_size=console.settings.page_size)
+    allowed = await run_in_threadpool(_source_folders, console, run)
+    sources = await run_in_threadpool(lambda: [find_source(item.entry, allowed) for item in page.items])
     tiles = [{"item": item, "decision": decisions[item.id].value if item.id in decisions else "",
-              "meta": json.dumps({k: v for k, v in item.entry.items() if k not in ("annotation",)},
-                                 ensure_ascii=False)} for item in page.items]
+              "source": source, "meta": json.dumps({k: v for k, v in item.entry.items() if k not in ("annotation",)},
+                                                   ensure_ascii=False)} for item, source in zip(page.items, sources)]
     return console.render(request, "gallery.html", nav="runs", run=run, tiles=tiles, page=page, query=query,
                           classes=sorted({item.class_name for item in items if item.class_name}),
                           sort_fields=numeric_fields(items), counts=counts(items, decisions),
                           default_out=str(run.root / "curated"))
+
+
+def _source_folders(console: Console, run: KnownRun) -> list[Path]:
+    """Where a manifest's source images may be served from: the known run folders and the input folders this
+    run's config.json records (blocking: reads config.json)."""
+    return [known.root for known in console.runs()] + input_folders(runinfo.read_json(run.root / "config.json").data)
+
+
+def _source_of(console: Console, run: KnownRun, item_id: str) -> SourceImage | None:
+    item = next((item for item in console.items(run.root) if item.id == item_id), None)
+    return None if item is None else find_source(item.entry, _source_folders(console, run))
+
+
+async def source_image(request: Request) -> Response:
+    """The source image of the manifest item ?id= (CycleGAN: the image it translates), when `find_source` allows
+    it; the URL names an item, never a path."""
+    console = console_of(request)
+    run = console.run(request.path_params["rid"])
+    try:
+        source = await run_in_threadpool(_source_of, console, run, request.query_params.get("id", ""))
+    except GanFactoryError as exc:
+        return PlainTextResponse(str(exc), status_code=404)
+    if source is None:
+        return PlainTextResponse("This image has no recorded source.", status_code=404)
+    if source.path is None:
+        return PlainTextResponse(f"The source {source.name} lies outside the run folders and the run's input "
+                                 "folders (or is gone); it is not served.", status_code=403)
+    return FileResponse(source.path, headers={"Cache-Control": "no-cache"})
 
 
 async def decide(request: Request) -> JSONResponse:
@@ -93,6 +139,7 @@ async def curate_export(request: Request) -> HTMLResponse:
 
 ROUTES = [
     Route("/runs/{rid}/gallery", gallery_page),
+    Route("/runs/{rid}/source", source_image),
     Route("/runs/{rid}/decisions", decide, methods=["POST"]),
     Route("/runs/{rid}/curate", curate_export, methods=["POST"]),
 ]

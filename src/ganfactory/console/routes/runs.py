@@ -48,6 +48,7 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
         "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else "",
         "validations": runinfo.validation_reports(root),
         "has_curves": stats_file.has_curves, "frames": runinfo.sample_timeline(root, stats_file.by_steps),
+        "grid_rows": runinfo.grid_row_labels(config.data),
         "gifs": runinfo.animations(root), "checkpoints": saved,
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
         "progress": progress_text(read_progress(root)),
@@ -94,7 +95,7 @@ async def export_onnx(request: Request) -> HTMLResponse:
         return console.notice(request, str(exc), status_code=422)
     relative = path.relative_to(run.root).as_posix() if path.is_relative_to(run.root) else str(path)
     return console.notice(request, "Wrote", kind="ok", link_href=f"/runs/{run.id}/files/{quote(relative)}",
-                          link_text=relative, tail=f" ({path.stat().st_size / 2**20:.1f} MiB).")
+                          link_text=relative, tail=f" ({runinfo.size_text(path.stat().st_size)}).")
 
 
 ROUTES = [

@@ -2,7 +2,8 @@
 // Each decision is sent at once; the tile shows it immediately and goes back if the server refuses.
 // One tile is "focused": the blue outline and the keyboard focus always sit on the same tile.
 // A/R decide the whole page after a confirmation; z (or ctrl+z, or the Undo button) takes back the last
-// decisions, one key press or click at a time.
+// decisions, one key press or click at a time. The focused tile is shown large beside the grid with its manifest
+// fields; an image made from another (a CycleGAN translation) has its source image beside it.
 (function () {
   // The filter form's selects and checkbox apply at once (data-autosubmit; the CSP forbids inline handlers).
   document.querySelectorAll("#gallery-filters [data-autosubmit]").forEach(function (field) {
@@ -37,8 +38,40 @@
     const tile = tiles[focus];
     if (keyboard !== false && !tile.contains(document.activeElement)) tile.focus({ preventScroll: true });
     tile.scrollIntoView({ block: "nearest" });
-    const meta = JSON.parse(tile.dataset.meta);
-    details.textContent = Object.keys(meta).map(function (k) { return k + ": " + JSON.stringify(meta[k]); }).join("  ·  ");
+    details.textContent = "";  // the preview shows the fields; this line keeps the status of the last action
+    preview(tile, JSON.parse(tile.dataset.meta));
+  }
+
+  // The preview panel: built with textContent and properties only (manifest fields are data, never markup).
+  function preview(tile, meta) {
+    const image = document.getElementById("preview-image");
+    if (!image) return;
+    const thumb = tile.querySelector("img");
+    if (thumb) {
+      image.src = thumb.getAttribute("src");
+      image.alt = thumb.alt;
+    } else {
+      image.removeAttribute("src");
+    }
+    image.hidden = !thumb;
+    document.getElementById("preview-caption").textContent = tile.querySelector(".meta").textContent +
+      (tile.dataset.sourceName !== undefined ? " · translation" : "");
+    const source = document.getElementById("preview-source");
+    const sourceImage = document.getElementById("preview-source-image");
+    source.hidden = tile.dataset.sourceName === undefined;
+    document.getElementById("preview-source-name").textContent = tile.dataset.sourceName || "";
+    // a source outside the run folders and the run's inputs is named, not shown (the server does not serve it)
+    document.getElementById("preview-source-missing").hidden = !!tile.dataset.source;
+    sourceImage.hidden = !tile.dataset.source;
+    if (tile.dataset.source) sourceImage.src = tile.dataset.source; else sourceImage.removeAttribute("src");
+    const table = document.getElementById("preview-fields");
+    table.replaceChildren();
+    Object.keys(meta).forEach(function (k) {
+      const row = table.insertRow(), value = meta[k];
+      row.insertCell().textContent = k;
+      row.insertCell().textContent = typeof value === "string" ? value : JSON.stringify(value);
+    });
+    document.getElementById("preview").dataset.id = tile.dataset.id;  // which tile it shows (tests read it)
   }
 
   function show(tile, decision) {

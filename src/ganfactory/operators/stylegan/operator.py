@@ -35,6 +35,7 @@ from ganfactory.operators.stylegan.balance import class_counts, training_images,
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.generate import GenerationPlan, ImageSampler, TorchSampler, generate_dataset
 from ganfactory.operators.stylegan.models import (
+    GRID_ROWS,
     generator_architecture,
     generator_from_state,
     preset_for,
@@ -99,7 +100,9 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
                   schedule=Schedule(tick_units=config.tick_kimg, checkpoint_ticks=config.snapshot_ticks, log_steps=10,
                                     keep_checkpoints=config.keep_checkpoints,
                                     metrics_ticks=config.metrics_ticks if network is not None else 0))
-    resolved = {"preset": dataclasses.asdict(preset), "classes": images.class_names}
+    # grid_rows: the class of each row of the progress grids (generate_grid), for the console's labels
+    resolved = {"preset": dataclasses.asdict(preset), "classes": images.class_names,
+                "grid_rows": images.class_names[:GRID_ROWS] if images.conditional else []}
     if network is not None:  # which network produced the figures in stats.jsonl
         resolved["metrics_network"] = network.identity.as_dict()
     return TrainingPlan(stages=[stage], config_record={"resolved": resolved})
