@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.datasetgan.classes import SegmentationClass
 from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
 from ganfactory.operators.datasetgan.generator import GENERATE_SEED_OFFSET, SourceGenerator, class_for, latents_for
@@ -114,9 +115,11 @@ def _pending(source: SourceGenerator, run: RunFolder, plan: PairPlan, candidates
 
 
 def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: RunFolder, plan: PairPlan,
-                     classes: list[SegmentationClass], provenance: dict[str, Any]) -> list[str]:
+                     classes: list[SegmentationClass], provenance: dict[str, Any],
+                     stop: StopRequest | None = None) -> list[str]:
     """Label and write every candidate not written yet as asked (one made with another interpreter, generator,
-    truncation or class is made again, its files and line replaced); returns the ids written now."""
+    truncation or class is made again, its files and line replaced); returns the ids written now.
+    Raises RunInterrupted (exit 75) between batches once `stop` is set (SIGTERM, Ctrl-C, the job worker)."""
     written: list[str] = []
     with ManifestWriter(run.data_dir / "candidates.manifest") as candidates:
         todo, stale = _pending(source, run, plan, candidates, provenance)
@@ -124,6 +127,8 @@ def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: R
             log.warning("Making %d candidates again: they were made with another interpreter, generator, truncation "
                         "or class.", stale)
         for start in range(0, len(todo), plan.batch):
+            if stop is not None:
+                stop.raise_if_set(f"labelling {start} of {len(todo)} candidates into {run.data_dir}")
             indices = todo[start:start + plan.batch]
             seeds = [plan.seed + GENERATE_SEED_OFFSET + i for i in indices]
             labels = [class_for(source, i, plan.class_name) for i in indices]
@@ -194,10 +199,12 @@ def keep_least_uncertain(source: SourceGenerator, run: RunFolder, plan: PairPlan
 
 
 def generate_pairs(source: SourceGenerator, ensemble: PixelEnsemble, *, run: RunFolder, plan: PairPlan,
-                   classes: list[SegmentationClass], provenance: dict[str, Any]) -> int:
+                   classes: list[SegmentationClass], provenance: dict[str, Any],
+                   stop: StopRequest | None = None) -> int:
     """Label the candidates, then keep the least uncertain; returns how many pairs the manifest lists that were
     written in this call (the candidates labelled are logged)."""
-    written = label_candidates(source, ensemble, run=run, plan=plan, classes=classes, provenance=provenance)
+    written = label_candidates(source, ensemble, run=run, plan=plan, classes=classes, provenance=provenance,
+                               stop=stop)
     keep_least_uncertain(source, run, plan, provenance)
     listed = {e["id"] for e in iter_manifest(run.manifest_path)} if run.manifest_path.is_file() else set()
     return len(listed.intersection(written))

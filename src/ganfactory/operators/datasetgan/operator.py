@@ -121,7 +121,7 @@ def _generate(env: RunEnv, ensemble: PixelEnsemble, provenance: dict[str, Any]) 
     source = load_generator(folder.generator_path, device=env.device)
     provenance = {**provenance, "generator_checkpoint_sha256": source.checkpoint_sha256}
     return generate_pairs(source, ensemble, run=env.run, plan=_plan(config),
-                          classes=read_classes(folder.classes_path), provenance=provenance)
+                          classes=read_classes(folder.classes_path), provenance=provenance, stop=env.stop)
 
 
 def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
