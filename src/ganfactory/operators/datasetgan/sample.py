@@ -26,6 +26,7 @@ from ganfactory.operators.datasetgan.layout import AnnotationFolder, annotation_
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import open_run_folder
+from ganfactory.output.lock import exclusive_output
 
 log = logging.getLogger(__name__)
 TEMPLATE_NAMES = ["background", "object"]
@@ -40,12 +41,17 @@ def sample_for_annotation(run: Path, out: Path, config: DatasetGANConfig, *, dev
     samples.json}; returns the annotation folder. Run again (more samples, another --seed or --truncation) it
     appends: a (seed, class, truncation) already sampled is kept, each new one gets the next free id, and no
     sample there (annotated, or added by `add-real`) is replaced. classes.json is kept when the user already
-    edited it. Raises InputError for --num 0 or samples of another StyleGAN checkpoint in OUT, and
-    CheckpointError for a RUN that is not a StyleGAN run."""
+    edited it. Raises InputError for --num 0, samples of another StyleGAN checkpoint in OUT or another process
+    writing into OUT, and CheckpointError for a RUN that is not a StyleGAN run."""
     if config.num < 1:
         raise InputError("Give --num N (at least 1): how many images to write for annotation.")
     source = load_stylegan_run(run, device=device)
-    folder = annotation_folder(open_run_folder(out, inputs=(Path(run),)).root)
+    root = open_run_folder(out, inputs=(Path(run),)).root
+    with exclusive_output(root):  # one writer per OUT: two samplings would take the same new ids
+        return _append_samples(source, Path(run), annotation_folder(root), config)
+
+
+def _append_samples(source: SourceGenerator, run: Path, folder: AnnotationFolder, config: DatasetGANConfig) -> Path:
     folder.images_dir.mkdir(parents=True, exist_ok=True)
     present = _present(folder, source)
     wanted = [(config.seed + i, class_for(source, i, config.class_name)) for i in range(config.num)]
