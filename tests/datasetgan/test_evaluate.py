@@ -165,3 +165,22 @@ def test_evaluate_one_line_errors(generated, annotated, tmp_path, capsys):
     assert "--real-test DIR" in _error(capsys, generated)
     assert "divisible by 4" in _error(capsys, generated, "--real-test", good, "--size", "18")
     assert not (annotated / "evaluation").exists() and not (generated / "evaluation").exists()
+
+
+def test_real_test_images_are_read_by_the_shared_reader(generated, tmp_path):
+    """Issue 21, fault 12: a 16-bit grey PNG keeps its greys (not all white) and transparent pixels are flattened on
+    white, as everywhere else (data/imageio.py), not turned black."""
+    from ganfactory.data.imageio import load_image
+    from ganfactory.operators.datasetgan.pairsets import real_test_pairs
+
+    test_dir = real_test_folder(tmp_path / "real", annotation_folder(generated).classes_path)
+    grey = (np.arange(SIZE * SIZE, dtype=np.uint16).reshape(SIZE, SIZE) * 250).astype(np.uint16)
+    Image.fromarray(grey).save(test_dir / "images" / "r0.png")  # mode I;16
+    rgba = np.zeros((SIZE, SIZE, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[:8, :, 3] = 200, 255  # the lower half fully transparent
+    Image.fromarray(rgba, mode="RGBA").save(test_dir / "images" / "r1.png")
+    pairs = real_test_pairs(test_dir, classes=read_classes(annotation_folder(generated).classes_path), size=SIZE)
+    for index, name in enumerate(("r0", "r1")):
+        expected = np.asarray(load_image(test_dir / "images" / f"{name}.png", channels=3)).transpose(2, 0, 1)
+        np.testing.assert_array_equal(pairs.images[index].numpy(), expected)
+    assert pairs.images[0].float().std() > 10 and (pairs.images[1][:, 8:] == 255).all()
