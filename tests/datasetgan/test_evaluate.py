@@ -184,3 +184,37 @@ def test_real_test_images_are_read_by_the_shared_reader(generated, tmp_path):
         expected = np.asarray(load_image(test_dir / "images" / f"{name}.png", channels=3)).transpose(2, 0, 1)
         np.testing.assert_array_equal(pairs.images[index].numpy(), expected)
     assert pairs.images[0].float().std() > 10 and (pairs.images[1][:, 8:] == 255).all()
+
+
+def test_test_images_that_are_annotated_training_images_are_refused(generated, tmp_path, capsys):
+    """Issue 21, fault 13: a real test image that is also an annotated training image (added through `add-real`,
+    or copied into annotation/images) would be scored as unseen; evaluate refuses in one sentence, naming both."""
+    from ganfactory.operators.datasetgan.real import add_real
+
+    out = tmp_path / "out"
+    shutil.copytree(generated, out)
+    folder = annotation_folder(out)
+    test_dir = real_test_folder(tmp_path / "real", folder.classes_path)
+    assert main(["-q", "project", str(_stylegan_run_of(out)), str(test_dir / "images"), str(tmp_path / "proj"),
+                 "--steps", "2", "--device", "cpu", "--perceptual", "none"]) == 0
+    capsys.readouterr()
+    add_real(out, tmp_path / "proj")
+    for stem, mask in script_masks(folder.images_dir).items():
+        if stem.startswith("real-"):
+            Image.fromarray(mask, mode="L").save(folder.masks_dir / f"{stem}.png")
+    message = _error(capsys, out, "--real-test", test_dir)
+    assert "also annotated training images" in message and "real-r0.png" in message and "r0.png" in message
+    assert not (out / "evaluation").exists()
+    # the same pixels under another name count too
+    other = tmp_path / "other"
+    shutil.copytree(generated, other)
+    clean = real_test_folder(tmp_path / "clean", folder.classes_path)
+    shutil.copy(annotation_folder(other).images_dir / "0001.png", clean / "images" / "copy.png")
+    shutil.copy(annotation_folder(other).masks_dir / "0001.png", clean / "masks" / "copy.png")
+    assert "0001.png" in _error(capsys, other, "--real-test", clean)
+
+
+def _stylegan_run_of(out: Path) -> Path:
+    from ganfactory.operators.datasetgan.generator import read_latents
+
+    return Path(read_latents(annotation_folder(out).latents_path)[2]["run"])

@@ -27,6 +27,7 @@ from ganfactory.operators.datasetgan.classes import SegmentationClass, read_clas
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder
+from ganfactory.operators.datasetgan.overlap import refuse_test_overlap
 from ganfactory.operators.datasetgan.pairsets import (PairSet, annotated_pairs, annotated_side, generated_pairs,
                                                        real_test_pairs)
 from ganfactory.operators.datasetgan.unet import UNet
@@ -141,12 +142,14 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig, *,
     train_size, steps, epochs, fingerprint}}}. The report is rewritten after each model, so a stopped evaluation
     resumes: a model scored before on the very same pairs and settings (its fingerprint) is kept, not retrained.
     SIGTERM or Ctrl-C (or `stop`) ends it after the U-Net step in hand with RunInterrupted (exit 75).
-    Raises InputError for a missing or inconsistent input (nothing is written then)."""
+    Raises InputError for a missing or inconsistent input, or a test image that is also an annotated training
+    image (overlap.py; nothing is written then)."""
     out = Path(out)
     size = _side(out, config)
     classes = read_classes(annotation_folder(out).classes_path)
     test = real_test_pairs(Path(config.real_test), classes=classes, size=size)
     sets = _training_sets(out, config, classes=classes, size=size)
+    refuse_test_overlap(annotation_folder(out), sets[ANNOTATED], Path(config.real_test), test)
     steps = max(1, math.ceil(config.epochs * max(len(s) for s in sets.values()) / config.batch))
     device, path = resolve_device(config.device), evaluation_path(out)
     before = _scored_before(path)
