@@ -218,3 +218,29 @@ def _stylegan_run_of(out: Path) -> Path:
     from ganfactory.operators.datasetgan.generator import read_latents
 
     return Path(read_latents(annotation_folder(out).latents_path)[2]["run"])
+
+
+def test_evaluate_stops_after_the_step_in_hand_and_resumes(generated, tmp_path, monkeypatch):
+    """The same kind in `datasetgan evaluate` (U-Nets trained for minutes): exit 75, the models scored are kept."""
+    from ganfactory.engine.signals import RunInterrupted, StopRequest
+
+    out = tmp_path / "out"
+    shutil.copytree(generated, out)
+    config = SegmentationEvalConfig(real_test=str(real_test_folder(tmp_path / "real",
+                                                                   annotation_folder(out).classes_path)),
+                                    epochs=2, width=4, levels=3, batch=4, device="cpu")
+    stop, original, calls = StopRequest(), evaluate_module.train_unet, []
+
+    def second_model_stopped(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            stop.set("SIGTERM")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "train_unet", second_model_stopped)
+    with pytest.raises(RunInterrupted, match="run the same command to resume"):
+        evaluate_module.evaluate_segmentation(out, config, stop=stop)
+    report = json.loads((out / "evaluation" / "segmentation.json").read_text())
+    assert list(report["models"]) == ["annotated"] and not report["complete"]
+    monkeypatch.undo()
+    assert evaluate_module.evaluate_segmentation(out, config)["complete"]

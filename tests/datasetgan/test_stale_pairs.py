@@ -62,7 +62,8 @@ def test_another_class_name_makes_the_pairs_again(tmp_path):
     for name in ("cat", "dog"):
         (tmp_path / "data" / name).mkdir(parents=True)
         for i in range(2):
-            Image.fromarray(rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)).save(tmp_path / "data" / name / f"{i}.png")
+            pixels = rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "data" / name / f"{i}.png")
     config = StyleGANConfig(resolution=SIZE, cfg="small", cbase=256, cmax=16, batch_size=4, total_kimg=0.004,
                             tick_kimg=0.004, generate_num=0, min_images=2, device="cpu", precision="fp32")
     run_stylegan(tmp_path / "data", tmp_path / "run", config, progress_bar=False)

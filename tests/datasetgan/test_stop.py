@@ -17,7 +17,6 @@ from ganfactory.output.manifest import read_manifest
 from tests.stylegan.conftest import CLI_ENV, assert_one_line_error, cli_args
 
 from .conftest import tiny
-from .test_evaluate import generated  # noqa: F401  (a fixture)
 
 
 def _candidates(out):
@@ -63,35 +62,3 @@ def test_sigterm_to_the_generate_command_exits_75(annotated):
     assert "SIGTERM" in message and "run the same command to resume" in message
     assert 1 <= len(_candidates(annotated)) < 3000
 
-
-def test_evaluate_stops_after_the_step_in_hand_and_resumes(generated, tmp_path, monkeypatch):
-    """The same kind in `datasetgan evaluate` (U-Nets trained for minutes): exit 75, the models scored are kept."""
-    import json
-    import shutil
-
-    from ganfactory.operators.datasetgan import evaluate as evaluate_module
-    from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
-    from ganfactory.operators.datasetgan.layout import annotation_folder
-
-    from .test_evaluate import real_test_folder
-
-    out = tmp_path / "out"
-    shutil.copytree(generated, out)
-    config = SegmentationEvalConfig(real_test=str(real_test_folder(tmp_path / "real",
-                                                                   annotation_folder(out).classes_path)),
-                                    epochs=2, width=4, levels=3, batch=4, device="cpu")
-    stop, original, calls = StopRequest(), evaluate_module.train_unet, []
-
-    def second_model_stopped(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            stop.set("SIGTERM")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(evaluate_module, "train_unet", second_model_stopped)
-    with pytest.raises(RunInterrupted, match="run the same command to resume"):
-        evaluate_module.evaluate_segmentation(out, config, stop=stop)
-    report = json.loads((out / "evaluation" / "segmentation.json").read_text())
-    assert list(report["models"]) == ["annotated"] and not report["complete"]
-    monkeypatch.undo()
-    assert evaluate_module.evaluate_segmentation(out, config)["complete"]

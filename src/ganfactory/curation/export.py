@@ -2,8 +2,9 @@
 
 OUT is a training-ready folder: OUT/<class>/<file> for a class-conditional run, OUT/<file> otherwise, plus
 OUT/output_0.manifest (the run's lines for those images, `source` pointing at the copies). Image + mask pairs
-(DatasetGAN) go to OUT/images/, OUT/masks/ and OUT/previews/, and their lines point at those copies too. It is built in a
-temporary sibling folder and renamed into place, so OUT is either the old export or the complete new one.
+(DatasetGAN) go to OUT/images/, OUT/masks/ and OUT/previews/, and their lines point at those copies too. It is
+built in a temporary sibling folder and renamed into place, so OUT is either the old export or the complete new
+one.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ def _copies(run: Path, item: GalleryItem) -> tuple[Copies, Copies]:
              if isinstance(a, dict) and a.get("annotation-loc")]
     image = _inside(run, item, str(item.entry["source"]), "source") if item.path else None
     required = [("source", image, PurePosixPath("images") / target if masks else target)]
-    required += [(loc, _inside(run, item, loc, "mask"), PurePosixPath("masks") / target.parent / PurePosixPath(loc).name)
-                 for loc in masks]
+    masks_dir = PurePosixPath("masks") / target.parent
+    required += [(loc, _inside(run, item, loc, "mask"), masks_dir / PurePosixPath(loc).name) for loc in masks]
     preview = item.entry.get("preview")
     optional: Copies = []
     if isinstance(preview, str) and preview:

@@ -57,8 +57,9 @@ def read_palette_png(path: Path, image: Image.Image, *, classes: list[Segmentati
     indices = indices[..., 0] if indices.ndim == 3 else indices  # PA: the alpha plane is not a label
     palette = np.asarray(image.getpalette("RGB") or [], dtype=np.int64).reshape(-1, 3)
     used = [int(u) for u in np.unique(indices)]
-    colours = {u: tuple(int(v) for v in palette[u]) if u < len(palette) else None for u in used}
-    by_colour = {tuple(c.color): c.index for c in classes}
+    colours: dict[int, tuple[int, ...] | None] = {
+        u: tuple(int(v) for v in palette[u]) if u < len(palette) else None for u in used}
+    by_colour: dict[tuple[int, ...] | None, int] = {tuple(c.color): c.index for c in classes}
     if all(colour in by_colour for colour in colours.values()):
         table = np.zeros(256, dtype=np.uint8)
         for u, colour in colours.items():

@@ -161,8 +161,9 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig, *,
 def _train_and_score(config: SegmentationEvalConfig, *, sets: dict[str, PairSet], test: PairSet,
                      steps: int, device: torch.device, path: Path, before: dict[str, Any], size: int,
                      classes: list[SegmentationClass], stop: StopRequest) -> dict[str, Any]:
-    report = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(), "complete": False,
-              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test), "size": size}}
+    test_record = {"folder": str(Path(config.real_test).resolve()), "images": len(test), "size": size}
+    report: dict[str, Any] = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(),
+                              "complete": False, "test": test_record}
     for name, pairs in sets.items():
         key = _fingerprint(pairs, test, steps=steps, config=config)
         if isinstance(before.get(name), dict) and before[name].get("fingerprint") == key:

@@ -187,10 +187,10 @@ def keep_least_uncertain(source: SourceGenerator, run: RunFolder, plan: PairPlan
     kept_ids = {e["id"] for e in kept}
     for entry in entries:
         for path in _paths(run, pair_id(entry["seed"])).values():
-            source, target = (_dropped_path(path), path) if entry["id"] in kept_ids else (path, _dropped_path(path))
-            if source.exists():
+            origin, target = (_dropped_path(path), path) if entry["id"] in kept_ids else (path, _dropped_path(path))
+            if origin.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                source.replace(target)
+                origin.replace(target)
     # rewritten whole (atomically): a rerun with another --num or --drop-uncertain must not leave stale lines
     lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in sorted(kept, key=lambda e: e["seed"]))
     atomic_write_text(run.manifest_path, lines)

@@ -2,8 +2,9 @@
 
 Sample i uses seed `--seed` + i (and, for a conditional run, class i mod classes or `--class-name`), so
 the same command always writes the same images. Sampling again appends: new samples get new ids, and a sample
-already there (perhaps annotated) is never replaced, nor one that `add-real` added. The generator is copied into the folder, so later steps
-never depend on the StyleGAN run staying as it was; the latents record that run's checkpoint hash.
+already there (perhaps annotated) is never replaced, nor one that `add-real` added. The generator is copied into
+the folder, so later steps never depend on the StyleGAN run staying as it was; the latents record that run's
+checkpoint hash.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class _Present:
 
 def _present(folder: AnnotationFolder, source: SourceGenerator) -> _Present:
     if not folder.latents_path.is_file():
-        return _Present(ws=torch.empty(0, source.G.num_ws, source.G.w_dim), ids=[], seeds=[], classes=[],
+        return _Present(ws=torch.empty(0, int(source.G.num_ws), int(source.G.w_dim)), ids=[], seeds=[], classes=[],
                         records=[], meta={}, keys=set())
     ws, ids, meta = read_latents(folder.latents_path)
     if meta.get("checkpoint_sha256") != source.checkpoint_sha256:
@@ -109,9 +110,10 @@ def _present(folder: AnnotationFolder, source: SourceGenerator) -> _Present:
     with safe_open(str(folder.latents_path), framework="pt") as handle:
         seeds, classes = handle.get_tensor("seeds").tolist(), handle.get_tensor("classes").tolist()
     records = json.loads(folder.samples_path.read_text(encoding="utf-8")) if folder.samples_path.is_file() else []
-    truncation = {r.get("id"): r.get("truncation") for r in records if isinstance(r, dict)}
     default = float(meta.get("truncation", "nan"))  # folders sampled before per-sample truncation was recorded
-    keys = {(seed, None if c < 0 else c, float(truncation.get(sid) if truncation.get(sid) is not None else default))
+    truncation = {r.get("id"): float(r["truncation"]) for r in records
+                  if isinstance(r, dict) and r.get("truncation") is not None}
+    keys = {(seed, None if c < 0 else c, truncation.get(sid, default))
             for sid, seed, c in zip(ids, seeds, classes) if seed >= 0}
     return _Present(ws=ws, ids=ids, seeds=seeds, classes=[None if c < 0 else c for c in classes], records=records,
                     meta=meta, keys=keys)
