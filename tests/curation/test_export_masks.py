@@ -50,3 +50,21 @@ def test_export_copies_masks_and_points_the_manifest_at_the_copies(tmp_path):
         np.testing.assert_array_equal(mask, np.asarray(Image.open(run / "Data" / "masks" / name)))
         assert annotation["annotation-loc"] != line["source"]
     assert sorted(p.name for p in (result.out / "masks").iterdir()) == ["gen00000000.png", "gen00000002.png"]
+
+
+def test_a_mask_outside_the_run_stops_the_export(tmp_path):
+    """A manifest is a file a user may edit: a mask path leaving the run is refused like such a source."""
+    import pytest
+
+    from ganfactory.errors import InputError
+
+    run, ids = _datasetgan_run(tmp_path / "run", pairs=1)
+    elsewhere = tmp_path / "elsewhere.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(elsewhere)
+    line = json.loads((run / "output_0.manifest").read_text())
+    line["annotation"][0]["annotation-loc"] = str(run / "Data" / ".." / ".." / "elsewhere.png")
+    (run / "output_0.manifest").write_text(json.dumps(line) + "\n")
+    DecisionStore().decide(run, {ids[0]: Decision.ACCEPT})
+    with pytest.raises(InputError, match="names the mask .* outside the run folder"):
+        export_curated(run, tmp_path / "curated")
+    assert not (tmp_path / "curated").exists()
