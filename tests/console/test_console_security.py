@@ -209,3 +209,22 @@ def test_a_framed_console_page_is_not_shown(live_server, page):
     frame = page.frame_locator("#victim")
     assert frame.locator("text=Jobs").count() == 0  # blocked: no console page inside another site's frame
     page.csp_violations.clear()  # the refused framing is reported as a policy violation, as it should be
+
+
+def test_an_indexed_colour_mask_upload_reads_as_its_colours(client, runs_dir):
+    """A colour mask saved as an indexed PNG (PIL quantize, image editors) means its colours, as in
+    `datasetgan train`: palette index 0 painted red is class 1 ("digit"), not class 0."""
+    rid = run_id_of(client, "labels")
+    labels = np.zeros((16, 16), dtype=np.uint8)
+    labels[4:8, :] = 1
+    labels[10:, :] = 2
+    palette_of_label = {0: (255, 0, 0), 1: (0, 0, 0), 2: (0, 255, 0)}  # indices shuffled against the classes
+    indexed = Image.fromarray(np.choose(labels, [1, 0, 2]).astype(np.uint8), mode="P")
+    indexed.putpalette([v for index in range(3) for v in palette_of_label[index]])
+    buffer = io.BytesIO()
+    indexed.save(buffer, format="PNG")
+    response = client.post(f"/runs/{rid}/annotate/sample_000/mask", content=buffer.getvalue(),
+                           headers={**AUTH, "Content-Type": "image/png"})
+    assert response.status_code == 200, response.text
+    with Image.open(runs_dir / "labels" / "annotation" / "masks" / "sample_000.png") as saved:
+        assert np.array_equal(np.asarray(saved), labels)

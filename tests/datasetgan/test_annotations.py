@@ -123,3 +123,36 @@ def test_inputs_unchanged(folder):
     before = {p.name: p.read_bytes() for p in folder.masks_dir.iterdir()}
     _load(folder)
     assert before == {p.name: p.read_bytes() for p in folder.masks_dir.iterdir()}
+
+
+def _palette_mask(indices: np.ndarray, colours: list[tuple[int, int, int]]) -> Image.Image:
+    image = Image.fromarray(indices.astype(np.uint8), mode="P")
+    image.putpalette([v for colour in colours for v in colour])
+    return image
+
+
+def test_indexed_colour_mask_reads_as_its_colours(folder):
+    """Issue 21, fault 2: a colour mask saved as indexed PNG (PIL quantize, image editors) means its colours;
+    the palette index is only where the colour is stored."""
+    masks = _index_masks(folder)
+    colours = [c.color for c in read_classes(folder.classes_path)]
+    first, second = sorted(masks)[:2]
+    # the palette in another order than the classes: index 0 holds class 2's colour, 1 class 0's, 2 class 1's
+    order = np.array([1, 2, 0], dtype=np.uint8)  # class -> palette index
+    _palette_mask(order[masks[first]], [colours[2], colours[0], colours[1]]).save(folder.masks_dir / f"{first}.png")
+    rgb = Image.fromarray(np.array(colours, dtype=np.uint8)[masks[second]], mode="RGB")
+    rgb.quantize(colors=len(colours)).save(folder.masks_dir / f"{second}.png")  # what PIL's quantize writes
+    ids, loaded = _load(folder)
+    np.testing.assert_array_equal(loaded[0], masks[first])
+    np.testing.assert_array_equal(loaded[1], masks[second])
+
+
+def test_indexed_index_mask_and_unknown_palette_colour(folder):
+    masks = _index_masks(folder)
+    first = sorted(masks)[0]
+    Image.fromarray(masks[first], mode="L").convert("P").save(folder.masks_dir / f"{first}.png")  # grey palette
+    ids, loaded = _load(folder)
+    np.testing.assert_array_equal(loaded[0], masks[first])
+    _palette_mask(masks[first], [(0, 0, 0), (128, 0, 0), (0, 128, 0)]).save(folder.masks_dir / f"{first}.png")
+    with pytest.raises(InputError, match=r"indexed PNG .*\(128, 0, 0\).*classes.json"):
+        _load(folder)

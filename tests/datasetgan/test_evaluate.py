@@ -165,3 +165,82 @@ def test_evaluate_one_line_errors(generated, annotated, tmp_path, capsys):
     assert "--real-test DIR" in _error(capsys, generated)
     assert "divisible by 4" in _error(capsys, generated, "--real-test", good, "--size", "18")
     assert not (annotated / "evaluation").exists() and not (generated / "evaluation").exists()
+
+
+def test_real_test_images_are_read_by_the_shared_reader(generated, tmp_path):
+    """Issue 21, fault 12: a 16-bit grey PNG keeps its greys (not all white) and transparent pixels are flattened on
+    white, as everywhere else (data/imageio.py), not turned black."""
+    from ganfactory.data.imageio import load_image
+    from ganfactory.operators.datasetgan.pairsets import real_test_pairs
+
+    test_dir = real_test_folder(tmp_path / "real", annotation_folder(generated).classes_path)
+    grey = (np.arange(SIZE * SIZE, dtype=np.uint16).reshape(SIZE, SIZE) * 250).astype(np.uint16)
+    Image.fromarray(grey).save(test_dir / "images" / "r0.png")  # mode I;16
+    rgba = np.zeros((SIZE, SIZE, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[:8, :, 3] = 200, 255  # the lower half fully transparent
+    Image.fromarray(rgba, mode="RGBA").save(test_dir / "images" / "r1.png")
+    pairs = real_test_pairs(test_dir, classes=read_classes(annotation_folder(generated).classes_path), size=SIZE)
+    for index, name in enumerate(("r0", "r1")):
+        expected = np.asarray(load_image(test_dir / "images" / f"{name}.png", channels=3)).transpose(2, 0, 1)
+        np.testing.assert_array_equal(pairs.images[index].numpy(), expected)
+    assert pairs.images[0].float().std() > 10 and (pairs.images[1][:, 8:] == 255).all()
+
+
+def test_test_images_that_are_annotated_training_images_are_refused(generated, tmp_path, capsys):
+    """Issue 21, fault 13: a real test image that is also an annotated training image (added through `add-real`,
+    or copied into annotation/images) would be scored as unseen; evaluate refuses in one sentence, naming both."""
+    from ganfactory.operators.datasetgan.real import add_real
+
+    out = tmp_path / "out"
+    shutil.copytree(generated, out)
+    folder = annotation_folder(out)
+    test_dir = real_test_folder(tmp_path / "real", folder.classes_path)
+    assert main(["-q", "project", str(_stylegan_run_of(out)), str(test_dir / "images"), str(tmp_path / "proj"),
+                 "--steps", "2", "--device", "cpu", "--perceptual", "none"]) == 0
+    capsys.readouterr()
+    add_real(out, tmp_path / "proj")
+    for stem, mask in script_masks(folder.images_dir).items():
+        if stem.startswith("real-"):
+            Image.fromarray(mask, mode="L").save(folder.masks_dir / f"{stem}.png")
+    message = _error(capsys, out, "--real-test", test_dir)
+    assert "also annotated training images" in message and "real-r0.png" in message and "r0.png" in message
+    assert not (out / "evaluation").exists()
+    # the same pixels under another name count too
+    other = tmp_path / "other"
+    shutil.copytree(generated, other)
+    clean = real_test_folder(tmp_path / "clean", folder.classes_path)
+    shutil.copy(annotation_folder(other).images_dir / "0001.png", clean / "images" / "copy.png")
+    shutil.copy(annotation_folder(other).masks_dir / "0001.png", clean / "masks" / "copy.png")
+    assert "0001.png" in _error(capsys, other, "--real-test", clean)
+
+
+def _stylegan_run_of(out: Path) -> Path:
+    from ganfactory.operators.datasetgan.generator import read_latents
+
+    return Path(read_latents(annotation_folder(out).latents_path)[2]["run"])
+
+
+def test_evaluate_stops_after_the_step_in_hand_and_resumes(generated, tmp_path, monkeypatch):
+    """The same kind in `datasetgan evaluate` (U-Nets trained for minutes): exit 75, the models scored are kept."""
+    from ganfactory.engine.signals import RunInterrupted, StopRequest
+
+    out = tmp_path / "out"
+    shutil.copytree(generated, out)
+    config = SegmentationEvalConfig(real_test=str(real_test_folder(tmp_path / "real",
+                                                                   annotation_folder(out).classes_path)),
+                                    epochs=2, width=4, levels=3, batch=4, device="cpu")
+    stop, original, calls = StopRequest(), evaluate_module.train_unet, []
+
+    def second_model_stopped(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            stop.set("SIGTERM")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "train_unet", second_model_stopped)
+    with pytest.raises(RunInterrupted, match="run the same command to resume"):
+        evaluate_module.evaluate_segmentation(out, config, stop=stop)
+    report = json.loads((out / "evaluation" / "segmentation.json").read_text())
+    assert list(report["models"]) == ["annotated"] and not report["complete"]
+    monkeypatch.undo()
+    assert evaluate_module.evaluate_segmentation(out, config)["complete"]

@@ -18,6 +18,8 @@ import numpy as np
 from PIL import Image
 
 from ganfactory.errors import InputError
+from ganfactory.operators.datasetgan.annotations import read_palette_png
+from ganfactory.operators.datasetgan.classes import SegmentationClass
 from ganfactory.operators.datasetgan.layout import AnnotationFolder as DatasetGANFolder
 from ganfactory.output.atomic import atomic_write
 
@@ -122,7 +124,7 @@ def decode_mask(data: bytes, *, size: tuple[int, int], classes: list[LabelClass]
         image.load()
     except Exception as exc:
         raise InputError(f"The mask PNG cannot be decoded ({exc}); save it again.") from None
-    indices = _indices(image)
+    indices = _indices(image, classes)
     known = {c.index for c in classes}
     unknown = sorted(set(np.unique(indices).tolist()) - known)
     if unknown:
@@ -131,8 +133,11 @@ def decode_mask(data: bytes, *, size: tuple[int, int], classes: list[LabelClass]
     return indices
 
 
-def _indices(image: Image.Image) -> np.ndarray:
-    if image.mode in ("L", "P"):
+def _indices(image: Image.Image, classes: list[LabelClass]) -> np.ndarray:
+    if image.mode in ("P", "PA"):  # an indexed PNG means the colours it shows, as in `datasetgan train`
+        return read_palette_png(Path("The uploaded mask"), image, classes=[
+            SegmentationClass(index=c.index, name=c.name, color=c.colour) for c in classes])
+    if image.mode == "L":
         return np.asarray(image, dtype=np.uint8)
     if image.mode in ("RGB", "RGBA"):
         pixels = np.asarray(image.convert("RGBA"), dtype=np.uint8)
@@ -148,12 +153,3 @@ def save_mask(folder: AnnotationFolder, image_id: str, indices: np.ndarray) -> P
     path = folder.mask_path(image_id)
     image = Image.fromarray(np.ascontiguousarray(indices, dtype=np.uint8))  # 2-D uint8: mode L
     return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
-
-
-def read_mask(folder: AnnotationFolder, image_id: str) -> np.ndarray | None:
-    """A saved mask as class indices [H, W] (None when the image has none yet)."""
-    path = folder.mask_path(image_id)
-    if not path.is_file():
-        return None
-    with Image.open(path) as image:
-        return _indices(image)

@@ -1,8 +1,10 @@
 """`ganfactory curate export RUN OUT`: copy the accepted images of a run to OUT with a manifest of them only.
 
 OUT is a training-ready folder: OUT/<class>/<file> for a class-conditional run, OUT/<file> otherwise, plus
-OUT/output_0.manifest (the run's lines for those images, `source` pointing at the copies). It is built in a
-temporary sibling folder and renamed into place, so OUT is either the old export or the complete new one.
+OUT/output_0.manifest (the run's lines for those images, `source` pointing at the copies). Image + mask pairs
+(DatasetGAN) go to OUT/images/, OUT/masks/ and OUT/previews/, and their lines point at those copies too. It is
+built in a temporary sibling folder and renamed into place, so OUT is either the old export or the complete new
+one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ganfactory.curation.decisions import Decision, read_decisions
-from ganfactory.curation.items import MANIFEST_NAME, GalleryItem, load_items
+from ganfactory.curation.items import MANIFEST_NAME, GalleryItem, _relative_source, load_items
 from ganfactory.errors import InputError
 from ganfactory.output.atomic import fsync_directory
 
@@ -51,17 +53,18 @@ def _target(item: GalleryItem) -> PurePosixPath:
     return PurePosixPath(item.class_name, name) if item.class_name else PurePosixPath(name)
 
 
-def _source(run: Path, item: GalleryItem) -> Path | None:
-    """The image file of a manifest line, which must lie inside the (resolved) run folder: a manifest is a
-    file a user or a tool may have edited, and `Data/../../x` or a symlink must not copy another folder's files."""
-    if not item.path:
+def _inside(run: Path, item: GalleryItem, recorded: str, what: str) -> Path | None:
+    """A file that a manifest line names (its image, mask or preview), which must lie inside the (resolved) run
+    folder: a manifest is a file a user or a tool may have edited, and `Data/../../x` or a symlink must not copy
+    another folder's files. None when the path cannot be placed in the run at all."""
+    relative = _relative_source(run, recorded)
+    if relative is None:
         return None
-    source = (run / item.path).resolve()
-    if not source.is_relative_to(run):
-        raise InputError(f"The manifest line of image {item.id!r} names the source {item.entry['source']!r}, "
-                         f"which is outside the run folder {run}; correct or remove that line of "
-                         f"{run / MANIFEST_NAME}.")
-    return source
+    path = (run / relative).resolve()
+    if not path.is_relative_to(run):
+        raise InputError(f"The manifest line of image {item.id!r} names the {what} {recorded!r}, which is outside "
+                         f"the run folder {run}; correct or remove that line of {run / MANIFEST_NAME}.")
+    return path
 
 
 def _checked_target(item: GalleryItem) -> PurePosixPath:
@@ -74,19 +77,59 @@ def _checked_target(item: GalleryItem) -> PurePosixPath:
     return relative
 
 
-def _write(staging: Path, out: Path, plan: list[tuple[GalleryItem, Path | None, PurePosixPath]],
-           run: Path) -> tuple[int, int]:
+Copies = list[tuple[str, Path | None, PurePosixPath]]
+
+
+def _copies(run: Path, item: GalleryItem) -> tuple[Copies, Copies]:
+    """(required, optional) copies of one accepted line: (the path its line records, the file in the run, its
+    place in OUT). Required: the image and its segmentation masks (`annotation-loc`, to masks/; the image then goes
+    to images/, as in the run's Data/), never exported one without the other; optional: a preview (to previews/).
+    Raises InputError for a path outside the run or a class name that would leave OUT."""
+    target = _checked_target(item)
+    masks = [str(a["annotation-loc"]) for a in item.entry.get("annotation", [])
+             if isinstance(a, dict) and a.get("annotation-loc")]
+    image = _inside(run, item, str(item.entry["source"]), "source") if item.path else None
+    required = [("source", image, PurePosixPath("images") / target if masks else target)]
+    masks_dir = PurePosixPath("masks") / target.parent
+    required += [(loc, _inside(run, item, loc, "mask"), masks_dir / PurePosixPath(loc).name) for loc in masks]
+    preview = item.entry.get("preview")
+    optional: Copies = []
+    if isinstance(preview, str) and preview:
+        optional.append((preview, _inside(run, item, preview, "preview"),
+                         PurePosixPath("previews") / target.parent / PurePosixPath(preview).name))
+    return required, optional
+
+
+def _exported_entry(item: GalleryItem, out: Path, places: dict[str, PurePosixPath]) -> dict:
+    """The run's line for the copies: source, masks and preview point into OUT (the run's paths are kept only as
+    `curated_from`)."""
+    entry = {**item.entry, "source": str(out / places["source"]), "curated_from": str(item.entry["source"]),
+             "curation": Decision.ACCEPT.value}
+    entry["annotation"] = [{**a, "annotation-loc": str(out / places[str(a["annotation-loc"])])}
+                           if isinstance(a, dict) and str(a.get("annotation-loc")) in places else a
+                           for a in item.entry.get("annotation", [])]
+    preview = str(item.entry.get("preview"))
+    if preview in places:
+        entry["preview"] = str(out / places[preview])
+    elif "preview" in entry:
+        del entry["preview"]  # not there to copy: never a path back into the run
+    return entry
+
+
+def _write(staging: Path, out: Path, plan: list[tuple[GalleryItem, Copies, Copies]], run: Path) -> tuple[int, int]:
     written = missing = 0
     lines = []
-    for item, source, relative in plan:
-        if source is None or not source.is_file():
+    for item, required, optional in plan:
+        if any(source is None or not source.is_file() for _, source, _ in required):
             missing += 1
             continue
-        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, staging / relative)
-        entry = {**item.entry, "source": str(out / relative), "curated_from": str(item.entry["source"]),
-                 "curation": Decision.ACCEPT.value}
-        lines.append(json.dumps(entry, ensure_ascii=False))
+        files = required + [copy for copy in optional if copy[1] is not None and copy[1].is_file()]
+        for _, source, relative in files:
+            assert source is not None
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, staging / relative)
+        lines.append(json.dumps(_exported_entry(item, out, {key: place for key, _, place in files}),
+                                ensure_ascii=False))
         written += 1
     with open(staging / MANIFEST_NAME, "w", encoding="utf-8") as handle:
         handle.write("".join(line + "\n" for line in lines))
@@ -109,7 +152,7 @@ def export_curated(run: Path, out: Path) -> ExportResult:
         raise InputError(f"No image of {run} is accepted yet; accept images in 'ganfactory console' "
                          f"(their decisions go to {run / 'curation.json'}) and export again.")
     _check_out(run, out)
-    plan = [(item, _source(run, item), _checked_target(item)) for item in accepted]  # refuse before writing
+    plan = [(item, *_copies(run, item)) for item in accepted]  # refuse before writing
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from ganfactory.engine.signals import RunInterrupted, StopRequest
 from ganfactory.engine.stats import set_phase
 from ganfactory.errors import CheckpointError, ConfigError
 from ganfactory.output.layout import RunFolder, open_run_folder
+from ganfactory.output.lock import exclusive_output
 from ganfactory.output.manifest import cited_checkpoints
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,8 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     """Train `spec` on `inputs` into OUT (resuming what OUT holds), then generate; with `config.predict`
     only predict from `config.resume`. `sampler_only`: `ganfactory generate` (no input folders at all).
 
-    Raises ConfigError for a config of another operator; CheckpointError for a missing or foreign model.
+    Raises ConfigError for a config of another operator; CheckpointError for a missing or foreign model;
+    OutputInUse (an InputError) while another process writes into OUT.
     """
     if not isinstance(config, spec.config):
         raise ConfigError(f"The '{spec.name}' operator needs a {spec.config.__name__}, not {type(config).__name__}.")
@@ -48,13 +51,15 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     stop = stop or StopRequest()
     # The signal handlers cover the whole run: a stop while generating ends with exit 75 and the resume hint
     # too, after the batch in hand is written (the training loop re-installs the same handlers).
-    with stop, distributed_session(device) as (context, rank_device):
+    with stop, distributed_session(device) as (context, rank_device), ExitStack() as held:
         given = tuple(Path(p) for p in inputs if p is not None)
         model = config.resume if (config.predict or sampler_only) else None
         read_too = getattr(config, "training_data", "")  # generation's --training-data is an input as well
         run = open_run_folder(out, inputs=given + ((Path(read_too),) if read_too else ()), model=model or None,
                               model_file=find_checkpoint(Path(model), prefer=config.use_checkpoint) if model else None,
                               command=spec.name)
+        if context.is_main:  # one writer per OUT (the main rank for a distributed run): a second one is refused
+            held.enter_context(exclusive_output(run.root))
         env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,
                      precision=resolve_precision(config.precision, rank_device), stop=stop)
         if config.predict or sampler_only:

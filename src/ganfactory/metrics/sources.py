@@ -34,6 +34,8 @@ def is_run_folder(path: Path) -> bool:
 
 def open_source(path: Path) -> ImageSource:
     """Images of a run folder (Data/, classes from output_0.manifest where it names them) or of a folder.
+    With a manifest, only the files its lines name as `source` are images: Data/ may hold more (DatasetGAN's
+    masks, previews and dropped pairs).
 
     Raises InputError for a missing path or a folder without images.
     """
@@ -51,17 +53,31 @@ def open_source(path: Path) -> ImageSource:
     return ImageSource(root=path, classes=_manifest_classes(run, classes), run=run)
 
 
+def _listed_path(run: RunFolder, source: str) -> Path:
+    """A manifest source as a path; one outside a moved run folder is looked up under its Data/ again."""
+    path = Path(source)
+    parts = path.parts
+    if path.is_absolute() and not path.exists() and "Data" in parts:
+        path = run.data_dir.joinpath(*parts[len(parts) - parts[::-1].index("Data"):])
+    return (run.root / path if not path.is_absolute() else path).resolve()
+
+
 def _manifest_classes(run: RunFolder, discovered: dict[str, list[Path]]) -> dict[str, list[Path]]:
-    """Regroup Data/ files by the class their manifest line names; files it does not name keep their folder's."""
+    """The Data/ files the manifest lists, by the class their line names (else their folder's); without a
+    manifest every discovered file."""
     if not run.manifest_path.is_file():
         return discovered
-    named = {}
+    named: dict[Path, str | None] = {}
     for entry in iter_manifest(run.manifest_path):
         labels = [a["name"] for a in entry["annotation"] if a.get("type") == CLASSIFICATION]
-        if labels:
-            named[Path(entry["source"]).resolve()] = labels[0]
+        named[_listed_path(run, str(entry["source"]))] = labels[0] if labels else None
     classes: dict[str, list[Path]] = {}
     for folder_class, paths in discovered.items():
         for file in paths:
-            classes.setdefault(named.get(file.resolve(), folder_class), []).append(file)
+            key = file.resolve()
+            if key in named:
+                classes.setdefault(named[key] or folder_class, []).append(file)
+    if not classes:
+        raise InputError(f"{run.manifest_path} lists none of the images in {run.data_dir}; generate again "
+                         f"(ganfactory generate {run.root} ...) so that it lists them.")
     return dict(sorted(classes.items()))

@@ -2,7 +2,7 @@
 
 Appends are whole lines written with one O_APPEND write; a line torn by a crash is cut off when the
 manifest is next opened, and ids already present are never written again, so a resumed run adds no
-duplicates.
+duplicates; duplicate lines found on opening (one id written twice) are repaired at the first flush.
 """
 
 from __future__ import annotations
@@ -112,8 +112,13 @@ class ManifestWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         _cut_torn_tail(self.path)
-        self._entries = {entry["id"]: entry for entry in iter_manifest(self.path)} if self.path.exists() else {}
-        self._replaced = False
+        lines = list(iter_manifest(self.path)) if self.path.exists() else []
+        self._entries = {entry["id"]: entry for entry in lines}
+        # two writers at once (before OUT was locked) left one id on several lines: the next flush repairs that
+        self._replaced = len(lines) > len(self._entries)
+        if self._replaced:
+            log.warning("Removing %d duplicate lines from %s (one line per id, the last one kept).",
+                        len(lines) - len(self._entries), self.path)
         self._fd = self._open()
 
     def _open(self) -> int:

@@ -1,7 +1,8 @@
 """Reading the user's masks in the formats annotation tools write, one class-index array per image:
 
-* index PNG (mode L, P or I): pixel value = class index;
-* RGB colour mask (what CVAT and Label Studio export): each colour one of classes.json's;
+* index PNG (mode L or I, or P with a grey palette): pixel value = class index;
+* RGB colour mask (what CVAT and Label Studio export): each colour one of classes.json's; a colour mask saved as
+  indexed PNG (mode P: PIL's quantize, image editors) is read by its palette colours, not its palette indices;
 * LabelMe JSON: polygons (and rectangles) with class names as labels, painted in order over class 0.
 
 Every problem is one sentence naming the file (InputError): wrong size, unknown colour, index or label,
@@ -24,7 +25,7 @@ MASK_SUFFIXES = (".png", ".json")
 
 
 def read_index_png(path: Path, image: Image.Image, *, num_classes: int) -> np.ndarray:
-    values = np.asarray(image if image.mode in ("L", "P") else image.convert("I"), dtype=np.int64)
+    values = np.asarray(image if image.mode == "L" else image.convert("I"), dtype=np.int64)
     if values.max(initial=0) >= num_classes or values.min(initial=0) < 0:
         bad = int(values[(values >= num_classes) | (values < 0)][0])
         raise InputError(f"Mask {path} has class index {bad}, but classes.json defines 0..{num_classes - 1}; "
@@ -46,6 +47,31 @@ def read_colour_png(path: Path, image: Image.Image, *, classes: list[Segmentatio
     for i, key in enumerate(found):
         table[i] = lookup[int(key)]
     return table[np.searchsorted(found, keys)]
+
+
+def read_palette_png(path: Path, image: Image.Image, *, classes: list[SegmentationClass]) -> np.ndarray:
+    """An indexed (mode P/PA) PNG means what it shows: each used palette colour is a class colour of
+    classes.json. Only a palette that is grey where used (index i stored as (i, i, i), or no colour stored) is
+    an index mask. Raises InputError for a used colour that no class has."""
+    indices = np.asarray(image, dtype=np.uint8)
+    indices = indices[..., 0] if indices.ndim == 3 else indices  # PA: the alpha plane is not a label
+    palette = np.asarray(image.getpalette("RGB") or [], dtype=np.int64).reshape(-1, 3)
+    used = [int(u) for u in np.unique(indices)]
+    colours: dict[int, tuple[int, ...] | None] = {
+        u: tuple(int(v) for v in palette[u]) if u < len(palette) else None for u in used}
+    by_colour: dict[tuple[int, ...] | None, int] = {tuple(c.color): c.index for c in classes}
+    if all(colour in by_colour for colour in colours.values()):
+        table = np.zeros(256, dtype=np.uint8)
+        for u, colour in colours.items():
+            table[u] = by_colour[colour]
+        return table[indices]
+    strange = [(u, colour) for u, colour in colours.items() if colour is not None and colour != (u, u, u)]
+    if strange:
+        u, colour = strange[0]
+        raise InputError(f"Mask {path} is an indexed PNG whose palette colour {colour} (index {u}) no class in "
+                         "classes.json has; repaint those pixels, add the colour to classes.json, or save the mask "
+                         "as grayscale (pixel = class index).")
+    return read_index_png(path, Image.fromarray(indices, mode="L"), num_classes=len(classes))
 
 
 def read_labelme(path: Path, *, classes: list[SegmentationClass], size: int) -> np.ndarray:
@@ -78,7 +104,9 @@ def read_labelme(path: Path, *, classes: list[SegmentationClass], size: int) -> 
 
 
 def read_mask(path: Path, *, classes: list[SegmentationClass], size: int) -> np.ndarray:
-    """uint8 [size, size] class indices of one mask file (.png index/colour, .json LabelMe)."""
+    """uint8 [size, size] class indices of one mask file (.png index/colour/indexed colour, .json LabelMe): the
+    one mask reader of `train` and `evaluate`. Raises InputError (one sentence naming the file) for a mask that
+    cannot be read, has another size, or holds a colour, index or label that classes.json does not define."""
     if path.suffix.lower() == ".json":
         return read_labelme(path, classes=classes, size=size)
     try:
@@ -91,7 +119,9 @@ def read_mask(path: Path, *, classes: list[SegmentationClass], size: int) -> np.
                          "export the mask at the image's size.")
     if image.mode in ("RGB", "RGBA"):
         return read_colour_png(path, image, classes=classes)
-    if image.mode in ("L", "P", "I", "I;16"):
+    if image.mode in ("P", "PA"):
+        return read_palette_png(path, image, classes=classes)
+    if image.mode in ("L", "I", "I;16"):
         return read_index_png(path, image, num_classes=len(classes))
     raise InputError(f"Mask {path} has the image mode {image.mode}; save it as an index (L/P) or RGB PNG.")
 

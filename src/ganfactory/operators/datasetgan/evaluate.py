@@ -21,11 +21,13 @@ import torch
 from torch import nn
 
 from ganfactory.engine.precision import resolve_device
+from ganfactory.engine.signals import StopRequest
 from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.classes import SegmentationClass, read_classes
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder
+from ganfactory.operators.datasetgan.overlap import refuse_test_overlap
 from ganfactory.operators.datasetgan.pairsets import (
     PairSet,
     annotated_pairs,
@@ -56,14 +58,18 @@ def _as_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def train_unet(pairs: PairSet, *, num_classes: int, steps: int, config: SegmentationEvalConfig,
-               device: torch.device) -> UNet:
-    """A U-Net trained for `steps` Adam steps of cross-entropy on `pairs`; seeded by config.seed."""
+               device: torch.device, stop: StopRequest | None = None) -> UNet:
+    """A U-Net trained for `steps` Adam steps of cross-entropy on `pairs`; seeded by config.seed.
+    Raises RunInterrupted (exit 75) after the step in hand once `stop` is set."""
     torch.manual_seed(config.seed)  # the same initial weights for every model of one evaluation
     generator = torch.Generator().manual_seed(config.seed)
     model = UNet(in_channels=3, num_classes=num_classes, levels=config.levels, width=config.width).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     model.train()
     for step, index in enumerate(_batches(len(pairs), batch=config.batch, steps=steps, generator=generator)):
+        if stop is not None:
+            stop.raise_if_set("scoring the models listed in the evaluation report (the one in training is "
+                              "trained again)")
         x, y = _as_input(pairs.images[index], device), pairs.masks[index].to(device).long()
         if config.flip:
             flip = (torch.rand(len(index), generator=generator) < 0.5).to(device)
@@ -134,24 +140,35 @@ def _scored_before(path: Path) -> dict[str, Any]:
     return models if isinstance(models, dict) else {}
 
 
-def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str, Any]:
+def evaluate_segmentation(out: Path, config: SegmentationEvalConfig, *,
+                          stop: StopRequest | None = None) -> dict[str, Any]:
     """Train and score the U-Nets; returns (and writes to OUT/evaluation/segmentation.json) the report:
     {"classes", "test", "settings", "complete", "models": {name: {iou, absent_classes, miou, pixel_accuracy,
     train_size, steps, epochs, fingerprint}}}. The report is rewritten after each model, so a stopped evaluation
     resumes: a model scored before on the very same pairs and settings (its fingerprint) is kept, not retrained.
-    Raises InputError for a missing or inconsistent input (nothing is written then)."""
+    SIGTERM or Ctrl-C (or `stop`) ends it after the U-Net step in hand with RunInterrupted (exit 75).
+    Raises InputError for a missing or inconsistent input, or a test image that is also an annotated training
+    image (overlap.py; nothing is written then)."""
     out = Path(out)
     size = _side(out, config)
     classes = read_classes(annotation_folder(out).classes_path)
     test = real_test_pairs(Path(config.real_test), classes=classes, size=size)
     sets = _training_sets(out, config, classes=classes, size=size)
+    refuse_test_overlap(annotation_folder(out), sets[ANNOTATED], Path(config.real_test), test)
     steps = max(1, math.ceil(config.epochs * max(len(s) for s in sets.values()) / config.batch))
     device, path = resolve_device(config.device), evaluation_path(out)
     before = _scored_before(path)
+    with stop or StopRequest() as stopping:
+        return _train_and_score(config, sets=sets, test=test, steps=steps, device=device, path=path,
+                                before=before, size=size, classes=classes, stop=stopping)
+
+
+def _train_and_score(config: SegmentationEvalConfig, *, sets: dict[str, PairSet], test: PairSet,
+                     steps: int, device: torch.device, path: Path, before: dict[str, Any], size: int,
+                     classes: list[SegmentationClass], stop: StopRequest) -> dict[str, Any]:
+    test_record = {"folder": str(Path(config.real_test).resolve()), "images": len(test), "size": size}
     report: dict[str, Any] = {"classes": [c.name for c in classes], "models": {}, "settings": config.to_json_dict(),
-                              "complete": False,
-                              "test": {"folder": str(Path(config.real_test).resolve()), "images": len(test),
-                                       "size": size}}
+                              "complete": False, "test": test_record}
     for name, pairs in sets.items():
         key = _fingerprint(pairs, test, steps=steps, config=config)
         if isinstance(before.get(name), dict) and before[name].get("fingerprint") == key:
@@ -159,7 +176,7 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str
             report["models"][name] = before[name]
             continue
         log.info("Training a U-Net on the %s pairs (%d images, %d steps).", name, len(pairs), steps)
-        model = train_unet(pairs, num_classes=len(classes), steps=steps, config=config, device=device)
+        model = train_unet(pairs, num_classes=len(classes), steps=steps, config=config, device=device, stop=stop)
         report["models"][name] = {**_score(model, test, class_names=report["classes"], device=device),
                                   "train_size": len(pairs), "steps": steps, "fingerprint": key,
                                   "epochs": round(steps * config.batch / len(pairs), 3)}

@@ -3,7 +3,8 @@
 ceil(N / (1 - drop)) candidates are labelled (seeds `--seed` + 1e6 + i, never an annotated sample's); each
 is written to Data/images, Data/masks (index PNG) and Data/previews (image | colours) and listed with its
 uncertainty in Data/candidates.manifest. When every candidate is there, the N least uncertain are listed
-in output_0.manifest and the others moved to Data/dropped/. A rerun skips what is written: no duplicates.
+in output_0.manifest and the others moved to Data/dropped/. A rerun skips what is written as asked (StyleGAN's rule:
+the same interpreter, generator, seed, truncation and class) and makes the rest again: no duplicates, no stale pairs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.datasetgan.classes import SegmentationClass
 from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
 from ganfactory.operators.datasetgan.generator import GENERATE_SEED_OFFSET, SourceGenerator, class_for, latents_for
@@ -26,7 +28,7 @@ from ganfactory.operators.datasetgan.predict import Labelled, label_latents
 from ganfactory.output.atomic import atomic_write, atomic_write_text
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
-from ganfactory.output.manifest import SEGMENTATION, ManifestWriter, iter_manifest, make_entry, stable_id
+from ganfactory.output.manifest import SEGMENTATION, ManifestWriter, is_current, iter_manifest, make_entry, stable_id
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ def _write_pair(run: RunFolder, name: str, image: torch.Tensor, mask: torch.Tens
     paths = _paths(run, name)
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
+        _dropped_path(path).unlink(missing_ok=True)  # an older pair of this seed, dropped before: never restored
     save_image(image, paths["image"])
     mask_np = mask.numpy()
     atomic_write(paths["mask"], lambda tmp: Image.fromarray(mask_np, mode="L").save(tmp, format="PNG"))
@@ -87,24 +90,45 @@ def _entry(run: RunFolder, name: str, paths: dict[str, Path], *, seed: int, clas
                       preview=str(paths["preview"].resolve()), **provenance)
 
 
-def _pending(run: RunFolder, plan: PairPlan, candidates: ManifestWriter) -> list[int]:
-    todo = []
+def _determinants(source: SourceGenerator, plan: PairPlan, provenance: dict[str, Any], index: int) -> dict[str, Any]:
+    """Everything that decides candidate `index` (StyleGAN's rule, operators/stylegan/generate.py): the
+    interpreter and the generator (their hashes), the seed, the truncation and the class."""
+    return {"checkpoint_sha256": provenance.get("checkpoint_sha256"),
+            "generator_checkpoint_sha256": provenance.get("generator_checkpoint_sha256"),
+            "seed": plan.seed + GENERATE_SEED_OFFSET + index, "truncation": plan.truncation,
+            "class_index": class_for(source, index, plan.class_name)}
+
+
+def _pending(source: SourceGenerator, run: RunFolder, plan: PairPlan, candidates: ManifestWriter,
+             provenance: dict[str, Any]) -> tuple[list[int], int]:
+    """The candidate indices to label now, and how many of them replace a pair made otherwise (stale)."""
+    todo, stale = [], 0
     for index in range(plan.candidates):
         name = pair_id(plan.seed + GENERATE_SEED_OFFSET + index)
-        written = all(p.exists() or _dropped_path(p).exists()
-                      for p in _paths(run, name).values())
-        if not (written and stable_id("datasetgan", name) in candidates):
-            todo.append(index)
-    return todo
+        written = all(p.exists() or _dropped_path(p).exists() for p in _paths(run, name).values())
+        entry = candidates.get(stable_id("datasetgan", name))
+        if written and is_current(entry, _determinants(source, plan, provenance, index)):
+            continue
+        todo.append(index)
+        stale += entry is not None
+    return todo, stale
 
 
 def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: RunFolder, plan: PairPlan,
-                     classes: list[SegmentationClass], provenance: dict[str, Any]) -> int:
-    """Label and write every candidate not written yet; returns how many were written now."""
-    written = 0
+                     classes: list[SegmentationClass], provenance: dict[str, Any],
+                     stop: StopRequest | None = None) -> list[str]:
+    """Label and write every candidate not written yet as asked (one made with another interpreter, generator,
+    truncation or class is made again, its files and line replaced); returns the ids written now.
+    Raises RunInterrupted (exit 75) between batches once `stop` is set (SIGTERM, Ctrl-C, the job worker)."""
+    written: list[str] = []
     with ManifestWriter(run.data_dir / "candidates.manifest") as candidates:
-        todo = _pending(run, plan, candidates)
+        todo, stale = _pending(source, run, plan, candidates, provenance)
+        if stale:
+            log.warning("Making %d candidates again: they were made with another interpreter, generator, truncation "
+                        "or class.", stale)
         for start in range(0, len(todo), plan.batch):
+            if stop is not None:
+                stop.raise_if_set(f"labelling {start} of {len(todo)} candidates into {run.data_dir}")
             indices = todo[start:start + plan.batch]
             seeds = [plan.seed + GENERATE_SEED_OFFSET + i for i in indices]
             labels = [class_for(source, i, plan.class_name) for i in indices]
@@ -113,9 +137,11 @@ def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: R
             for k, (seed, label) in enumerate(zip(seeds, labels)):
                 name = pair_id(seed)
                 paths = _write_pair(run, name, to_uint8(out.images[k : k + 1])[0], out.masks[k], classes)
-                candidates.append(_entry(run, name, paths, seed=seed, class_index=label, score=out.scores[k],
-                                         classes=classes, plan=plan, provenance=provenance))
-                written += 1
+                entry = _entry(run, name, paths, seed=seed, class_index=label, score=out.scores[k],
+                               classes=classes, plan=plan, provenance=provenance)
+                candidates.put(entry)
+                written.append(entry["id"])
+            candidates.flush()  # replaced lines follow their files batch by batch
             log.info("Labelled %d of %d candidates.", start + len(indices), len(todo))
     return written
 
@@ -149,20 +175,22 @@ def select_least_uncertain(entries: list[dict], keep: int) -> list[dict]:
     return kept
 
 
-def keep_least_uncertain(run: RunFolder, plan: PairPlan) -> int:
+def keep_least_uncertain(source: SourceGenerator, run: RunFolder, plan: PairPlan, provenance: dict[str, Any]) -> int:
     """List the `keep` least uncertain candidates (per class, see select_least_uncertain) in the manifest and move
     the rest to Data/dropped/ (and back, when a new --drop-uncertain keeps them); returns how many pairs the
-    manifest lists."""
-    wanted = {stable_id("datasetgan", pair_id(plan.seed + GENERATE_SEED_OFFSET + i)) for i in range(plan.candidates)}
-    entries = [e for e in iter_manifest(run.data_dir / "candidates.manifest") if e["id"] in wanted]
+    manifest lists. Only candidates made as asked count (one line per id, the last)."""
+    wanted = {stable_id("datasetgan", pair_id(plan.seed + GENERATE_SEED_OFFSET + i)):
+              _determinants(source, plan, provenance, i) for i in range(plan.candidates)}
+    latest = {e["id"]: e for e in iter_manifest(run.data_dir / "candidates.manifest") if e["id"] in wanted}
+    entries = [e for key, e in latest.items() if is_current(e, wanted[key])]
     kept = select_least_uncertain(entries, plan.keep)
     kept_ids = {e["id"] for e in kept}
     for entry in entries:
         for path in _paths(run, pair_id(entry["seed"])).values():
-            source, target = (_dropped_path(path), path) if entry["id"] in kept_ids else (path, _dropped_path(path))
-            if source.exists():
+            origin, target = (_dropped_path(path), path) if entry["id"] in kept_ids else (path, _dropped_path(path))
+            if origin.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                source.replace(target)
+                origin.replace(target)
     # rewritten whole (atomically): a rerun with another --num or --drop-uncertain must not leave stale lines
     lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in sorted(kept, key=lambda e: e["seed"]))
     atomic_write_text(run.manifest_path, lines)
@@ -171,8 +199,12 @@ def keep_least_uncertain(run: RunFolder, plan: PairPlan) -> int:
 
 
 def generate_pairs(source: SourceGenerator, ensemble: PixelEnsemble, *, run: RunFolder, plan: PairPlan,
-                   classes: list[SegmentationClass], provenance: dict[str, Any]) -> int:
-    """Label the candidates, then keep the least uncertain; returns the pairs written in this call."""
-    written = label_candidates(source, ensemble, run=run, plan=plan, classes=classes, provenance=provenance)
-    keep_least_uncertain(run, plan)
-    return written
+                   classes: list[SegmentationClass], provenance: dict[str, Any],
+                   stop: StopRequest | None = None) -> int:
+    """Label the candidates, then keep the least uncertain; returns how many pairs the manifest lists that were
+    written in this call (the candidates labelled are logged)."""
+    written = label_candidates(source, ensemble, run=run, plan=plan, classes=classes, provenance=provenance,
+                               stop=stop)
+    keep_least_uncertain(source, run, plan, provenance)
+    listed = {e["id"] for e in iter_manifest(run.manifest_path)} if run.manifest_path.is_file() else set()
+    return len(listed.intersection(written))

@@ -4,7 +4,8 @@
 * generated: the pairs that OUT/output_0.manifest lists (written by `datasetgan generate`);
 * test: DIR/images/*.png + DIR/masks/<name>.(png|json), real annotated images in any annotation format.
 
-Images are read as RGB and scaled bilinearly, masks by nearest neighbour. Every problem is one InputError
+Images are read by the shared reader (data/imageio.py) as 8-bit RGB and scaled bilinearly, masks by nearest
+neighbour. Every problem is one InputError
 sentence naming the file or folder.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganfactory.data.imageio import load_image
 from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.annotations import pair_masks, read_mask
 from ganfactory.operators.datasetgan.classes import SegmentationClass
@@ -40,13 +42,9 @@ class PairSet:
 
 
 def _open(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist; write it again or remove what lists it.") from None
-    except (OSError, SyntaxError):
-        raise InputError(f"{path} cannot be read as an image; export it again as PNG.") from None
+    """An image as 8-bit RGB by the shared reader (data/imageio.py: 16-bit rescaled, transparency flattened on
+    white, EXIF orientation applied); InputError for an unreadable or non-square one."""
+    image = load_image(path, channels=3)
     if image.size[0] != image.size[1]:
         raise InputError(f"Image {path} is {image.size[0]}x{image.size[1]}; crop it square (the evaluation "
                          "scales square images).")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.generator import load_generator, write_latents
 from ganfactory.operators.datasetgan.layout import AnnotationFolder, annotation_folder
 from ganfactory.output.atomic import atomic_write, atomic_write_json
+from ganfactory.output.lock import exclusive_output
 
 log = logging.getLogger(__name__)
 REAL_PREFIX = "real-"
@@ -40,7 +42,13 @@ def _read_table(path: Path, hint: str) -> tuple[dict[str, torch.Tensor], list[st
 def add_real(out: Path, projection: Path) -> list[str]:
     """Add every projected image of PROJECTION to OUT's annotation folder; returns the ids added (new ones).
     Raises InputError when OUT has no sampled generator, PROJECTION is not a `ganfactory project` output, it
-    was projected with another StyleGAN checkpoint, or an id is taken by a different latent."""
+    was projected with another StyleGAN checkpoint, an id is taken by a different latent, or another process is
+    writing into OUT."""
+    with exclusive_output(Path(out)) if Path(out).is_dir() else nullcontext():  # one writer per OUT
+        return _add_real(Path(out), Path(projection))
+
+
+def _add_real(out: Path, projection: Path) -> list[str]:
     folder = annotation_folder(Path(out))
     generator_sha = load_generator(folder.generator_path, device=torch.device("cpu")).checkpoint_sha256
     projection = Path(projection)

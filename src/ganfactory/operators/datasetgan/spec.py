@@ -12,8 +12,11 @@ _OPERATOR = "ganfactory.operators.datasetgan.operator"
 
 
 def _report(result: RunResult) -> list[str]:
-    return [f"Interpreter: {result.checkpoint}", f"Wrote {result.images_written} image + mask pairs to "
-            f"{result.run.data_dir}", f"Manifest: {result.run.manifest_path}"]
+    manifest = result.run.manifest_path
+    listed = sum(1 for line in manifest.read_text(encoding="utf-8").splitlines() if line.strip()) \
+        if manifest.is_file() else 0
+    return [f"Interpreter: {result.checkpoint}", f"Wrote {result.images_written} new image + mask pairs to "
+            f"{result.run.data_dir}", f"Manifest: {manifest} ({listed} pairs)"]
 
 
 def _command(spec: OperatorSpec) -> Any:

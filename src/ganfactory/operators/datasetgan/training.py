@@ -30,9 +30,11 @@ MAP_DTYPE = torch.float16  # as the reference's feature store; halves the window
 class InterpreterTrainable(EpochCounter):
 
     def __init__(self, *, config: DatasetGANConfig, G: Generator, ws: Tensor, masks: Tensor,
-                 num_classes: int) -> None:
-        """ws: [N, num_ws, w_dim] latents of the annotated images; masks: uint8 [N, R, R] class indices."""
+                 num_classes: int, annotations_sha256: str = "") -> None:
+        """ws: [N, num_ws, w_dim] latents of the annotated images; masks: uint8 [N, R, R] class indices;
+        annotations_sha256: what they hash to (annotations_digest), recorded in every checkpoint."""
         self.config, self.G, self.ws, self.masks = config, G, ws, masks.to(ws.device)
+        self.annotations_sha256 = annotations_sha256
         self.count = int(ws.shape[0])
         self.ensemble = PixelEnsemble(in_features=feature_channels(G), num_classes=num_classes,
                                       members=config.members).to(ws.device)
@@ -104,7 +106,8 @@ class InterpreterTrainable(EpochCounter):
     def state_dict(self) -> dict[str, Any]:
         return {"operator": "datasetgan", "ensemble": self.ensemble.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "steps": self._steps, "best": self.best.clone(),
-                "stalled": self.stalled.clone(), "config": self.config.to_json_dict()}
+                "stalled": self.stalled.clone(), "config": self.config.to_json_dict(),
+                "annotations_sha256": self.annotations_sha256}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.ensemble.load_state_dict(state["ensemble"])

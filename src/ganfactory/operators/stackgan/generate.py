@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ganfactory.engine.precision import autocast
+from ganfactory.engine.signals import StopRequest
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.models import noise
 from ganfactory.output.images import save_image, to_uint8
@@ -65,10 +66,11 @@ def captions_from_file(path: Path, encoder_name: str) -> list[CaptionRequest]:
 @torch.no_grad()
 def generate_from_captions(pipeline: ImagePipeline, requests: list[CaptionRequest], *, run: RunFolder, count: int,
                            seed: int, z_dim: int, condition_dim: int, device: torch.device, image_format: str,
-                           provenance: dict[str, Any], precision: str = "fp32") -> int:
+                           provenance: dict[str, Any], precision: str = "fp32", stop: StopRequest | None = None) -> int:
     """Write `count` images per caption; returns how many files were written now. `precision`: the autocast
     of a torch pipeline ("fp32", "bf16", "fp16"; an ONNX pipeline computes in fp32 and takes "fp32"), recorded
-    in every manifest line since the last bits of an image depend on it."""
+    in every manifest line since the last bits of an image depend on it. Raises RunInterrupted (exit 75)
+    between batches once `stop` is set (SIGTERM, Ctrl-C, the job worker)."""
     provenance = {**provenance, "precision": str(precision)}
     pipeline = pipeline.to(device).eval()
     jobs = [(c, i) for c in range(len(requests)) for i in range(count)]
@@ -76,6 +78,8 @@ def generate_from_captions(pipeline: ImagePipeline, requests: list[CaptionReques
     with ManifestWriter(run.manifest_path) as manifest:
         todo = [(c, i) for c, i in jobs if not _done(run, requests[c], c, i, seed, image_format, manifest)]
         for start in range(0, len(todo), BATCH):
+            if stop is not None:
+                stop.raise_if_set(f"writing {written} images into {run.data_dir}")
             part = todo[start:start + BATCH]
             z, eps1, eps2 = noise([seed + i for _, i in part], z_dim=z_dim, condition_dim=condition_dim)
             embedding = torch.from_numpy(np.stack([requests[c].embedding for c, _ in part]))

@@ -115,7 +115,7 @@ def _generate(env: RunEnv, pipeline: ImagePipeline, arch: dict[str, Any], data: 
                                   count=config.generate_num, seed=config.seed, z_dim=arch["z_dim"],
                                   condition_dim=arch["condition_dim"], device=env.device,
                                   image_format=config.image_format, precision=precision,
-                                  provenance={**provenance, "stage": arch["stage"]})
+                                  provenance={**provenance, "stage": arch["stage"]}, stop=env.stop)
 
 
 def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
