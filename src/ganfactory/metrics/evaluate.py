@@ -27,6 +27,7 @@ from ganfactory.metrics.memorisation import COSINE_THRESHOLD, PIXEL_THRESHOLD
 from ganfactory.metrics.sources import ImageSource, open_source
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid
+from ganfactory.output.overlap import refuse_overlap
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     """
     started = time.time()
     source = open_source(target)
-    _refuse_writing_into_inputs(output_folder(source, options.out), [Path(real)] + ([] if source.run else [source.root]))
+    _refuse_writing_into_inputs(output_folder(source, options.out), Path(real), source)
     real_classes = discover_images(resolve_split(Path(real)).train).classes  # DATA/train when DATA is split
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
@@ -93,13 +94,12 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     return EvaluateResult(report=report, metrics_path=metrics_path, pairs_path=pairs_path)
 
 
-def _refuse_writing_into_inputs(out: Path, inputs: list[Path]) -> None:
-    resolved = out.expanduser().resolve()
-    for folder in inputs:
-        root = folder.expanduser().resolve()
-        if resolved == root or root in resolved.parents:
-            raise InputError(f"The output folder {out} lies inside the input folder {folder}; choose an --out "
-                             "outside it so the input images are never changed.")
+def _refuse_writing_into_inputs(out: Path, real: Path, source: ImageSource) -> None:
+    """The shared rule (output.overlap), both directions and through symlinks, for OUT and what goes in it.
+    A run's own folder is its default OUT: its Data/ only has to stay apart from the files written there."""
+    files = [out / "metrics.json", out / "memorisation_pairs.png", out / "logs"]
+    refuse_overlap(inputs=[real] + ([] if source.run else [source.root]), outputs=[out, *files], command="evaluate")
+    refuse_overlap(inputs=[source.run.data_dir if source.run else source.root], outputs=files, command="evaluate")
 
 
 def _provenance(source: ImageSource, real: Path, generated: FeatureSet, real_set: FeatureSet,

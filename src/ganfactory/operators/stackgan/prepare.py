@@ -26,6 +26,7 @@ from ganfactory.operators.stackgan.parts import PartAnnotations, part_lines, rea
 from ganfactory.operators.stackgan.scan import PROBLEM_TEXT, CaptionedImage, ScanReport, scan_captioned_folder
 from ganfactory.operators.stackgan.split import class_split, stratified_split
 from ganfactory.output.atomic import atomic_write, atomic_write_json, atomic_write_text
+from ganfactory.output.overlap import refuse_overlap
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,12 @@ class PrepareResult:
     report_lines: list[str]
 
 
-def _check_folders(data: Path, out: Path) -> None:
-    data, out = Path(data).resolve(), Path(out).resolve()
-    if out == data or out.is_relative_to(data):
-        raise InputError(f"OUT {out} is inside DATA {data}; choose an output folder outside the input folder.")
+def _check_folders(data: Path, out: Path, *, read_too: tuple[Path | str | None, ...] = ()) -> None:
+    """DATA and the other files read (boxes, parts, reference pickles) lie apart from OUT
+    and OUT/images (which may be a symlink), in both directions: nothing read is ever written."""
+    files = [Path(p) for p in read_too if p is not None and Path(p).exists()]
+    refuse_overlap(inputs=[Path(data), *files], outputs=[Path(out), Path(out) / "images"],
+                   command="stackgan-prepare")
 
 
 def read_boxes(path: Path) -> dict[str, tuple[float, float, float, float]]:
@@ -187,7 +190,7 @@ def prepare_stackgan_dataset(data: Path, out: Path, *, encoder: SentenceEncoder 
     `parts`: a folder with parts.txt and part_locs.txt, or parts.txt (part_locs.txt beside it unless
     `part_locs` is given); None: no part files are written.
     Raises InputError (one sentence) when nothing usable is left or an input file is wrong."""
-    _check_folders(data, out)
+    _check_folders(data, out, read_too=(bounding_boxes, reference, parts, part_locs))
     scan = scan_captioned_folder(Path(data))
     items = scan.items
     if reference is not None:
