@@ -22,10 +22,10 @@ def cli(capsys):
 
 
 def _one_sentence(code: int, err: str) -> str:
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(errors) == 1 and err.rstrip().endswith(errors[0]), err
     assert "internal error" not in err and "Traceback" not in err
-    return lines[0]
+    return errors[0]
 
 
 @pytest.mark.parametrize("case", ["real_inside_out", "generated_inside_out", "out_is_a_symlink_to_real"])
@@ -41,4 +41,15 @@ def test_evaluate_refuses_an_out_around_its_inputs(tmp_path, tiny_torchscript, c
     code, _, err = cli("evaluate", generated, "--real", real, "--features", tiny_torchscript, "--features-size", "32",
                        "--bootstrap", "10", "--out", out)
     assert "choose an output location apart from every input" in _one_sentence(code, err)
+    assert tree_digest(tmp_path) == before
+
+
+def test_outliers_refuse_data_inside_their_out(tmp_path, tiny_torchscript, cli):
+    """The same kind in `validate --outliers`: only an --outliers-out inside DATA was refused, not DATA inside it."""
+    out = tmp_path / "report"
+    data = write_digits(out / "data", classes=(0, 1), per_class=6)
+    before = tree_digest(tmp_path)
+    code, _, err = cli("validate", data, "--min-images", "5", "--resolution", "16", "--outliers", "--features",
+                       tiny_torchscript, "--outliers-out", out)
+    assert "data lies inside the output folder" in _one_sentence(code, err)
     assert tree_digest(tmp_path) == before
