@@ -18,6 +18,7 @@ from ganfactory.curation.decisions import Decision, read_decisions
 from ganfactory.curation.items import MANIFEST_NAME, GalleryItem, load_items
 from ganfactory.errors import InputError
 from ganfactory.output.atomic import fsync_directory
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def export_curated(run: Path, out: Path) -> ExportResult:
         raise InputError(f"No image of {run} is accepted yet; accept images in 'ganfactory console' "
                          f"(their decisions go to {run / 'curation.json'}) and export again.")
     _check_out(run, out)
+    require_writable_output(out, out.parent)  # the staging folder goes beside OUT, then replaces it
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

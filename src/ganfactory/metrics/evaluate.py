@@ -19,7 +19,6 @@ from ganfactory.data.discovery import discover_images
 from ganfactory.data.imageio import load_image, pil_to_tensor, resize
 from ganfactory.data.split import resolve_split
 from ganfactory.engine.stats import StatsLogger
-from ganfactory.errors import InputError
 from ganfactory.metrics.compare import compare_feature_sets, memorisation_report
 from ganfactory.metrics.features import FeatureSet, folder_features
 from ganfactory.metrics.loaders import load_feature_network
@@ -28,6 +27,7 @@ from ganfactory.metrics.sources import ImageSource, open_source
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid
 from ganfactory.output.overlap import refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,14 @@ def output_folder(source: ImageSource, out: Path | None) -> Path:
 def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> EvaluateResult:
     """Evaluate generated images (run folder or image folder) against the real images in `real`.
 
-    Raises InputError for a missing or empty folder or an unusable feature network.
+    Raises InputError for a missing or empty folder, an unusable feature network, an --out that overlaps an
+    input or cannot be written.
     """
     started = time.time()
     source = open_source(target)
-    _refuse_writing_into_inputs(output_folder(source, options.out), Path(real), source)
+    out = output_folder(source, options.out)
+    _refuse_writing_into_inputs(out, Path(real), source)
+    require_writable_output(out, out / "logs")  # before the features, not after them
     real_classes = discover_images(resolve_split(Path(real)).train).classes  # DATA/train when DATA is split
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
@@ -87,7 +90,6 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
                                                           cosine_threshold=options.cosine_threshold,
                                                           pixel_threshold=options.pixel_threshold)
     report.update(_provenance(source, Path(real), generated_set, real_set, options, time.time() - started))
-    out = output_folder(source, options.out)
     pairs_path = _write_pairs(report["memorisation"]["closest_pairs"], out)
     metrics_path = atomic_write_json(out / "metrics.json", _json_ready(report))
     _tensorboard(report, out, source)

@@ -19,6 +19,7 @@ from ganfactory.metrics.outliers import DEFAULT_K, DEFAULT_THRESHOLD, class_outl
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid
 from ganfactory.output.overlap import refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def find_outliers(data: Path, *, out: Path | None = None, features: Path | None 
     out = Path(out) if out is not None else data.parent / f"{data.resolve().name}-outliers"
     refuse_overlap(inputs=[data], outputs=[out, out / "outliers.json", out / "outliers.png"],
                    command="validate --outliers")
+    require_writable_output(out)  # before the features
     classes = discover_images(data).classes
     network = load_feature_network(features, input_size=input_size)
     feature_set = folder_features(data, classes, network=network, cache_dir=cache_dir)

@@ -23,6 +23,7 @@ from ganfactory.operators.datasetgan.generator import write_latents
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid, save_image, to_uint8
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
+from ganfactory.output.writable import require_writable_output
 from ganfactory.projection.networks import ProjectionNetworks, load_projection_networks
 from ganfactory.projection.optimise import ProjectionResult, ProjectionSettings, project, w_statistics
 from ganfactory.projection.perceptual import Perceptual, perceptual_features
@@ -50,12 +51,14 @@ def psnr_db(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def project_folder(run: Path, images: Path, out: Path, *, settings: ProjectionSettings, perceptual: Perceptual,
                    class_name: str | None, seed: int, device: torch.device, batch: int = 64) -> ProjectionReport:
     """Project every image of IMAGES with the StyleGAN RUN into OUT (see the module docstring).
-    Raises InputError for an OUT that overlaps IMAGES, the run's checkpoint or its training data, an empty folder or an unreadable image, CheckpointError for a
+    Raises InputError for an OUT that overlaps IMAGES, the run's checkpoint or its training data or cannot be
+    written, an empty folder or an unreadable image, CheckpointError for a
     RUN that is not a StyleGAN run."""
     if settings.steps < 1:
         raise InputError("Give --steps N (at least 1): the optimisation steps per image.")
     out, images = Path(out), Path(images)
     _refuse_overlap(Path(run), images, out)
+    require_writable_output(out, out / "targets", out / "reconstructions")  # before the long part
     nets = load_projection_networks(run, device=device, with_discriminator=perceptual == "discriminator")
     G = nets.G
     targets = load_targets(images, resolution=G.resolution, channels=G.img_channels, class_names=nets.class_names,

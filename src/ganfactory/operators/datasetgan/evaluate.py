@@ -30,6 +30,7 @@ from ganfactory.operators.datasetgan.pairsets import (PairSet, annotated_pairs, 
                                                        real_test_pairs)
 from ganfactory.operators.datasetgan.unet import UNet
 from ganfactory.output.atomic import atomic_write_json
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig) -> dict[str
     resumes: a model scored before on the very same pairs and settings (its fingerprint) is kept, not retrained.
     Raises InputError for a missing or inconsistent input (nothing is written then)."""
     out = Path(out)
+    require_writable_output(evaluation_path(out).parent)  # before any U-Net is trained
     size = _side(out, config)
     classes = read_classes(annotation_folder(out).classes_path)
     test = real_test_pairs(Path(config.real_test), classes=classes, size=size)

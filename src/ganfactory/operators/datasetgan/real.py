@@ -23,6 +23,7 @@ from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.generator import load_generator, write_latents
 from ganfactory.operators.datasetgan.layout import AnnotationFolder, annotation_folder
 from ganfactory.output.atomic import atomic_write, atomic_write_json
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 REAL_PREFIX = "real-"
@@ -42,6 +43,7 @@ def add_real(out: Path, projection: Path) -> list[str]:
     Raises InputError when OUT has no sampled generator, PROJECTION is not a `ganfactory project` output, it
     was projected with another StyleGAN checkpoint, or an id is taken by a different latent."""
     folder = annotation_folder(Path(out))
+    require_writable_output(folder.root, folder.images_dir, folder.reconstructions_dir)
     generator_sha = load_generator(folder.generator_path, device=torch.device("cpu")).checkpoint_sha256
     projection = Path(projection)
     new, new_ids, new_meta = _read_table(projection / "latents.safetensors",
