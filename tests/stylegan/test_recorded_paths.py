@@ -84,3 +84,16 @@ def test_a_recorded_data_folder_that_is_gone_is_refused_in_one_sentence(trained,
     (run / "config.json").write_text(json.dumps({**config, "data": str(tmp_path / "moved")}))
     message = assert_one_line_error(in_process("generate", run, "out2", "--balance", "--device", "cpu"))
     assert str(tmp_path / "moved") in message and "--training-data" in message
+
+
+def test_balance_matches_training_class_folders_that_differ_in_case(trained, in_process, tmp_path):
+    """Issue 21, fault 17's kind: --training-data 'Cats'/'DOGS' for a generator of 'cats'/'dogs' counted 0 real
+    images per class, so --balance added nothing where it should have evened the classes out."""
+    data = tmp_path / "data"
+    write_images(data / "Cats", "cats", 5)
+    write_images(data / "DOGS", "dogs", 2)
+    with one_thread():
+        result = in_process("generate", trained, tmp_path / "out", "--balance", "--generate-num", "0",
+                            "--training-data", data, "--device", "cpu", "--precision", "fp32")
+    assert result.returncode == 0, result.stderr
+    assert _generated(tmp_path / "out") == {"cats": 0, "dogs": 3}

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganfactory.data.discovery import discover_images
+from ganfactory.data.discovery import discover_images, match_class_names
 from ganfactory.data.imageio import load_image, pil_to_tensor, resize
 from ganfactory.data.split import resolve_split
 from ganfactory.engine.stats import StatsLogger
@@ -80,6 +80,7 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     _refuse_writing_into_inputs(out, Path(real), source)
     require_writable_output(out, out / "logs")  # before the features, not after them
     real_classes = discover_images(resolve_split(Path(real)).train).classes  # DATA/train when DATA is split
+    real_classes = _as_generated_classes(real_classes, list(source.classes))
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
     generated_set = folder_features(source.root, source.classes, network=network, cache_dir=options.cache_dir)
@@ -94,6 +95,15 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     metrics_path = atomic_write_json(out / "metrics.json", _json_ready(report))
     _tensorboard(report, out, source)
     return EvaluateResult(report=report, metrics_path=metrics_path, pairs_path=pairs_path)
+
+
+def _as_generated_classes(real: dict[str, list[Path]], generated: list[str]) -> dict[str, list[Path]]:
+    """The real classes under the generated set's names: 'cats' real and 'Cats' generated are one class, and so
+    are two single-level folders (each named after itself)."""
+    if len(real) == 1 and len(generated) == 1:
+        return {generated[0]: next(iter(real.values()))}
+    same = match_class_names(real, generated)
+    return {same[name]: paths for name, paths in real.items()}
 
 
 def _refuse_writing_into_inputs(out: Path, real: Path, source: ImageSource) -> None:
