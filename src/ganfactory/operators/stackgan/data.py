@@ -44,17 +44,17 @@ def _id_rows(path: Path) -> list[list[str]]:
     return rows
 
 
-def _read_boxes(path: Path) -> list[tuple[float, ...]]:
-    boxes = []
+def _read_boxes(path: Path) -> list[tuple[float, float, float, float]]:
+    boxes: list[tuple[float, float, float, float]] = []
     for number, row in enumerate(_id_rows(path), start=1):
         try:
-            box = tuple(float(v) for v in row[1].split()) if len(row) == 2 else ()
+            values = [float(v) for v in row[1].split()] if len(row) == 2 else []
         except ValueError:
-            box = ()
-        if len(box) != 4:
+            values = []
+        if len(values) != 4:
             raise InputError(f"{path} line {number} is not '<id> x y width height'; correct that line or run "
                              "'ganfactory stackgan-prepare' again.")
-        boxes.append(box)
+        boxes.append((values[0], values[1], values[2], values[3]))
     return boxes
 
 
