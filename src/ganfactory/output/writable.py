@@ -31,9 +31,11 @@ def _nearest_existing(path: Path) -> Path:
 def probe_write(folder: Path) -> None:
     """Create, write, fsync, close and remove a file in `folder`; raises the OSError of the first step that fails."""
     probe = folder / f".ganfactory-write-probe-{os.getpid()}"
-    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # one left by a killed process is reused
     try:
-        os.write(fd, b"\0" * PROBE_BYTES)
+        left = memoryview(b"\0" * PROBE_BYTES)
+        while left:  # a nearly full disk may take part of it; the next write then says ENOSPC
+            left = left[os.write(fd, left):]
         os.fsync(fd)
     finally:
         try:
