@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -89,6 +90,9 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
 def _fail(message: str, code: int) -> int:
     click.echo(f"error: {message}", err=True)
     return code
@@ -120,6 +124,14 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         return _fail(f"permission denied for {exc.filename or 'a file'} ({exc.strerror}); choose a path you can "
                      "read and write, or fix its permissions.", 2)
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        if exc.errno in _DISK_ERRORS:  # a disk that fills up part-way, past the check made before the long part
+            target = exc.filename2 or exc.filename or "a file"  # a copy names its source first, its target second
+            return _fail(f"could not write {target} ({exc.strerror}); free some space or choose an output folder "
+                         "on a writable disk, then run the same command again.", 2)
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback).", 1)
     except Exception as exc:  # a bug: one line for users, the traceback with --debug
         if debug:
             traceback.print_exc()

@@ -84,7 +84,7 @@ def test_one_line_errors(tmp_path: Path, captioned: Path) -> None:
     (empty / "cls").mkdir(parents=True)
     cases = [((str(tmp_path / "nope"), str(tmp_path / "o1")), "is not a folder"),
              ((str(empty), str(tmp_path / "o2")), "No image in"),
-             ((str(captioned), str(captioned / "inside")), "inside DATA"),
+             ((str(captioned), str(captioned / "inside")), "lies inside the input folder"),
              ((str(captioned), str(tmp_path / "o3"), "--encoder", str(tmp_path)), "not a sentence-transformers")]
     for args, expected in cases:
         done = run(*args)

@@ -20,6 +20,7 @@ from ganfactory.curation.decisions import Decision, read_decisions
 from ganfactory.curation.items import MANIFEST_NAME, GalleryItem, _relative_source, load_items
 from ganfactory.errors import InputError
 from ganfactory.output.atomic import fsync_directory
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ def export_curated(run: Path, out: Path) -> ExportResult:
                          f"(their decisions go to {run / 'curation.json'}) and export again.")
     _check_out(run, out)
     plan = [(item, *_copies(run, item)) for item in accepted]  # refuse before writing
+    require_writable_output(out, out.parent)  # the staging folder goes beside OUT, then replaces it
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ganfactory.data.validation import ValidationReport, validate_dataset
 from ganfactory.output.overlap import refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ def run_validate(
     """
     refuse_overlap(inputs=[Path(data)], outputs=[Path(json_path)] if json_path is not None else [],
                    command="validate --json")
+    if json_path is not None:
+        require_writable_output(Path(json_path).parent)  # before validating every file
     report = validate_dataset(Path(data), resolution=resolution, min_images=min_images,
                               max_imbalance=max_imbalance, workers=workers)
     if json_path is not None:

@@ -13,6 +13,7 @@ Layout rules (deterministic, everything sorted by name):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -135,3 +136,21 @@ def _no_images_message(root: Path, nested: list[Path]) -> str:
                 f"which is nested too deep; move them to {root}/<class>/.")
     extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
     return f"data folder {root} contains no images ({extensions}); add images or point to the right folder."
+
+
+def match_class_names(names: Iterable[str], reference: Iterable[str]) -> dict[str, str]:
+    """Each of `names` -> the name in `reference` it stands for: the same name, else the one reference name equal
+    to it ignoring case that no other name takes (`cats` for `Cats`: folders typed differently, or copied
+    through a case-insensitive file system). A name without such a match maps to itself, and two names never
+    map to one reference name."""
+    names, reference = list(names), list(reference)
+    mapping = {name: name for name in names}
+    taken = set(names) & set(reference)
+    for name in names:
+        if name in reference:
+            continue
+        candidates = [r for r in reference if r.casefold() == name.casefold() and r not in taken]
+        if len(candidates) == 1 and sum(n.casefold() == name.casefold() for n in names if n not in reference) == 1:
+            mapping[name] = candidates[0]
+            taken.add(candidates[0])
+    return mapping

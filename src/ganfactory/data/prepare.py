@@ -26,6 +26,7 @@ from ganfactory.data.prepare_report import DroppedFile, PreparedFile, PrepareRep
 from ganfactory.errors import ConfigError, InputError
 from ganfactory.output.names import unique_output_paths
 from ganfactory.output.overlap import refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def _check_destination(src: Path, dst: Path) -> None:
     refuse_overlap(inputs=[src], outputs=[dst], command="prepare")
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise InputError(f"output folder {dst} already exists and is not empty; remove it or choose a new folder.")
+    require_writable_output(dst)  # before the first image is processed
 
 
 def _plan(discovered: DiscoveredDataset, dst: Path) -> list[_Job]:

@@ -170,6 +170,9 @@ class TrainingLoop:
         """Train until the total (or the time budget: then save and return with `budget_reached`); on a stop
         request save and raise TrainingInterrupted."""
         trainable = self.trainable
+        if self._already_finished():
+            self.stats.close()
+            return
         if trainable.done == 0 and self.context.is_main:
             write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}init.png")
         bar = tqdm(total=trainable.total, initial=trainable.done, unit=trainable.unit, disable=not self.progress_bar,
@@ -198,6 +201,19 @@ class TrainingLoop:
         finally:
             bar.close()
         self.stats.close()
+
+    def _already_finished(self) -> bool:
+        """A resumed run that needs no step. Past its total (the same command with a smaller --total-kimg,
+        --max-epoch or --stage*-epochs) it says so in one line; the run then generates from its checkpoint."""
+        trainable = self.trainable
+        if not is_finished(trainable):
+            return False
+        if trainable.done > trainable.total and self.context.is_main:
+            stage = f" (stage {self.stage})" if self.stage else ""
+            log.warning("The run in %s%s is already at %s %.4g, past the %g asked for; no training, it is used as "
+                        "it is (a new OUT trains to the smaller total).", self.run.root, stage, trainable.unit,
+                        trainable.done, trainable.total)
+        return True
 
     @property
     def _sample_prefix(self) -> str:

@@ -8,6 +8,7 @@ import click
 
 from ganfactory.errors import CheckpointError
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 
 def export_run(run: Path, output: Path | None = None) -> Path:
@@ -28,6 +29,7 @@ def export_run(run: Path, output: Path | None = None) -> Path:
     root = run if run.is_dir() and (run / "model").is_dir() else _run_root(checkpoint)
     output = output or root / "model" / "generator.onnx"
     refuse_overlap(inputs=[checkpoint, *recorded_inputs(checkpoint)], outputs=[output], command="export")
+    require_writable_output(Path(output).parent)
     return spec.exporter(state, output)
 
 

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganfactory.data.discovery import discover_images
+from ganfactory.data.discovery import discover_images, match_class_names
 from ganfactory.data.imageio import load_image, pil_to_tensor, resize
 from ganfactory.data.split import resolve_split
 from ganfactory.engine.stats import StatsLogger
-from ganfactory.errors import InputError
 from ganfactory.metrics.compare import compare_feature_sets, memorisation_report
 from ganfactory.metrics.features import FeatureSet, folder_features
 from ganfactory.metrics.loaders import load_feature_network
@@ -27,6 +26,8 @@ from ganfactory.metrics.memorisation import COSINE_THRESHOLD, PIXEL_THRESHOLD
 from ganfactory.metrics.sources import ImageSource, open_source
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid
+from ganfactory.output.overlap import refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,16 @@ def output_folder(source: ImageSource, out: Path | None) -> Path:
 def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> EvaluateResult:
     """Evaluate generated images (run folder or image folder) against the real images in `real`.
 
-    Raises InputError for a missing or empty folder or an unusable feature network.
+    Raises InputError for a missing or empty folder, an unusable feature network, an --out that overlaps an
+    input or cannot be written.
     """
     started = time.time()
     source = open_source(target)
-    inputs = [Path(real)] + ([] if source.run else [source.root])
-    _refuse_writing_into_inputs(output_folder(source, options.out), inputs)
+    out = output_folder(source, options.out)
+    _refuse_writing_into_inputs(out, Path(real), source)
+    require_writable_output(out, out / "logs")  # before the features, not after them
     real_classes = discover_images(resolve_split(Path(real)).train).classes  # DATA/train when DATA is split
+    real_classes = _as_generated_classes(real_classes, list(source.classes))
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
     generated_set = folder_features(source.root, source.classes, network=network, cache_dir=options.cache_dir)
@@ -87,20 +91,27 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
                                                           cosine_threshold=options.cosine_threshold,
                                                           pixel_threshold=options.pixel_threshold)
     report.update(_provenance(source, Path(real), generated_set, real_set, options, time.time() - started))
-    out = output_folder(source, options.out)
     pairs_path = _write_pairs(report["memorisation"]["closest_pairs"], out)
     metrics_path = atomic_write_json(out / "metrics.json", _json_ready(report))
     _tensorboard(report, out, source)
     return EvaluateResult(report=report, metrics_path=metrics_path, pairs_path=pairs_path)
 
 
-def _refuse_writing_into_inputs(out: Path, inputs: list[Path]) -> None:
-    resolved = out.expanduser().resolve()
-    for folder in inputs:
-        root = folder.expanduser().resolve()
-        if resolved == root or root in resolved.parents:
-            raise InputError(f"The output folder {out} lies inside the input folder {folder}; choose an --out "
-                             "outside it so the input images are never changed.")
+def _as_generated_classes(real: dict[str, list[Path]], generated: list[str]) -> dict[str, list[Path]]:
+    """The real classes under the generated set's names: 'cats' real and 'Cats' generated are one class, and so
+    are two single-level folders (each named after itself)."""
+    if len(real) == 1 and len(generated) == 1:
+        return {generated[0]: next(iter(real.values()))}
+    same = match_class_names(real, generated)
+    return {same[name]: paths for name, paths in real.items()}
+
+
+def _refuse_writing_into_inputs(out: Path, real: Path, source: ImageSource) -> None:
+    """The shared rule (output.overlap), both directions and through symlinks, for OUT and what goes in it.
+    A run's own folder is its default OUT: its Data/ only has to stay apart from the files written there."""
+    files = [out / "metrics.json", out / "memorisation_pairs.png", out / "logs"]
+    refuse_overlap(inputs=[real] + ([] if source.run else [source.root]), outputs=[out, *files], command="evaluate")
+    refuse_overlap(inputs=[source.run.data_dir if source.run else source.root], outputs=files, command="evaluate")
 
 
 def _provenance(source: ImageSource, real: Path, generated: FeatureSet, real_set: FeatureSet,

@@ -13,12 +13,13 @@ import torch
 
 from ganfactory.data.discovery import discover_images
 from ganfactory.data.imageio import load_image, pil_to_tensor, resize
-from ganfactory.errors import InputError
 from ganfactory.metrics.features import folder_features
 from ganfactory.metrics.loaders import load_feature_network
 from ganfactory.metrics.outliers import DEFAULT_K, DEFAULT_THRESHOLD, class_outliers
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid
+from ganfactory.output.overlap import refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ def find_outliers(data: Path, *, out: Path | None = None, features: Path | None 
     """Score every image of DATA against its class, write outliers.json and outliers.png, return the report."""
     data = Path(data)
     out = Path(out) if out is not None else data.parent / f"{data.resolve().name}-outliers"
-    if data.resolve() in (out.resolve(), *out.resolve().parents):
-        raise InputError(f"The outlier folder {out} lies inside the data folder {data}; choose one outside it.")
+    refuse_overlap(inputs=[data], outputs=[out, out / "outliers.json", out / "outliers.png"],
+                   command="validate --outliers")
+    require_writable_output(out)  # before the features
     classes = discover_images(data).classes
     network = load_feature_network(features, input_size=input_size)
     feature_set = folder_features(data, classes, network=network, cache_dir=cache_dir)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ganfactory.data.dataset import ImageFolderData, load_image_folder
+from ganfactory.data.discovery import match_class_names
 from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.errors import InputError
 from ganfactory.metrics.classifier import classification_accuracy_score
@@ -52,7 +53,9 @@ def stratified_split(labels: np.ndarray, *, test_fraction: float, seed: int = 0)
 
 
 def _relabel(data: ImageFolderData, class_names: list[str], what: str) -> LabelledImages:
-    """Labels re-indexed into the training classes; a class the training data lacks is an error."""
+    """Labels re-indexed into the training classes ('Cats' is 'cats' when only the case differs); a class the
+    training data lacks is an error."""
+    data.class_names = [match_class_names(data.class_names, class_names)[name] for name in data.class_names]
     unknown = [name for name in data.class_names if name not in class_names]
     if unknown:
         raise InputError(f"{what} has the class '{unknown[0]}', which the real training data lacks; use the same "
@@ -74,6 +77,10 @@ def load_sets(train: Path, test: Path | None, generated: Path, *, test_fraction:
         train, test = split.train, split.test
     real = load_image_folder(Path(train), resolution=resolution, channels=3, mode="crop")
     names = real.class_names
+    if len(names) < 2:
+        raise InputError(f"{train} holds one class ({names[0]}), and a classifier of one class is always right, so "
+                         "the Classification Accuracy Score needs at least two classes; give DATA_TRAIN with one "
+                         "subfolder per class.")
     if test is None:
         if test_fraction is None:
             raise InputError("Give a held-out folder DATA_TEST, or --test-fraction to split DATA_TRAIN (or put "

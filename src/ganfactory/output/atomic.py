@@ -67,9 +67,9 @@ def atomic_write(path: Path, write: Callable[[Path], object], *, needed_bytes: i
     the folder (and `needed_bytes`, the expected size, when given). A temporary file left by a killed
     process is removed by `remove_stale_temp_files` when the folder is next opened.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a file in the way or a read-only disk: one sentence too
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())

@@ -10,7 +10,6 @@ OUT/config.json       the resolved configuration
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from ganfactory.errors import InputError
 from ganfactory.output.atomic import atomic_write_json, remove_stale_temp_files
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
+from ganfactory.output.writable import probe_write, unwritable_error
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,14 @@ class RunFolder:
 
 
 def _not_writable(folder: Path, exc: OSError) -> InputError:
-    return InputError(f"Cannot write in {folder} ({exc.strerror or exc}); choose an output folder you can write to, "
-                      "or fix its permissions.")
+    return unwritable_error(folder, exc)
 
 
 def require_writable(folder: Path) -> None:
-    """Create and remove a probe file: a read-only OUT is found before training, not at the first checkpoint."""
-    probe = folder / f".ganfactory-write-probe-{os.getpid()}"
+    """Write and remove a probe file (output.writable): a read-only or full OUT is found before training, not at
+    the first checkpoint."""
     try:
-        probe.touch()
-        probe.unlink()
+        probe_write(folder)
     except OSError as exc:
         raise _not_writable(folder, exc) from exc
 

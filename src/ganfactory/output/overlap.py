@@ -60,9 +60,11 @@ def refuse_overlap(*, inputs: Iterable[Path | None], outputs: Iterable[Path | No
 
 
 def recorded_inputs(model: Path | None) -> list[Path]:
-    """The data folders a model's run was trained on (from its config.json), to protect them too.
+    """The data folders a model's run was trained on (from its config.json), to protect and read them too.
 
-    model: a run folder, its model/ folder or a checkpoint inside it; None gives [].
+    model: a run folder, its model/ folder or a checkpoint inside it; None gives []. Runs record absolute paths;
+    an older run's relative record is located from the run folder, never from the current folder
+    (`locate_recorded`).
     """
     if model is None:
         return []
@@ -75,5 +77,23 @@ def recorded_inputs(model: Path | None) -> list[Path]:
                 data = json.loads(config.read_text(encoding="utf-8", errors="surrogateescape"))
             except (OSError, ValueError):
                 return []
-            return [Path(data[key]) for key in ("data", "source", "target") if isinstance(data.get(key), str)]
+            if not isinstance(data, dict):
+                return []
+            return [locate_recorded(data[key], root) for key in ("data", "source", "target")
+                    if isinstance(data.get(key), str) and data[key]]
     return []
+
+
+def locate_recorded(recorded: str, run_root: Path) -> Path:
+    """The path a run recorded, as it is now. An absolute record is taken as it is. A relative one (runs before
+    absolute records) was relative to the folder the run was started in, which config.json does not name; that
+    folder held OUT, so it is an ancestor of the run folder in the usual layout: the nearest ancestor where the
+    path exists wins. None found: the path beside the run folder (missing, so a reader refuses it)."""
+    path = Path(recorded).expanduser()
+    if path.is_absolute():
+        return path
+    root = Path(os.path.abspath(run_root))
+    for ancestor in root.parents:  # OUT itself is never a candidate: an input inside OUT is refused
+        if (ancestor / path).exists():
+            return ancestor / path
+    return root.parent / path

@@ -17,10 +17,13 @@ from pathlib import Path
 
 import torch
 
+from ganfactory.engine.checkpoint import find_checkpoint
 from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.generator import write_latents
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid, save_image, to_uint8
+from ganfactory.output.overlap import recorded_inputs, refuse_overlap
+from ganfactory.output.writable import require_writable_output
 from ganfactory.projection.networks import ProjectionNetworks, load_projection_networks
 from ganfactory.projection.optimise import ProjectionResult, ProjectionSettings, project, w_statistics
 from ganfactory.projection.perceptual import Perceptual, perceptual_features
@@ -48,13 +51,14 @@ def psnr_db(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def project_folder(run: Path, images: Path, out: Path, *, settings: ProjectionSettings, perceptual: Perceptual,
                    class_name: str | None, seed: int, device: torch.device, batch: int = 64) -> ProjectionReport:
     """Project every image of IMAGES with the StyleGAN RUN into OUT (see the module docstring).
-    Raises InputError for OUT inside IMAGES, an empty folder or an unreadable image, CheckpointError for a
+    Raises InputError for an OUT that overlaps IMAGES, the run's checkpoint or its training data or cannot be
+    written, an empty folder or an unreadable image, CheckpointError for a
     RUN that is not a StyleGAN run."""
     if settings.steps < 1:
         raise InputError("Give --steps N (at least 1): the optimisation steps per image.")
     out, images = Path(out), Path(images)
-    if out.resolve().is_relative_to(images.resolve()):
-        raise InputError(f"OUT {out} lies inside IMAGES {images}; choose a folder outside the images.")
+    _refuse_overlap(Path(run), images, out)
+    require_writable_output(out, out / "targets", out / "reconstructions")  # before the long part
     nets = load_projection_networks(run, device=device, with_discriminator=perceptual == "discriminator")
     G = nets.G
     targets = load_targets(images, resolution=G.resolution, channels=G.img_channels, class_names=nets.class_names,
@@ -75,6 +79,14 @@ def project_folder(run: Path, images: Path, out: Path, *, settings: ProjectionSe
     _write(out, nets=nets, targets=targets, result=result, psnr=psnr, run=Path(run),
            record={**asdict(settings), "perceptual": perceptual, "seed": seed, "seconds_per_image": seconds})
     return ProjectionReport(out=out, count=len(targets.ids), mean_psnr_db=float(psnr.mean()), seconds_per_image=seconds)
+
+
+def _refuse_overlap(run: Path, images: Path, out: Path) -> None:
+    """IMAGES, the run's checkpoint and the data it was trained on are only read: OUT and every place in it
+    that is written must lie apart from them (re-projecting OUT/reconstructions into OUT overwrote them)."""
+    written = [out, out / "targets", out / "reconstructions", out / "comparison.png", out / "latents.safetensors",
+               out / "projection.json"]
+    refuse_overlap(inputs=[images, find_checkpoint(run), *recorded_inputs(run)], outputs=written, command="project")
 
 
 def _concatenate(results: list[ProjectionResult]) -> ProjectionResult:

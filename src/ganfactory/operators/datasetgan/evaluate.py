@@ -37,6 +37,7 @@ from ganfactory.operators.datasetgan.pairsets import (
 )
 from ganfactory.operators.datasetgan.unet import UNet
 from ganfactory.output.atomic import atomic_write_json
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ def evaluate_segmentation(out: Path, config: SegmentationEvalConfig, *,
     Raises InputError for a missing or inconsistent input, or a test image that is also an annotated training
     image (overlap.py; nothing is written then)."""
     out = Path(out)
+    require_writable_output(evaluation_path(out).parent)  # before any U-Net is trained
     size = _side(out, config)
     classes = read_classes(annotation_folder(out).classes_path)
     test = real_test_pairs(Path(config.real_test), classes=classes, size=size)

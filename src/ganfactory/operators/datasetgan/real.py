@@ -25,6 +25,7 @@ from ganfactory.operators.datasetgan.generator import load_generator, write_late
 from ganfactory.operators.datasetgan.layout import AnnotationFolder, annotation_folder
 from ganfactory.output.atomic import atomic_write, atomic_write_json
 from ganfactory.output.lock import exclusive_output
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 REAL_PREFIX = "real-"
@@ -50,6 +51,7 @@ def add_real(out: Path, projection: Path) -> list[str]:
 
 def _add_real(out: Path, projection: Path) -> list[str]:
     folder = annotation_folder(Path(out))
+    require_writable_output(folder.root, folder.images_dir, folder.reconstructions_dir)
     generator_sha = load_generator(folder.generator_path, device=torch.device("cpu")).checkpoint_sha256
     projection = Path(projection)
     new, new_ids, new_meta = _read_table(projection / "latents.safetensors",

@@ -5,6 +5,7 @@ random crop back to size and a random horizontal flip at every step."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,20 @@ def _id_rows(path: Path) -> list[list[str]]:
     return rows
 
 
+def _read_boxes(path: Path) -> list[tuple[float, float, float, float]]:
+    boxes: list[tuple[float, float, float, float]] = []
+    for number, row in enumerate(_id_rows(path), start=1):
+        try:
+            values = [float(v) for v in row[1].split()] if len(row) == 2 else []
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise InputError(f"{path} line {number} is not '<id> x y width height'; correct that line or run "
+                             "'ganfactory stackgan-prepare' again.")
+        boxes.append((values[0], values[1], values[2], values[3]))
+    return boxes
+
+
 def read_prepared(root: Path) -> PreparedData:
     """Raises InputError (one sentence) for a folder that is not a complete, consistent prepared dataset."""
     root = Path(root)
@@ -50,7 +65,7 @@ def read_prepared(root: Path) -> PreparedData:
     if missing:
         raise InputError(f"{root} lacks {', '.join(missing)}; run 'ganfactory stackgan-prepare DATA {root}' first.")
     images = [r[1] for r in _id_rows(root / "images.txt")]
-    boxes = [tuple(float(v) for v in r[1].split()) for r in _id_rows(root / "bounding_boxes.txt")]
+    boxes = _read_boxes(root / "bounding_boxes.txt")
     test = [r[1].strip() == "1" for r in _id_rows(root / "train_test_split.txt")]
     lines = [json.loads(line) for line in (root / "captions.jsonl").read_text(encoding="utf-8").splitlines() if line]
     embeddings = np.load(root / "embeddings.npy", allow_pickle=False)
@@ -60,9 +75,27 @@ def read_prepared(root: Path) -> PreparedData:
                          "again.")
     encoder_file = root / "encoder.json"
     encoder = json.loads(encoder_file.read_text("utf-8"))["name"] if encoder_file.is_file() else ""
-    return PreparedData(root=root, images=images, classes=[line["class"] for line in lines], boxes=boxes,  # type: ignore[arg-type]
+    return PreparedData(root=root, images=images, classes=[line["class"] for line in lines], boxes=boxes,
                         test=test, captions=[line["captions"] for line in lines],
                         embeddings=embeddings.astype(np.float32), encoder=encoder)
+
+
+BOX_SLACK = 1.0  # pixels a box may pass the image's edge by (rounding in the tools that write boxes)
+
+
+def box_problem(box: tuple[float, ...], size: tuple[int, int]) -> str | None:
+    """Why a bounding box (x y width height, pixels) cannot crop an image of `size` (width, height); None when
+    it can. A box reaching outside its image is refused, not clipped: it is usually corners (x1 y1 x2 y2) given
+    for x y w h, or a box of another image, and one wholly outside left an empty crop that stopped training."""
+    width, height = size
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        return "is not four numbers"
+    x, y, w, h = box
+    if w <= 0 or h <= 0:
+        return "has no area (its width and height must be positive)"
+    if x < -BOX_SLACK or y < -BOX_SLACK or x + w > width + BOX_SLACK or y + h > height + BOX_SLACK:
+        return "reaches outside the image"
+    return None
 
 
 def crop_box(size: tuple[int, int], box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
@@ -75,9 +108,17 @@ def crop_box(size: tuple[int, int], box: tuple[float, float, float, float]) -> t
     return max(0, cx - r), max(0, cy - r), min(width, cx + r), min(height, cy + r)
 
 
-def load_cropped(path: Path, box: tuple[float, float, float, float], size: int) -> torch.Tensor:
-    """uint8 [3, L, L], L = round(size * 76/64): the box crop resized with bicubic filtering."""
+def load_cropped(path: Path, box: tuple[float, float, float, float], size: int, *, where: str = "") -> torch.Tensor:
+    """uint8 [3, L, L], L = round(size * 76/64): the box crop resized with bicubic filtering. Raises InputError
+    for a box that does not fit the image (`where`: the file and line that gave the box, for the message)."""
     image = load_image(path)
+    problem = box_problem(box, image.size)
+    if problem is not None:
+        numbers = " ".join(f"{v:g}" for v in box)
+        raise InputError(f"{where or 'The bounding box'} gives {path.name} ({image.width}x{image.height} pixels) the "
+                         f"box '{numbers}', which {problem}; "
+                         "correct that line (x y width height, in pixels) or run 'ganfactory stackgan-prepare' "
+                         "again.")
     load = round(size * LOAD_SCALE)
     cropped = image.crop(crop_box(image.size, box)).resize((load, load), Image.Resampling.BICUBIC)
     return torch.from_numpy(np.asarray(cropped, dtype=np.uint8).copy()).permute(2, 0, 1)
@@ -92,7 +133,9 @@ def image_path(data: PreparedData, index: int) -> Path:
 
 def load_images(data: PreparedData, indices: list[int], size: int) -> torch.Tensor:
     """uint8 [N, 3, L, L] of the given rows, decoded once (L: the load size of `size`)."""
-    return torch.stack([load_cropped(image_path(data, i), data.boxes[i], size) for i in indices])
+    boxes = data.root / "bounding_boxes.txt"
+    return torch.stack([load_cropped(image_path(data, i), data.boxes[i], size, where=f"{boxes} line {i + 1}")
+                        for i in indices])
 
 
 def random_crop_flip(images: torch.Tensor, size: int, generator: torch.Generator, *, mirror: bool = True

@@ -56,6 +56,7 @@ def plan_stackgan(env: RunEnv) -> TrainingPlan:
     if len(rows) < 2:
         raise InputError(f"{data.root} has {len(rows)} training image(s); StackGAN needs at least two (lower "
                          "--test-fraction in stackgan-prepare).")
+    _requests(env, data, data.encoder)  # what generation will need, checked before the first step
     class_names = sorted(set(data.classes))
     common = dict(config=config, device=env.device, class_names=class_names, precision=str(env.precision))
 
@@ -93,16 +94,21 @@ def _initial_state(config: StackGANConfig) -> dict[str, Any] | None:
 
 
 def _requests(env: RunEnv, data: PreparedData | None, encoder: str) -> list[CaptionRequest]:
-    """--captions FILE, else every caption of the test split (its class known, its embedding prepared)."""
+    """--captions FILE, else every caption of the test split (its class known, its embedding prepared); [] with
+    --generate-num 0, which generates nothing. Raises InputError when there is nothing to generate from."""
     config = env.config
     assert isinstance(config, StackGANConfig)
+    if config.generate_num == 0:
+        return []
     if config.captions:
         return captions_from_file(Path(config.captions), config.encoder or encoder)
     if data is None:
         raise InputError("Nothing to generate from: pass --captions FILE (one sentence a line) or a prepared DATA.")
     rows = data.subset(test=True)
     if not rows:
-        raise InputError(f"{data.root} has no test images to take captions from; pass --captions FILE.")
+        raise InputError(f"{data.root} has no test images to take captions from, so nothing could be generated "
+                         "after training; pass --captions FILE (one sentence a line), prepare DATA with "
+                         "--test-fraction above 0, or train only with --generate-num 0.")
     return [CaptionRequest(text, data.classes[i], data.embeddings[i, j])
             for i in rows for j, text in enumerate(data.captions[i])]
 

@@ -23,11 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from ganfactory.errors import InputError
+from ganfactory.operators.stackgan.data import box_problem
 from ganfactory.operators.stackgan.encoder import SentenceEncoder, load_encoder
 from ganfactory.operators.stackgan.parts import PartAnnotations, part_lines, read_parts
 from ganfactory.operators.stackgan.scan import PROBLEM_TEXT, CaptionedImage, ScanReport, scan_captioned_folder
 from ganfactory.operators.stackgan.split import class_split, stratified_split
 from ganfactory.output.atomic import atomic_write, atomic_write_json, atomic_write_text
+from ganfactory.output.overlap import refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,12 @@ class PrepareResult:
     report_lines: list[str]
 
 
-def _check_folders(data: Path, out: Path) -> None:
-    data, out = Path(data).resolve(), Path(out).resolve()
-    if out == data or out.is_relative_to(data):
-        raise InputError(f"OUT {out} is inside DATA {data}; choose an output folder outside the input folder.")
+def _check_folders(data: Path, out: Path, *, read_too: tuple[Path | str | None, ...] = ()) -> None:
+    """DATA and the other files read (boxes, parts, reference pickles) lie apart from OUT
+    and OUT/images (which may be a symlink), in both directions: nothing read is ever written."""
+    files = [Path(p) for p in read_too if p is not None and Path(p).exists()]
+    refuse_overlap(inputs=[Path(data), *files], outputs=[Path(out), Path(out) / "images"],
+                   command="stackgan-prepare")
 
 
 def read_boxes(path: Path) -> dict[str, tuple[float, float, float, float]]:
@@ -72,6 +77,13 @@ def _boxes_for(items: list[CaptionedImage], box_file: Path | None) -> list[tuple
     if missing:
         raise InputError(f"{len(missing)} image(s) have no box in {box_file} (first: {missing[0]}); add a line "
                          "for each or drop --bounding-boxes.")
+    for item in items:  # a box outside its image would stop training later with an empty crop
+        problem = box_problem(boxes[item.rel], item.size)
+        if problem is not None:
+            numbers = " ".join(f"{v:g}" for v in boxes[item.rel])
+            raise InputError(f"The box '{numbers}' of {item.rel} ({item.size[0]}x{item.size[1]} pixels) in {box_file} "
+                             f"{problem}; correct that line "
+                             "(x y width height, in pixels) or drop --bounding-boxes.")
     return [boxes[i.rel] for i in items]
 
 
@@ -189,7 +201,8 @@ def prepare_stackgan_dataset(data: Path, out: Path, *, encoder: SentenceEncoder 
     `parts`: a folder with parts.txt and part_locs.txt, or parts.txt (part_locs.txt beside it unless
     `part_locs` is given); None: no part files are written.
     Raises InputError (one sentence) when nothing usable is left or an input file is wrong."""
-    _check_folders(data, out)
+    _check_folders(data, out, read_too=(bounding_boxes, reference, parts, part_locs))
+    require_writable_output(Path(out), Path(out) / "images", Path(out) / "parts")  # before the slow encoding
     scan = scan_captioned_folder(Path(data))
     items = scan.items
     if reference is not None:

@@ -53,6 +53,11 @@ def training_folder(config: GenerationChoices, inputs: tuple[Path, ...], model: 
             raise InputError(f"--balance, --per-class-target and --max-similarity need the training images, and "
                              f"{model} does not record them; pass --training-data DATA.")
         folder = recorded[0]
+        if not folder.is_dir():
+            raise InputError(f"The training images folder {folder} that {model}'s run recorded (config.json) is no "
+                             "longer there (an older run's relative record is looked for beside the run folder and "
+                             "in the folders above it); pass --training-data DATA (the folder the model was trained "
+                             "on).")
     if not folder.is_dir():
         raise InputError(f"The training images folder {folder} does not exist; pass --training-data DATA (the "
                          "folder the model was trained on).")

@@ -20,6 +20,7 @@ from ganfactory.operators.stylegan.spec import is_legacy_stylegan
 from ganfactory.output.images import save_gif, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
+from ganfactory.output.writable import require_writable_output
 
 
 def class_index(class_names: list[str], conditional: bool, class_name: str | None) -> int | None:
@@ -56,6 +57,7 @@ def interpolate_run(run_or_model: Path, *, seeds: list[int], frames: int, class_
         root = Path(run_or_model) if Path(run_or_model).is_dir() else path.parent.parent
         output = RunFolder(root).samples_dir / f"interpolation_{'-'.join(map(str, seeds))}.gif"
     refuse_overlap(inputs=[path, *recorded_inputs(path)], outputs=[output], command="interpolate")
+    require_writable_output(Path(output).parent)
     checkpoint = load_checkpoint(path)
     state = require_operator(checkpoint, "stylegan", path, legacy=is_legacy_stylegan)
     G = generator_from_state(state, device=torch.device("cpu"), architecture=checkpoint_architecture(checkpoint))

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import load_image_folder
+from ganfactory.data.discovery import match_class_names
 from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.engine.best import best_checkpoint, read_best
 from ganfactory.engine.checkpoint import (
@@ -167,6 +168,9 @@ def _generation_inputs(env: RunEnv, model: Path | None, class_names: list[str],
     training = training_images(config, env.inputs, model)
     if not conditional:  # one class, whatever the training folder calls it
         training = {class_names[0]: [path for paths in training.values() for path in paths]}
+    else:  # a training folder 'Cats' is the generator's class 'cats'
+        same = match_class_names(training, class_names)
+        training = {same[name]: paths for name, paths in training.items()}
     plan = _generation_plan(config, class_names, conditional, {name: len(paths) for name, paths in training.items()})
     gate = None
     if config.gate_active:
