@@ -3,8 +3,8 @@ grids and a 5,000-image gallery.
 
     python benchmarks/console_load.py [--stats-lines 100000] [--images 5000] [--requests 600] [--clients 8]
 
-Serves the console with uvicorn on 127.0.0.1 (the only address it sends to), in its own process, and sends a fixed number of requests
-from a few client threads, mixed as a user's browser would: static files, the run page, its curves, the gallery
+Serves the console with uvicorn on 127.0.0.1 (the only address it sends to), in its own process, and sends a
+fixed number of requests from a few client threads, mixed as a user's browser would: static files, the run page, its curves, the gallery
 page, thumbnails, the jobs table. Prints p50/p95/max per kind, the curves payload in bytes, and the goals of
 issue 20 (static p95 < 100 ms, run page p95 < 1 s, series payload < 300 KB). Wall-clock figures on a shared
 machine: say what else ran.
@@ -46,7 +46,8 @@ def add_training_logs(root: Path, lines: int, grids: int = 40) -> None:
     rng = np.random.default_rng(1)
     with open(root / "logs" / "stats.jsonl", "w", encoding="utf-8") as handle:
         for tick in range(lines):
-            handle.write(json.dumps({"tick": tick, "kimg": tick * 0.04, "steps": tick * 5, "loss_G": float(rng.random()),
+            handle.write(json.dumps({"tick": tick, "kimg": tick * 0.04, "steps": tick * 5,
+                                     "loss_G": float(rng.random()),
                                      "loss_D": float(rng.random()), "r1": 0.01, "ada_p": 0.1, "lr": 2.5e-3,
                                      "sec_per_kimg": 30.0, "diversity": 0.9}) + "\n")
     for i in range(grids):
@@ -91,7 +92,10 @@ def timed_get(client: httpx.Client, kind: str, path: str) -> tuple[str, float, i
     return kind, time.perf_counter() - start, response.status_code, len(response.content)
 
 
-def run_load(base: str, mix: list[tuple[str, str]], *, requests: int, clients: int) -> list[tuple[str, float, int, int]]:
+Result = tuple[str, float, int, int]  # kind, seconds, status, bytes
+
+
+def run_load(base: str, mix: list[tuple[str, str]], *, requests: int, clients: int) -> list[Result]:
     plan = list(itertools.islice(itertools.cycle(mix), requests))
     with httpx.Client(base_url=base, timeout=30) as client, ThreadPoolExecutor(clients) as pool:
         return list(pool.map(lambda item: timed_get(client, *item), plan))
@@ -134,7 +138,8 @@ def main() -> None:
         results = run_load(base, request_mix(rid, thumbnails), requests=args.requests, clients=args.clients)
         report(results)
         payload = max(size for kind, _, _, size in results if kind == "curves")
-        print(f"curves payload: {payload} bytes (goal < {PAYLOAD_GOAL}: {'met' if payload < PAYLOAD_GOAL else 'NOT met'})")
+        verdict = "met" if payload < PAYLOAD_GOAL else "NOT met"
+        print(f"curves payload: {payload} bytes (goal < {PAYLOAD_GOAL}: {verdict})")
         server.terminate()
         server.join()
 

@@ -85,11 +85,14 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--other-run", type=Path, default=None,
+                        help="a second run folder: the compare page shows both (one colour per run)")
     args = parser.parse_args()
     run = args.run.resolve()
     work = Path(tempfile.mkdtemp(prefix="console-shots-"))
     labels = _annotation(run, work)
-    settings = ConsoleSettings(home=work / "home", run_roots=(run, labels, work / "runs"), port=args.port)
+    other = args.other_run.resolve() if args.other_run else run
+    settings = ConsoleSettings(home=work / "home", run_roots=(run, other, labels, work / "runs"), port=args.port)
     app, server = _serve(settings)
     _jobs(app, run, work)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,9 @@ def main() -> None:
         shots = [("jobs", f"{base}/jobs", None), ("run", f"{base}/runs/{run_id(run)}", ".u-wrap"),
                  ("gallery", f"{base}/runs/{run_id(run)}/gallery", None),
                  ("annotate", f"{base}/runs/{run_id(labels)}/annotate/sample_000", None),
-                 ("compare", f"{base}/compare?run={run_id(run)}&run={run_id(run)}", None)]
+                 ("compare", f"{base}/compare?run={run_id(run)}&run={run_id(other)}", ".u-wrap"),
+                 ("generate", f"{base}/runs/{run_id(run)}/generate?seed=7&truncation=1", "#generated"),
+                 ("walk", f"{base}/runs/{run_id(run)}/generate?seeds=1,2,3&frames=8&truncation=0.8", "#walk")]
         for name, url, wait in shots:
             page.goto(url)
             if wait:
