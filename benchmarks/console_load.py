@@ -5,9 +5,9 @@ grids and a 5,000-image gallery.
 
 Serves the console with uvicorn on 127.0.0.1 (the only address it sends to), in its own process, and sends a
 fixed number of requests from a few client threads, mixed as a user's browser would: static files, the run page,
-its curves, the gallery page, thumbnails, the jobs table. Prints p50/p95/max per kind, the curves payload in bytes, and the goals of
-issue 20 (static p95 < 100 ms, run page p95 < 1 s, series payload < 300 KB). Wall-clock figures on a shared
-machine: say what else ran.
+its curves, the gallery page, thumbnails, the jobs table. Prints p50/p95/max per kind, the curves payload in
+bytes, and the goals of issue 20 (static p95 < 100 ms, run page p95 < 1 s, series payload < 300 KB).
+Wall-clock figures on a shared machine: say what else ran.
 """
 
 from __future__ import annotations
