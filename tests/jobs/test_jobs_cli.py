@@ -66,7 +66,7 @@ def test_list_show_cancel_retry_and_logs(home: Path, fake_cli: None, tmp_path: P
         {"unit": "kimg", "done": 12.3, "total": 300, "sec_per_unit": 2.0, "phase": "training", "updated": 0}))
     (tmp_path / "run" / "config.json").write_text(json.dumps({"total_kimg": 300}))
     table = _invoke("list", "--home", str(home)).splitlines()
-    assert table[0].split() == ["ID", "OPERATOR", "STATUS", "TRY", "PROGRESS", "ETA", "STARTED"]
+    assert table[0].split() == ["ID", "OPERATOR", "STATUS", "TRY", "PROGRESS", "ETA", "STARTED", "WORKER"]
     assert table[1].split()[:5] == [str(job_id), "stylegan", "queued", "0/3", "12.3/300"]
     details = _invoke("show", str(job_id), "--home", str(home))
     assert f"run folder: {tmp_path / 'run'}" in details and '"total_kimg": 300' in details
