@@ -44,6 +44,7 @@ parser.add_argument("--fail-times", type=int, default=0)     # crash (exit 1) on
 parser.add_argument("--same-crash", action="store_true")      # the same crash message every run (else: numbered)
 parser.add_argument("--record", default=None)                # shared JSON-lines file of run events
 parser.add_argument("--ignore-term", action="store_true")     # a hung job that never honours SIGTERM
+parser.add_argument("--exclusive", action="store_true")       # record "overlap" if another run holds OUT's lock
 args = parser.parse_args()
 
 out = Path(args.out)
@@ -75,6 +76,15 @@ if os.environ.get("RANK", "0") != "0":
     while not stop and not (out / "output_0.manifest").exists():
         time.sleep(0.01)
     sys.exit(75 if stop else 0)
+
+if args.exclusive:
+    # Held until this process dies (the kernel drops it, even after SIGKILL): a second run of the same job
+    # while one is alive finds it taken.
+    lock = open(out / "run.lock", "a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        record("overlap")
 
 runs_file = out / "runs.txt"
 runs = int(runs_file.read_text()) + 1 if runs_file.exists() else 1

@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 _WAIT_STEP_S = 0.2  # how often the supervisor looks at the process and the stop/cancel flags
 
 
-def make_worker_id() -> str:
+def make_worker_id(host: str | None = None) -> str:
     """host:pid:random, unique even when a pid is reused after a reboot."""
-    return f"{host_name()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return f"{host or host_name()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class StopSignals:
@@ -221,11 +221,13 @@ def run_worker(
     command_for: CommandBuilder = operator_command_line,
     worker_id: str | None = None,
     queue: str | None = None,
+    host: str | None = None,
 ) -> int:
     """Run jobs from the queue in `home` until SIGTERM/SIGINT, idleness (exit_when_idle) or max_jobs.
 
     queue: a postgresql:// URL shared by workers on several machines (None: $GANFACTORY_QUEUE, else the
-    SQLite file in `home`, which also holds the job logs either way).
+    SQLite file in `home`, which also holds the job logs either way). host: the name recorded on the jobs
+    this worker claims (default: the machine's host name).
     stale_after: a running job whose heartbeat is older than this is presumed orphaned and requeued;
     keep it several times heartbeat_every. stop_timeout: how long a job may take to save and exit
     after SIGTERM before it is killed. Returns the number of jobs run.
@@ -236,9 +238,9 @@ def run_worker(
     jobs = open_queue(home, queue)
     with StopSignals() as stop:
         worker = Worker(
-            queue=jobs, worker_id=worker_id or make_worker_id(), stop=stop, command_for=command_for,
+            queue=jobs, worker_id=worker_id or make_worker_id(host), stop=stop, command_for=command_for,
             poll=poll, heartbeat_every=heartbeat_every, stale_after=stale_after, stop_timeout=stop_timeout,
-            host=host_name(), gpu=gpu_names(),
+            host=host or host_name(), gpu=gpu_names(),
         )
         return worker.run(max_jobs=max_jobs, exit_when_idle=exit_when_idle)
 
