@@ -52,12 +52,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # 2: the typed operator request (JSON) beside the argv
     2: ("ALTER TABLE jobs ADD COLUMN request TEXT",),
-    # 3: where a job runs (workers on several machines), and "one unfinished job per run folder" enforced by
-    # the database itself, so two clients submitting at once cannot both pass the check.
+    # 3: where a job runs (workers on several machines); the shard K/N of a generation split across jobs
+    # ('' for a whole job); and "one unfinished job per run folder (and shard)" enforced by the database
+    # itself, so two clients submitting at once cannot both pass the check.
     3: (
         "ALTER TABLE jobs ADD COLUMN worker_host TEXT",
         "ALTER TABLE jobs ADD COLUMN worker_gpu TEXT",
-        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_active_per_run_folder ON jobs (run_folder)"
+        "ALTER TABLE jobs ADD COLUMN shard TEXT NOT NULL DEFAULT ''",
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_active_per_run_folder ON jobs (run_folder, shard)"
         " WHERE status IN ('queued', 'running')",
     ),
 }

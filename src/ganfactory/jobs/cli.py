@@ -45,15 +45,21 @@ def jobs_group() -> None:
               help="Processes (GPUs) on this machine; more than 1 runs the operator under torchrun.")
 @click.option("--max-restarts", type=int, default=0, show_default=True,
               help="torchrun's own restarts within one attempt (with --nproc > 1).")
+@click.option("--shards", type=int, default=None,
+              help="Split generation into N jobs (the operator gets --shard K/N) that any workers run at once.")
 @home_option
 @queue_option
 @click.argument("operator")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def submit(priority: int, max_attempts: int, nproc: int, max_restarts: int, home: Path | None, queue: str | None,
-           operator: str, args: tuple[str, ...]) -> None:
+def submit(priority: int, max_attempts: int, nproc: int, max_restarts: int, shards: int | None, home: Path | None,
+           queue: str | None, operator: str, args: tuple[str, ...]) -> None:
     """Queue `ganfactory OPERATOR ARGS...` (submit's options go before OPERATOR)."""
-    job_id = commands.submit(home, operator, list(args), priority=priority, max_attempts=max_attempts,
-                             nproc=nproc, max_restarts=max_restarts, queue=queue)
+    options = dict(priority=priority, max_attempts=max_attempts, nproc=nproc, max_restarts=max_restarts)
+    if shards is not None:
+        ids = commands.submit_shards(home, operator, list(args), shards=shards, queue=queue, **options)
+        click.echo(f"queued jobs {', '.join(map(str, ids))} (shards 1-{shards} of {shards})")
+        return
+    job_id = commands.submit(home, operator, list(args), queue=queue, **options)
     click.echo(f"queued job {job_id}")
 
 

@@ -37,18 +37,41 @@ def submit(
     queue: QueueArg = None,
 ) -> int:
     """Queue `ganfactory OPERATOR ARGS...` and return the job id; relative paths are taken from cwd."""
-    if max_attempts < 1:
-        raise JobError(f"--max-attempts must be at least 1, not {max_attempts}.")
-    if nproc < 1:
-        raise JobError(f"--nproc must be at least 1, not {nproc}.")
-    if max_restarts < 0:
-        raise JobError(f"--max-restarts must be 0 or more, not {max_restarts}.")
+    _check_options(max_attempts=max_attempts, nproc=nproc, max_restarts=max_restarts)
     where = (cwd or Path.cwd()).resolve()
     run_folder, request = resolve_job(operator, list(args), cwd=where)
     return open_queue(home, queue).submit(
         operator=operator, args=list(args), run_folder=run_folder, cwd=where, priority=priority,
         max_attempts=max_attempts, nproc=nproc, max_restarts=max_restarts, request=request,
     )
+
+
+def _check_options(*, max_attempts: int, nproc: int, max_restarts: int) -> None:
+    if max_attempts < 1:
+        raise JobError(f"--max-attempts must be at least 1, not {max_attempts}.")
+    if nproc < 1:
+        raise JobError(f"--nproc must be at least 1, not {nproc}.")
+    if max_restarts < 0:
+        raise JobError(f"--max-restarts must be 0 or more, not {max_restarts}.")
+
+
+def submit_shards(home: HomeArg, operator: str, args: list[str], *, shards: int, cwd: Path | None = None,
+                  queue: QueueArg = None, priority: int = 0, max_attempts: int = 3, nproc: int = 1,
+                  max_restarts: int = 0) -> list[int]:
+    """Queue N jobs `ganfactory OPERATOR ARGS... --shard K/N` (K = 1..N) that generate into one OUT; the shard
+    that completes last merges the manifest. Every shard's arguments are validated before any is queued."""
+    _check_options(max_attempts=max_attempts, nproc=nproc, max_restarts=max_restarts)
+    options = dict(priority=priority, max_attempts=max_attempts, nproc=nproc, max_restarts=max_restarts)
+    if shards < 2:
+        raise JobError(f"--shards must be at least 2, not {shards}; leave it out for one job.")
+    if any(arg == "--shard" or arg.startswith("--shard=") for arg in args):
+        raise JobError("Give either --shards N to submit or --shard K/N to the operator, not both.")
+    where = (cwd or Path.cwd()).resolve()
+    parts = [(f"{k}/{shards}", [*args, "--shard", f"{k}/{shards}"]) for k in range(1, shards + 1)]
+    resolved = [(shard, argv, *resolve_job(operator, argv, cwd=where)) for shard, argv in parts]
+    jobs = open_queue(home, queue)
+    return [jobs.submit(operator=operator, args=argv, run_folder=folder, cwd=where, request=request, shard=shard,
+                        **options) for shard, argv, folder, request in resolved]
 
 
 @dataclass(frozen=True)
@@ -107,7 +130,8 @@ def format_details(details: JobDetails) -> str:
     job = details.job
     lines = [
         f"job {job.id}: {job.status.value}" + (" (cancel requested)" if job.cancel_requested else ""),
-        f"command:    {job.command_line}" + (f"  [{job.nproc} processes]" if job.nproc > 1 else ""),
+        f"command:    {job.command_line}" + (f"  [{job.nproc} processes]" if job.nproc > 1 else "")
+        + (f"  [shard {job.shard}]" if job.shard else ""),
         f"directory:  {job.cwd}",
         f"run folder: {job.run_folder or '-'}",
         f"priority:   {job.priority}    attempts: {job.attempts}/{job.max_attempts}",

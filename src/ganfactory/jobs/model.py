@@ -53,6 +53,7 @@ class Job:
     request: dict | None = None  # the typed operator request ({"operator", "inputs", "out", "config"})
     worker_host: str | None = None  # the machine of the worker that last claimed it
     worker_gpu: str | None = None  # that worker's GPU name(s), None without CUDA
+    shard: str = ""  # "K/N" for one of N jobs that share a run folder (`jobs submit --shards N`), else ""
 
     @property
     def command_line(self) -> str:
@@ -95,6 +96,7 @@ class Job:
             request=json.loads(row["request"]) if "request" in keys and row["request"] else None,
             worker_host=row["worker_host"] if "worker_host" in keys else None,
             worker_gpu=row["worker_gpu"] if "worker_gpu" in keys else None,
+            shard=row["shard"] if "shard" in keys else "",
         )
 
 

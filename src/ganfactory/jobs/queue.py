@@ -64,19 +64,21 @@ class JobQueue:
         nproc: int = 1,
         max_restarts: int = 0,
         request: dict | None = None,
+        shard: str = "",
     ) -> int:
         """Queue a job and return its id; refused when an unfinished job already uses the run folder.
-        `request`: the typed operator request (OperatorRequest.to_json()) the worker runs; None: run `args`."""
+        `request`: the typed operator request (OperatorRequest.to_json()) the worker runs; None: run `args`.
+        `shard`: "K/N" when the job is one of N that write disjoint shares of one run folder."""
         folder = strict_text(run_folder, role="run folder") if run_folder is not None else None
         cwd = Path(strict_text(cwd, role="working folder"))
         try:
             with self.backend.write() as tx:
-                _refuse_shared_run_folder(tx, folder, job_id=None)
+                _refuse_shared_run_folder(tx, folder, job_id=None, shard=shard)
                 row = tx.execute(
                     "INSERT INTO jobs (operator, args, run_folder, cwd, priority, max_attempts, nproc,"
-                    " max_restarts, created_at, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    " max_restarts, created_at, request, shard) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (operator, json.dumps(list(args)), folder, str(cwd), priority, max_attempts, nproc,
-                     max_restarts, self._now(tx), None if request is None else json.dumps(request)),
+                     max_restarts, self._now(tx), None if request is None else json.dumps(request), shard),
                 ).fetchone()
                 job_id = int(row["id"])
                 tx.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (str(self.home.log_for(job_id)), job_id))
@@ -131,8 +133,8 @@ class JobQueue:
                         f"Job {job_id} is {status.value}; only failed or cancelled jobs can be retried "
                         "(submit the command again to run a finished job once more)."
                     )
-                folder = tx.execute("SELECT run_folder FROM jobs WHERE id = ?", (job_id,)).fetchone()["run_folder"]
-                _refuse_shared_run_folder(tx, folder, job_id=job_id)
+                row = tx.execute("SELECT run_folder, shard FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                _refuse_shared_run_folder(tx, row["run_folder"], job_id=job_id, shard=row["shard"])
                 tx.execute(
                     "UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, exit_code = NULL,"
                     " cancel_requested = 0, finished_at = NULL WHERE id = ?",
@@ -263,20 +265,28 @@ def _status_of(tx: Transaction, job_id: int, location: str) -> JobStatus:
     return JobStatus(row["status"])
 
 
-def _refuse_shared_run_folder(tx: Transaction, folder: str | None, *, job_id: int | None) -> None:
-    # Two live jobs writing one run folder would corrupt each other's checkpoints and manifest. The
-    # unique index jobs_one_active_per_run_folder backs this check up against concurrent submits.
+def _refuse_shared_run_folder(tx: Transaction, folder: str | None, *, job_id: int | None, shard: str = "") -> None:
+    # Two live jobs writing one run folder would corrupt each other's checkpoints and manifest, unless they are
+    # different shards of one split (K/N, same N), which write disjoint files and manifests. The unique index
+    # jobs_one_active_per_run_folder backs this check up against concurrent submits of the same shard.
     if folder is None:
         return
-    row = tx.execute(
-        "SELECT id, status FROM jobs WHERE run_folder = ? AND status IN (?, ?) AND id <> ? LIMIT 1",
+    rows = tx.execute(
+        "SELECT id, status, shard FROM jobs WHERE run_folder = ? AND status IN (?, ?) AND id <> ?",
         (folder, *_ACTIVE, -1 if job_id is None else job_id),
-    ).fetchone()
-    if row is not None:
-        raise JobError(
-            f"Job {row['id']} ({row['status']}) already writes to {folder}; "
-            "wait for it, cancel it, or choose another output folder."
-        )
+    ).fetchall()
+    for row in rows:
+        if not _disjoint_shards(row["shard"], shard):
+            raise JobError(
+                f"Job {row['id']} ({row['status']}) already writes to {folder}; "
+                "wait for it, cancel it, or choose another output folder."
+            )
+
+
+def _disjoint_shards(one: str, other: str) -> bool:
+    if not one or not other or one == other:
+        return False
+    return one.split("/")[1] == other.split("/")[1]
 
 
 def _stale_verdict(row: dict, *, stale_after: float) -> tuple[JobStatus, str]:
