@@ -70,24 +70,39 @@ def start_shard(root: Path, shard: Shard) -> Path:
     return shard.manifest_path(root)
 
 
+def complete_shard(root: Path, shard: Shard, *, print_: str) -> bool:
+    """Mark this shard complete; True when the whole set is (all N markers carry the same fingerprint)."""
+    atomic_write_text(shard.marker_path(root), print_ + "\n")
+    waiting = [s.name for s in _siblings(shard) if _marker(root, s) != print_]
+    if waiting:
+        log.info("Shard %s is complete; the shards are merged when shard(s) %s complete too.", shard.name,
+                 ", ".join(waiting))
+    return not waiting
+
+
+def shard_entries(root: Path, shard: Shard) -> dict[str, dict[str, Any]]:
+    """Every line of the set's shard manifests, by id."""
+    entries: dict[str, dict[str, Any]] = {}
+    for each in _siblings(shard):
+        path = each.manifest_path(root)
+        if path.exists():
+            entries.update((entry["id"], entry) for entry in iter_manifest(path))
+    return entries
+
+
 def finish_shard(root: Path, shard: Shard, *, print_: str, manifest_path: Path) -> bool:
     """Mark this shard complete, and merge every shard's manifest into output_0.manifest when the set is complete
     (all N markers carry the same fingerprint `print_`). Returns whether this call merged."""
-    atomic_write_text(shard.marker_path(root), print_ + "\n")
-    shards = [Shard(index=k, count=shard.count) for k in range(1, shard.count + 1)]
-    waiting = [s.name for s in shards if _marker(root, s) != print_]
-    if waiting:
-        log.info("Shard %s is complete; output_0.manifest is merged when shard(s) %s complete too.", shard.name,
-                 ", ".join(waiting))
+    if not complete_shard(root, shard, print_=print_):
         return False
-    entries: dict[str, dict[str, Any]] = {}
-    for each in shards:
-        for entry in iter_manifest(each.manifest_path(root)):
-            entries[entry["id"]] = entry
-    ordered = sorted(entries.values(), key=_unsharded_order)
+    ordered = sorted(shard_entries(root, shard).values(), key=_unsharded_order)
     atomic_write_text(manifest_path, "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in ordered))
     log.info("All %d shards complete: merged %d lines into %s.", shard.count, len(ordered), manifest_path)
     return True
+
+
+def _siblings(shard: Shard) -> list[Shard]:
+    return [Shard(index=k, count=shard.count) for k in range(1, shard.count + 1)]
 
 
 def _marker(root: Path, shard: Shard) -> str | None:

@@ -4,6 +4,8 @@ ceil(N / (1 - drop)) candidates are labelled (seeds `--seed` + 1e6 + i, never an
 is written to Data/images, Data/masks (index PNG) and Data/previews (image | colours) and listed with its
 uncertainty in Data/candidates.manifest. When every candidate is there, the N least uncertain are listed
 in output_0.manifest and the others moved to Data/dropped/. A rerun skips what is written: no duplicates.
+With `--shard K/N` only every N-th candidate is labelled, listed in OUT/shards/K-of-N.manifest; the shard that
+completes the set merges the lists into candidates.manifest and selects (output/shards.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ganfactory.output.atomic import atomic_write, atomic_write_text
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import SEGMENTATION, ManifestWriter, iter_manifest, make_entry, stable_id
+from ganfactory.output.shards import Shard, complete_shard, fingerprint, shard_entries, start_shard
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class PairPlan:
     batch: int
     pixel_chunk: int
     class_name: str | None = None
+    shard: Shard | None = None  # label only this shard's candidates (output/shards.py)
 
     @property
     def candidates(self) -> int:
@@ -90,6 +94,8 @@ def _entry(run: RunFolder, name: str, paths: dict[str, Path], *, seed: int, clas
 def _pending(run: RunFolder, plan: PairPlan, candidates: ManifestWriter) -> list[int]:
     todo = []
     for index in range(plan.candidates):
+        if plan.shard is not None and not plan.shard.owns(index):
+            continue
         name = pair_id(plan.seed + GENERATE_SEED_OFFSET + index)
         written = all(p.exists() or _dropped_path(p).exists()
                       for p in _paths(run, name).values())
@@ -102,7 +108,8 @@ def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: R
                      classes: list[SegmentationClass], provenance: dict[str, Any]) -> int:
     """Label and write every candidate not written yet; returns how many were written now."""
     written = 0
-    with ManifestWriter(run.data_dir / "candidates.manifest") as candidates:
+    listing = run.data_dir / "candidates.manifest" if plan.shard is None else start_shard(run.root, plan.shard)
+    with ManifestWriter(listing) as candidates:
         todo = _pending(run, plan, candidates)
         for start in range(0, len(todo), plan.batch):
             indices = todo[start:start + plan.batch]
@@ -174,5 +181,23 @@ def generate_pairs(source: SourceGenerator, ensemble: PixelEnsemble, *, run: Run
                    classes: list[SegmentationClass], provenance: dict[str, Any]) -> int:
     """Label the candidates, then keep the least uncertain; returns the pairs written in this call."""
     written = label_candidates(source, ensemble, run=run, plan=plan, classes=classes, provenance=provenance)
+    if plan.shard is not None and not _merge_shards(run, plan, provenance):
+        return written
     keep_least_uncertain(run, plan)
     return written
+
+
+def _merge_shards(run: RunFolder, plan: PairPlan, provenance: dict[str, Any]) -> bool:
+    """Mark this shard complete; when the set is, add every shard's candidates to candidates.manifest (atomically,
+    in seed order) so the selection sees them all. False while other shards are still labelling."""
+    assert plan.shard is not None
+    agreed = {**provenance, "keep": plan.keep, "drop": plan.drop_uncertain, "seed": plan.seed,
+              "truncation": plan.truncation, "class": plan.class_name}
+    if not complete_shard(run.root, plan.shard, print_=fingerprint(agreed)):
+        return False
+    listing = run.data_dir / "candidates.manifest"
+    entries = {e["id"]: e for e in iter_manifest(listing)} if listing.exists() else {}
+    entries.update(shard_entries(run.root, plan.shard))
+    ordered = sorted(entries.values(), key=lambda e: e["seed"])
+    atomic_write_text(listing, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ordered))
+    return True
