@@ -4,7 +4,9 @@ shard that was stopped fills only its own gap when it runs again."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +68,26 @@ def test_a_bad_shard_is_one_sentence(trained, cli, tmp_path):
     result = cli("generate", trained, tmp_path / "out", "--shard", "4/3")
     assert result.returncode == 2 and "--shard must be K/N with 1 <= K <= N" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_shard_killed_with_sigkill_reruns_only_its_gap(trained, tmp_path):
+    out = tmp_path / "out"
+    args = cli_args("generate", trained, out, "--generate-num", "900", "--device", "cpu", "--precision", "fp32",
+                    "--shard", "2/3")  # 300 seeds of each of the 2 classes
+    shard_manifest = out / "shards" / "2-of-3.manifest"
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CLI_ENV)
+    deadline = time.monotonic() + 150  # a loaded machine starts torch slowly
+    while not shard_manifest.is_file() or not shard_manifest.stat().st_size:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    listed = shard_manifest.read_bytes().count(b"\n")  # whole lines; a torn tail is cut when reopened
+    assert 0 < listed < 600 and not (out / "shards" / "2-of-3.done").exists()
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=600, env=CLI_ENV)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"Wrote {600 - listed} images" in rerun.stdout  # only the seeds its manifest lacked
+    lines = [json.loads(line) for line in shard_manifest.read_text().splitlines()]
+    assert sorted(line["seed"] for line in lines if line["class_index"] == 0) == list(range(1, 900, 3))
+    assert len(lines) == len({line["id"] for line in lines}) == 600
+    assert (out / "shards" / "2-of-3.done").exists() and not (out / "output_0.manifest").exists()  # 1, 3 to come
