@@ -218,7 +218,7 @@ FAST = dict(poll=0.05, heartbeat_every=0.1, stale_after=30.0, stop_timeout=10.0)
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+def postgres_server() -> Iterator[PostgresCluster]:
     """A throwaway PostgreSQL cluster for this test process (each xdist worker starts its own)."""
     cluster = PostgresCluster.start()
     try:
@@ -245,6 +245,7 @@ def queue_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def home(tmp_path: Path, queue_url: str | None) -> Path:
+    """The jobs home (logs; the SQLite file). Through queue_url, every test that uses it runs on both backends."""
     return tmp_path / "home"
 
 
@@ -258,7 +259,8 @@ def make_queue(home: Path, queue_url: str | None) -> Callable[..., JobQueue]:
     """Another JobQueue on the same jobs (e.g. with an injected clock)."""
 
     def make(**options: object) -> JobQueue:
-        return JobQueue(open_queue(home, queue_url).home, backend=open_queue(home, queue_url).backend, **options)
+        base = open_queue(home, queue_url)
+        return JobQueue(base.home, backend=base.backend, **options)
 
     return make
 
