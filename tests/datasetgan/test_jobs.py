@@ -8,14 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from ganfactory.engine.driver import run_operator
 from ganfactory.errors import ConfigError
-from ganfactory.jobs.commands import open_queue, submit
+from ganfactory.jobs.commands import open_queue, submit, submit_shards
 from ganfactory.jobs.errors import JobError
 from ganfactory.jobs.launch import operator_command_line
 from ganfactory.jobs.model import JobStatus
 from ganfactory.jobs.worker import run_worker
 from ganfactory.operators.command import OperatorRequest, step_command
 from ganfactory.operators.datasetgan.spec import DATASETGAN
+from ganfactory.output.manifest import read_manifest
+
+from .conftest import tiny
 
 STEPS = {
     "sample": (["run", "out", "--num", "3", "--truncation", "0.5"], {"num": 3, "truncation": 0.5}),
@@ -74,3 +78,17 @@ def test_a_worker_runs_a_queued_sample_step(stylegan_run, tmp_path, monkeypatch)
     images = tmp_path / "out" / "annotation" / "images"
     assert sorted(p.name for p in images.iterdir()) == ["0000.png", "0001.png"]
     assert (tmp_path / "out" / "annotation" / "classes.json").is_file()
+
+
+def test_queued_shards_of_generate_complete_one_selection(annotated, tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    run_operator(DATASETGAN, (), annotated, tiny(), progress_bar=False)  # the interpreter
+    home = tmp_path / "home"
+    ids = submit_shards(home, "datasetgan", ["generate", str(annotated), "--num", "6", "--drop-uncertain", "0.25",
+                                             "--batch", "2", "--device", "cpu"], shards=2, cwd=tmp_path)
+    jobs = open_queue(home)
+    assert [jobs.get(i).request["config"]["shard"] for i in ids] == ["1/2", "2/2"]
+    ran = run_worker(home, poll=0.05, heartbeat_every=0.2, stale_after=30.0, stop_timeout=10.0, exit_when_idle=True)
+    assert ran == 2 and all(jobs.get(i).status is JobStatus.DONE for i in ids), jobs.get(ids[0]).log_path.read_text()
+    assert len(read_manifest(annotated / "Data" / "candidates.manifest")) == 8
+    assert len(read_manifest(annotated / "output_0.manifest")) == 6

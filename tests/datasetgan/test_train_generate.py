@@ -17,6 +17,7 @@ from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import TrainingInterrupted
 from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.datasetgan import generate as generate_module
+from ganfactory.operators.datasetgan.generator import GENERATE_SEED_OFFSET
 from ganfactory.operators.datasetgan.spec import DATASETGAN
 from ganfactory.operators.datasetgan.training import InterpreterTrainable
 from ganfactory.output.manifest import SEGMENTATION, read_manifest
@@ -133,3 +134,33 @@ def test_cli_sample_and_one_line_errors(stylegan_run, tmp_path):
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "0000.png has no mask" in errors[0]
+
+
+def test_two_shards_select_the_pairs_of_one_unsharded_run(annotated, tmp_path):
+    _train(annotated)
+    whole = tmp_path / "whole"
+    import shutil
+
+    shutil.copytree(annotated, whole)
+    common = dict(num=6, drop_uncertain=0.25, batch=2, predict=True)  # 8 candidates, 6 kept
+    first_seed = tiny(**common).seed + GENERATE_SEED_OFFSET  # candidate i has this seed + i
+    run_operator(DATASETGAN, (), whole, tiny(**common, resume=str(whole)), sampler_only=True)
+    first = run_operator(DATASETGAN, (), annotated, tiny(**common, resume=str(annotated), shard="1/2"),
+                         sampler_only=True)
+    assert first.images_written == 4 and not (annotated / "output_0.manifest").exists()  # waits for shard 2
+    second = run_operator(DATASETGAN, (), annotated, tiny(**common, resume=str(annotated), shard="2/2"),
+                          sampler_only=True)
+    # the shard that completes the set selects: it reports the listed pairs it labelled (as an unsharded run does)
+    mine = [line for line in read_manifest(annotated / "output_0.manifest") if (line["seed"] - first_seed) % 2 == 1]
+    assert second.images_written == len(mine) > 0
+
+    def picked(out):
+        return [(line["id"], line["seed"]) for line in read_manifest(out / "output_0.manifest")]
+
+    assert picked(annotated) == picked(whole) and len(picked(whole)) == 6
+    assert sorted(c["seed"] for c in read_manifest(annotated / "Data" / "candidates.manifest")) == sorted(
+        c["seed"] for c in read_manifest(whole / "Data" / "candidates.manifest"))
+    assert len(list((annotated / "Data" / "dropped" / "masks").glob("*.png"))) == 2
+    again = run_operator(DATASETGAN, (), annotated, tiny(**common, resume=str(annotated), shard="2/2"),
+                         sampler_only=True)
+    assert again.images_written == 0 and picked(annotated) == picked(whole)  # a rerun fills only gaps: none

@@ -66,7 +66,7 @@ def test_list_show_cancel_retry_and_logs(home: Path, fake_cli: None, tmp_path: P
         {"unit": "kimg", "done": 12.3, "total": 300, "sec_per_unit": 2.0, "phase": "training", "updated": 0}))
     (tmp_path / "run" / "config.json").write_text(json.dumps({"total_kimg": 300}))
     table = _invoke("list", "--home", str(home)).splitlines()
-    assert table[0].split() == ["ID", "OPERATOR", "STATUS", "TRY", "PROGRESS", "ETA", "STARTED"]
+    assert table[0].split() == ["ID", "OPERATOR", "STATUS", "TRY", "PROGRESS", "ETA", "STARTED", "WORKER"]
     assert table[1].split()[:5] == [str(job_id), "stylegan", "queued", "0/3", "12.3/300"]
     details = _invoke("show", str(job_id), "--home", str(home))
     assert f"run folder: {tmp_path / 'run'}" in details and '"total_kimg": 300' in details
@@ -108,3 +108,39 @@ def test_the_real_command_line_runs_jobs_commands(home: Path) -> None:
     listing = subprocess.run([sys.executable, "-m", "ganfactory", "jobs", "list", "--home", str(home)],
                              capture_output=True, text=True, timeout=120)
     assert listing.returncode == 0 and listing.stdout.split()[:2] == ["ID", "OPERATOR"]
+
+
+@pytest.fixture
+def fake_generator_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in operator that takes --shard, like `stylegan ... --predict`."""
+
+    @click.command()
+    @click.argument("model")
+    @click.argument("out")
+    @click.option("--shard", default="")
+    def stylegan(model: str, out: str, shard: str) -> None:
+        """Stand-in operator."""
+
+    monkeypatch.setattr("ganfactory.jobs.runfolder.operator_command", lambda name: stylegan)
+
+
+def test_submit_shards_fans_out_jobs_that_share_the_run_folder(
+        home: Path, fake_generator_cli: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    output = _invoke("submit", "--home", str(home), "--shards", "3", "--priority", "2", "stylegan", "m", "out")
+    assert output.strip() == "queued jobs 1, 2, 3 (shards 1-3 of 3)"
+    queue = commands.open_queue(home)
+    jobs = queue.list_jobs()
+    assert [(job.shard, job.args[-2:], job.priority) for job in jobs] == [
+        (f"{k}/3", ("--shard", f"{k}/3"), 2) for k in (1, 2, 3)]
+    assert {job.run_folder for job in jobs} == {(tmp_path / "out").resolve()}
+    assert "[shard 2/3]" in commands.format_details(commands.show(home, 2))
+    with pytest.raises(GanFactoryError, match="Job 1 \\(queued\\) already writes to"):
+        commands.submit(home, "stylegan", ["m", "out"], cwd=tmp_path)  # a whole job beside the shards
+    with pytest.raises(GanFactoryError, match="already writes to"):
+        commands.submit_shards(home, "stylegan", ["m", "out"], shards=2, cwd=tmp_path)  # another split
+    with pytest.raises(GanFactoryError, match="either --shards N to submit or --shard K/N"):
+        commands.submit_shards(home, "stylegan", ["m", "o2", "--shard", "1/2"], shards=2, cwd=tmp_path)
+    claimed = queue.claim_next("w")
+    queue.finish(claimed.id, lease=claimed.lease, status=JobStatus.FAILED, error="x", exit_code=1)
+    assert queue.retry(claimed.id).status is JobStatus.QUEUED  # its sibling shards do not block its retry

@@ -171,3 +171,19 @@ def test_an_error_that_repeats_with_the_same_message_is_not_retried() -> None:
     assert other.status is JobStatus.QUEUED  # a different failure may still pass
     killed = _decide(-9, attempts=2, error=_decide(-9).error)
     assert killed.status is JobStatus.QUEUED  # a kill (memory, a lost node) can pass: retried as before
+
+
+def test_gpu_names_come_from_nvidia_smi_and_respect_cuda_visible_devices(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from ganfactory.jobs.machine import gpu_names
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert gpu_names(visible="0") is None  # no nvidia-smi: no GPU
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho '0, GPU-aaa111, NVIDIA H100 80GB HBM3'\necho '1, GPU-bbb222, NVIDIA A10'\n")
+    smi.chmod(0o755)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert gpu_names() == "NVIDIA H100 80GB HBM3, NVIDIA A10"
+    assert gpu_names(visible="1") == "NVIDIA A10"
+    assert gpu_names(visible="GPU-aaa") == "NVIDIA H100 80GB HBM3"
+    assert gpu_names(visible="") is None

@@ -10,10 +10,8 @@ import threading
 import pytest
 
 from ganfactory.jobs.commands import logs
-from ganfactory.jobs.home import resolve_home
 from ganfactory.jobs.launch import torchrun_prefix
 from ganfactory.jobs.model import JobStatus
-from ganfactory.jobs.queue import JobQueue
 from ganfactory.jobs.worker import run_worker
 
 
@@ -89,14 +87,14 @@ def test_cancel_a_queued_job_and_a_running_one_then_retry(home, queue, submit_fa
     assert kit.manifest_ids(tmp_path / "long") == [f"img_{i}" for i in range(150)]
 
 
-def test_a_worker_whose_job_was_reclaimed_kills_its_copy_and_keeps_out(home, queue, submit_fake, work,
+def test_a_worker_whose_job_was_reclaimed_kills_its_copy_and_keeps_out(home, queue, make_queue, submit_fake, work,
                                                                        tmp_path, record_file, kit) -> None:
     job_id = submit_fake("stolen", total=300, step_time=0.01)
     thread = threading.Thread(target=work, kwargs={"max_jobs": 1})
     thread.start()
     kit.wait_for(lambda: kit.checkpoint_step(tmp_path / "stolen") >= 2, what="a checkpoint")
     # Another worker believes this one dead (say, after a long suspend) and takes the job back.
-    JobQueue(resolve_home(home), clock=lambda: 1e12).reclaim_stale(stale_after=1)
+    make_queue(clock=lambda: 1e12).reclaim_stale(stale_after=1)
     thread.join(timeout=20)
     assert not thread.is_alive()
     job = queue.get(job_id)

@@ -14,6 +14,9 @@ PATH = click.Path(path_type=Path)
 @click.command("console")
 @click.option("--home", type=PATH, default=None,
               help="The jobs home folder [default: $GANFACTORY_HOME or ~/.ganfactory].")
+@click.option("--queue", default=None, metavar="URL",
+              help="A shared job queue, postgresql://user@host/db [default: $GANFACTORY_QUEUE, else the SQLite "
+                   "file in --home].")
 @click.option("--runs", "run_roots", type=PATH, multiple=True,
               help="A run folder, or a folder holding run folders (repeatable); the jobs' run folders are always "
                    "shown.")
@@ -22,7 +25,8 @@ PATH = click.Path(path_type=Path)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--token", default=None, envvar="GANFACTORY_CONSOLE_TOKEN",
               help="The access token [default: a new random one, printed at start].")
-def console_command(home: Path | None, run_roots: tuple[Path, ...], host: str, port: int, token: str | None) -> None:
+def console_command(home: Path | None, queue: str | None, run_roots: tuple[Path, ...], host: str, port: int,
+                    token: str | None) -> None:
     """Open the web console: watch jobs, look at runs, curate generated images, paint DatasetGAN masks."""
     try:
         import uvicorn
@@ -37,7 +41,8 @@ def console_command(home: Path | None, run_roots: tuple[Path, ...], host: str, p
             raise ConfigError(f"--runs {root} is not a folder; give a run folder or a folder of runs.")
     if token is not None and len(token) < 8:
         raise ConfigError("--token must be at least 8 characters long; leave it out to get a random one.")
-    settings = ConsoleSettings(home=home, run_roots=tuple(run_roots), host=host, port=port, token=token or new_token())
+    settings = ConsoleSettings(home=home, run_roots=tuple(run_roots), host=host, port=port, token=token or new_token(),
+                               queue=queue)
     app = create_app(settings)
     app.state.console.queue  # noqa: B018 -- open the queue now: a bad --home is one line here, not an error page later
     click.echo(f"ganfactory console: {settings.url(with_token=not settings.loopback)}")

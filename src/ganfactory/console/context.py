@@ -57,7 +57,7 @@ class Console:
     @property
     def queue(self) -> JobQueue:
         if self._queue is None:
-            self._queue = open_queue(self.settings.home)
+            self._queue = open_queue(self.settings.home, self.settings.queue)
         return self._queue
 
     def runs(self) -> list[KnownRun]:

@@ -30,7 +30,8 @@ class ConsoleSettings:
     """home: the job queue's home folder (None: $GANFACTORY_HOME or ~/.ganfactory).
     run_roots: folders that are run folders or hold run folders (one or two levels down).
     token: required by every state-changing request, and by every request when `host` is not loopback.
-    poll_ms: how often live parts of a page refresh themselves."""
+    poll_ms: how often live parts of a page refresh themselves.
+    queue: a shared queue's postgresql:// URL (None: $GANFACTORY_QUEUE, else the SQLite file in `home`)."""
 
     home: Path | None = None
     run_roots: tuple[Path, ...] = ()
@@ -40,6 +41,7 @@ class ConsoleSettings:
     poll_ms: int = 2000
     page_size: int = 200  # gallery images per page
     mask_max_bytes: int = 8 * 1024 * 1024
+    queue: str | None = None
 
     @property
     def loopback(self) -> bool:

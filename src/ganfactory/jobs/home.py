@@ -1,4 +1,4 @@
-"""Where the queue lives: the ganfactory home folder (database and per-job logs)."""
+"""Where the queue lives: the ganfactory home folder (SQLite database and per-job logs), or a database URL."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from ganfactory.jobs.errors import JobError
 
 HOME_ENV = "GANFACTORY_HOME"
+QUEUE_ENV = "GANFACTORY_QUEUE"  # a postgresql:// URL: the queue that workers on several machines share
 DEFAULT_HOME = Path("~/.ganfactory")
 
 
@@ -42,3 +43,13 @@ def resolve_home(home: Path | str | None = None) -> JobHome:
             f"Cannot create the jobs home folder {root} ({exc.strerror}); pass a writable folder with --home."
         ) from exc
     return JobHome(root=root)
+
+
+def resolve_queue_url(queue: str | None = None) -> str | None:
+    """The queue database's URL from the argument, else $GANFACTORY_QUEUE; None: the home folder's SQLite file."""
+    chosen = queue if queue is not None else os.environ.get(QUEUE_ENV)
+    return chosen.strip() or None if chosen else None
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import shlex
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 
 class JobStatus(str, Enum):
@@ -50,14 +51,25 @@ class Job:
     error: str | None
     log_path: Path
     request: dict | None = None  # the typed operator request ({"operator", "inputs", "out", "config"})
+    worker_host: str | None = None  # the machine of the worker that last claimed it
+    worker_gpu: str | None = None  # that worker's GPU name(s), None without CUDA
+    shard: str = ""  # "K/N" for one of N jobs that share a run folder (`jobs submit --shards N`), else ""
 
     @property
     def command_line(self) -> str:
         """The command a user would type to run (or resume) this job by hand."""
         return " ".join(["ganfactory", self.operator, *(shlex.quote(arg) for arg in self.args)])
 
+    @property
+    def where(self) -> str:
+        """host (GPU) of the worker that last claimed the job; "-" before any."""
+        if not self.worker_host:
+            return "-"
+        return f"{self.worker_host} ({self.worker_gpu})" if self.worker_gpu else self.worker_host
+
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
+        keys = row.keys()
         return cls(
             id=row["id"],
             operator=row["operator"],
@@ -81,7 +93,10 @@ class Job:
             exit_code=row["exit_code"],
             error=row["error"],
             log_path=Path(row["log_path"]),
-            request=json.loads(row["request"]) if "request" in row.keys() and row["request"] else None,
+            request=json.loads(row["request"]) if "request" in keys and row["request"] else None,
+            worker_host=row["worker_host"] if "worker_host" in keys else None,
+            worker_gpu=row["worker_gpu"] if "worker_gpu" in keys else None,
+            shard=row["shard"] if "shard" in keys else "",
         )
 
 

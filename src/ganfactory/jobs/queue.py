@@ -1,129 +1,54 @@
-"""The job queue: one SQLite database that any number of workers and clients share safely.
+"""The job queue: one database that any number of workers and clients share safely.
 
-Every state change is one short `BEGIN IMMEDIATE` transaction, so two workers can never claim the
-same job, and a run is identified by a lease token: a worker whose lease was taken away (it was
-presumed dead and its job reclaimed) can no longer change the job.
+The logic is written once, in SQL both backends speak: every state change is one short write
+transaction that locks what it reads (SQLite: the whole database, `BEGIN IMMEDIATE`; PostgreSQL: the
+rows, `FOR UPDATE`), so two workers can never claim the same job, and a run is identified by a lease
+token: a worker whose lease was taken away (it was presumed dead and its job reclaimed) can no longer
+change the job. Time stamps come from the database's clock, so workers on machines whose clocks
+differ still agree on when a lease expired.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
+from ganfactory.jobs.backend import QueueBackend, Transaction
+from ganfactory.jobs.backend_sqlite import SqliteBackend
 from ganfactory.jobs.errors import JobError
-from ganfactory.jobs.home import JobHome
+from ganfactory.jobs.home import JobHome, is_postgres_url, resolve_home, resolve_queue_url
 from ganfactory.jobs.model import Beat, Job, JobStatus
 from ganfactory.output.pathtext import strict_text
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: the typed operator request (JSON) beside the argv
-BUSY_TIMEOUT_S = 30.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    operator         TEXT    NOT NULL,
-    args             TEXT    NOT NULL,
-    run_folder       TEXT,
-    cwd              TEXT    NOT NULL,
-    priority         INTEGER NOT NULL DEFAULT 0,
-    status           TEXT    NOT NULL DEFAULT 'queued'
-                     CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    max_attempts     INTEGER NOT NULL DEFAULT 3,
-    nproc            INTEGER NOT NULL DEFAULT 1,
-    max_restarts     INTEGER NOT NULL DEFAULT 0,
-    worker_id        TEXT,
-    lease            TEXT,
-    pid              INTEGER,
-    heartbeat_at     REAL,
-    created_at       REAL    NOT NULL,
-    started_at       REAL,
-    finished_at      REAL,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    exit_code        INTEGER,
-    error            TEXT,
-    log_path         TEXT    NOT NULL DEFAULT '',
-    request          TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_by_claim_order ON jobs (status, priority DESC, id);
-CREATE INDEX IF NOT EXISTS jobs_by_run_folder ON jobs (run_folder, status);
-"""
-
 _ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 class JobQueue:
-    """The jobs of one home folder. Each call opens its own connection, so any thread may use it."""
+    """The jobs of one queue. Each call opens its own connection, so any thread may use it.
 
-    def __init__(self, home: JobHome, *, clock: Callable[[], float] = time.time) -> None:
+    backend: where the jobs live (None: the SQLite file of `home`). clock: injectable so tests can age
+    heartbeats without sleeping (None: the database's clock). `home` also holds the job logs.
+    """
+
+    def __init__(self, home: JobHome, *, backend: QueueBackend | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.home = home
-        self._clock = clock  # injectable so tests can age heartbeats without sleeping
-        self._create_schema()
+        self.backend = backend if backend is not None else SqliteBackend(database=home.database)
+        self._clock = clock
+        self.backend.migrate()
 
-    # -- connections -------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the jobs live, for messages: the SQLite file or the database URL (no password)."""
+        return self.backend.location
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the write lock is taken
-        # before the first read of a read-modify-write, not lazily at the first write.
-        conn = sqlite3.connect(str(self.home.database), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def _create_schema(self) -> None:
-        try:
-            with self._read() as conn:
-                # WAL lets readers (list, show) run while a worker writes; it persists in the file.
-                conn.execute("PRAGMA journal_mode = WAL")
-            with self._write() as conn:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise JobError(
-                        f"The job database {self.home.database} was written by a newer ganfactory; "
-                        "upgrade ganfactory or use another --home."
-                    )
-                # Statement by statement: executescript() would commit our transaction early.
-                for statement in _statements():
-                    conn.execute(statement)
-                columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-                if "request" not in columns:  # a version-1 database: its jobs keep running from their argv
-                    conn.execute("ALTER TABLE jobs ADD COLUMN request TEXT")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise JobError(
-                f"Cannot open the job database {self.home.database} ({exc}); "
-                "check the file, or use another --home."
-            ) from exc
+    def _now(self, tx: Transaction) -> float:
+        return self._clock() if self._clock is not None else tx.now()
 
     # -- clients -----------------------------------------------------------------------------
 
@@ -139,115 +64,127 @@ class JobQueue:
         nproc: int = 1,
         max_restarts: int = 0,
         request: dict | None = None,
+        shard: str = "",
     ) -> int:
         """Queue a job and return its id; refused when an unfinished job already uses the run folder.
-        `request`: the typed operator request (OperatorRequest.to_json()) the worker runs; None: run `args`."""
+        `request`: the typed operator request (OperatorRequest.to_json()) the worker runs; None: run `args`.
+        `shard`: "K/N" when the job is one of N that write disjoint shares of one run folder."""
         folder = strict_text(run_folder, role="run folder") if run_folder is not None else None
         cwd = Path(strict_text(cwd, role="working folder"))
-        with self._write() as conn:
-            _refuse_shared_run_folder(conn, folder, job_id=None)
-            cur = conn.execute(
-                "INSERT INTO jobs (operator, args, run_folder, cwd, priority, max_attempts, nproc,"
-                " max_restarts, created_at, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (operator, json.dumps(list(args)), folder, str(cwd), priority, max_attempts, nproc,
-                 max_restarts, self._clock(), None if request is None else json.dumps(request)),
-            )
-            assert cur.lastrowid is not None  # set by the INSERT
-            job_id = int(cur.lastrowid)
-            conn.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (str(self.home.log_for(job_id)), job_id))
+        try:
+            with self.backend.write() as tx:
+                _refuse_shared_run_folder(tx, folder, job_id=None, shard=shard)
+                row = tx.execute(
+                    "INSERT INTO jobs (operator, args, run_folder, cwd, priority, max_attempts, nproc,"
+                    " max_restarts, created_at, request, shard) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (operator, json.dumps(list(args)), folder, str(cwd), priority, max_attempts, nproc,
+                     max_restarts, self._now(tx), None if request is None else json.dumps(request), shard),
+                ).fetchone()
+                job_id = int(row["id"])
+                tx.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (str(self.home.log_for(job_id)), job_id))
+        except self.backend.integrity_error as exc:
+            # Another client queued a job for this folder between our check and our insert.
+            raise JobError(f"Another unfinished job already writes to {folder}; "
+                           "wait for it, cancel it, or choose another output folder.") from exc
         log.debug("Queued job %d: %s %s", job_id, operator, " ".join(args))
         return job_id
 
     def get(self, job_id: int) -> Job:
-        with self._read() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        with self.backend.read() as tx:
+            row = tx.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
-            raise JobError(f"There is no job {job_id} in {self.home.root}; run 'ganfactory jobs list' to see the ids.")
+            raise JobError(f"There is no job {job_id} in {self.location}; run 'ganfactory jobs list' to see the ids.")
         return Job.from_row(row)
 
     def list_jobs(self) -> list[Job]:
         """All jobs, oldest first."""
-        with self._read() as conn:
-            return [Job.from_row(row) for row in conn.execute("SELECT * FROM jobs ORDER BY id")]
+        with self.backend.read() as tx:
+            return [Job.from_row(row) for row in tx.execute("SELECT * FROM jobs ORDER BY id").fetchall()]
 
     def has_active(self) -> bool:
         """Whether any job is queued or running (a running one may still come back to the queue)."""
-        with self._read() as conn:
-            row = conn.execute("SELECT 1 FROM jobs WHERE status IN (?, ?) LIMIT 1", _ACTIVE).fetchone()
+        with self.backend.read() as tx:
+            row = tx.execute("SELECT id FROM jobs WHERE status IN (?, ?) LIMIT 1", _ACTIVE).fetchone()
         return row is not None
 
     def cancel(self, job_id: int) -> Job:
         """Cancel a queued job now; ask the worker of a running one to stop it gracefully."""
-        with self._write() as conn:
-            status = _status_of(conn, job_id, self.home)
+        with self.backend.write() as tx:
+            status = _status_of(tx, job_id, self.location)
             if status is JobStatus.QUEUED:
-                conn.execute(
+                tx.execute(
                     "UPDATE jobs SET status = 'cancelled', finished_at = ?, error = 'cancelled before it ran'"
                     " WHERE id = ?",
-                    (self._clock(), job_id),
+                    (self._now(tx), job_id),
                 )
             elif status is JobStatus.RUNNING:
-                conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+                tx.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             else:
                 raise JobError(f"Job {job_id} is already {status.value}, so there is nothing to cancel.")
         return self.get(job_id)
 
     def retry(self, job_id: int) -> Job:
         """Put a failed or cancelled job back in the queue with a fresh count of attempts."""
-        with self._write() as conn:
-            status = _status_of(conn, job_id, self.home)
-            if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-                raise JobError(
-                    f"Job {job_id} is {status.value}; only failed or cancelled jobs can be retried "
-                    "(submit the command again to run a finished job once more)."
+        try:
+            with self.backend.write() as tx:
+                status = _status_of(tx, job_id, self.location)
+                if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+                    raise JobError(
+                        f"Job {job_id} is {status.value}; only failed or cancelled jobs can be retried "
+                        "(submit the command again to run a finished job once more)."
+                    )
+                row = tx.execute("SELECT run_folder, shard FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                _refuse_shared_run_folder(tx, row["run_folder"], job_id=job_id, shard=row["shard"])
+                tx.execute(
+                    "UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, exit_code = NULL,"
+                    " cancel_requested = 0, finished_at = NULL WHERE id = ?",
+                    (job_id,),
                 )
-            folder = conn.execute("SELECT run_folder FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
-            _refuse_shared_run_folder(conn, folder, job_id=job_id)
-            conn.execute(
-                "UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, exit_code = NULL,"
-                " cancel_requested = 0, finished_at = NULL WHERE id = ?",
-                (job_id,),
-            )
+        except self.backend.integrity_error as exc:
+            raise JobError(f"Another unfinished job now writes to job {job_id}'s run folder; "
+                           "wait for it or cancel it, then retry.") from exc
         return self.get(job_id)
 
     # -- workers -----------------------------------------------------------------------------
 
-    def claim_next(self, worker_id: str) -> Job | None:
-        """Atomically take the most urgent queued job for this worker; None when nothing is queued."""
+    def claim_next(self, worker_id: str, *, host: str | None = None, gpu: str | None = None) -> Job | None:
+        """Atomically take the most urgent queued job for this worker; None when nothing is queued.
+        host, gpu: where the worker runs, shown by `jobs list`."""
         lease = uuid.uuid4().hex
-        now = self._clock()
-        with self._write() as conn:
-            # One UPDATE under the write lock of BEGIN IMMEDIATE: no other worker can pick the same
-            # row in between; `AND status = 'queued'` plus the rowcount check keep that true even if
-            # the transaction mode were ever weakened.
-            cur = conn.execute(
-                "UPDATE jobs SET status = 'running', worker_id = ?, lease = ?, attempts = attempts + 1,"
-                " heartbeat_at = ?, started_at = ?, finished_at = NULL, exit_code = NULL, pid = NULL"
-                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'"
-                "             ORDER BY priority DESC, id ASC LIMIT 1)"
-                " AND status = 'queued'",
-                (worker_id, lease, now, now),
-            )
-            if cur.rowcount != 1:
+        with self.backend.write() as tx:
+            # The candidate row is locked (PostgreSQL: rows other workers are claiming are skipped, so
+            # claims never queue up behind each other; SQLite: the whole database is). `AND status =
+            # 'queued'` plus the rowcount check keep a claim exclusive even if the locking were weakened.
+            row = tx.execute(
+                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY priority DESC, id ASC LIMIT 1"
+                + tx.skip_locked
+            ).fetchone()
+            if row is None:
                 return None
-            row = conn.execute("SELECT * FROM jobs WHERE lease = ?", (lease,)).fetchone()
-        return Job.from_row(row)
+            now = self._now(tx)
+            claimed = tx.execute(
+                "UPDATE jobs SET status = 'running', worker_id = ?, worker_host = ?, worker_gpu = ?, lease = ?,"
+                " attempts = attempts + 1, heartbeat_at = ?, started_at = ?, finished_at = NULL,"
+                " exit_code = NULL, pid = NULL WHERE id = ? AND status = 'queued' RETURNING *",
+                (worker_id, host, gpu, lease, now, now, row["id"]),
+            ).fetchone()
+        return None if claimed is None else Job.from_row(claimed)
 
     def set_pid(self, job_id: int, *, lease: str, pid: int) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE jobs SET pid = ? WHERE id = ? AND lease = ?", (pid, job_id, lease))
+        with self.backend.write() as tx:
+            tx.execute("UPDATE jobs SET pid = ? WHERE id = ? AND lease = ?", (pid, job_id, lease))
 
     def heartbeat(self, job_id: int, *, lease: str) -> Beat:
         """Prove this run is alive; the answer says whether it still owns the job and whether to stop."""
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND lease = ? AND status = 'running'",
-                (self._clock(), job_id, lease),
-            )
-            if cur.rowcount != 1:
-                return Beat(alive=False, cancel_requested=False)
-            row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return Beat(alive=True, cancel_requested=bool(row[0]))
+        with self.backend.write() as tx:
+            row = tx.execute(
+                "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND lease = ? AND status = 'running'"
+                " RETURNING cancel_requested",
+                (self._now(tx), job_id, lease),
+            ).fetchone()
+        if row is None:
+            return Beat(alive=False, cancel_requested=False)
+        return Beat(alive=True, cancel_requested=bool(row["cancel_requested"]))
 
     def finish(
         self,
@@ -260,21 +197,22 @@ class JobQueue:
         count_attempt: bool = True,
     ) -> JobStatus | None:
         """Record how a run ended; returns the stored status, or None when the lease was already lost."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT cancel_requested FROM jobs WHERE id = ? AND lease = ? AND status = 'running'",
+        with self.backend.write() as tx:
+            row = tx.execute(
+                "SELECT cancel_requested FROM jobs WHERE id = ? AND lease = ? AND status = 'running'"
+                + tx.for_update,
                 (job_id, lease),
             ).fetchone()
             if row is None:
                 return None
-            if status is JobStatus.QUEUED and row[0]:
+            if status is JobStatus.QUEUED and row["cancel_requested"]:
                 # A cancel that arrived while the worker was stopping for another reason wins.
                 status, error = JobStatus.CANCELLED, "cancelled while running"
-            conn.execute(
+            tx.execute(
                 "UPDATE jobs SET status = ?, error = ?, exit_code = ?, attempts = attempts - ?,"
                 " finished_at = ?, lease = NULL, pid = NULL WHERE id = ?",
                 (status.value, error, exit_code, 0 if count_attempt else 1,
-                 None if status is JobStatus.QUEUED else self._clock(), job_id),
+                 None if status is JobStatus.QUEUED else self._now(tx), job_id),
             )
         return status
 
@@ -283,53 +221,75 @@ class JobQueue:
 
         The vanished run counts as an attempt, so a job that keeps taking its machine down ends failed.
         """
-        cutoff = self._clock() - stale_after
         reclaimed: list[int] = []
-        with self._write() as conn:
-            rows = conn.execute(
+        with self.backend.write() as tx:
+            now = self._now(tx)
+            # Rows another worker is changing right now (a late heartbeat, a claim) are skipped: they are
+            # looked at again on the next round.
+            rows = tx.execute(
                 "SELECT id, worker_id, attempts, max_attempts, cancel_requested FROM jobs"
-                " WHERE status = 'running' AND heartbeat_at < ?",
-                (cutoff,),
+                " WHERE status = 'running' AND heartbeat_at < ?" + tx.skip_locked,
+                (now - stale_after,),
             ).fetchall()
             for row in rows:
                 status, error = _stale_verdict(row, stale_after=stale_after)
-                conn.execute(
+                tx.execute(
                     "UPDATE jobs SET status = ?, error = ?, lease = NULL, pid = NULL, finished_at = ?"
                     " WHERE id = ?",
-                    (status.value, error, None if status is JobStatus.QUEUED else self._clock(), row["id"]),
+                    (status.value, error, None if status is JobStatus.QUEUED else now, row["id"]),
                 )
                 log.warning("Job %d: %s; it is now %s.", row["id"], error, status.value)
                 reclaimed.append(int(row["id"]))
         return reclaimed
 
 
-def _statements() -> list[str]:
-    return [s.strip() for s in _SCHEMA.split(";") if s.strip()]
+def open_queue(home: Path | str | None = None, queue: str | None = None) -> JobQueue:
+    """The queue a command names: `queue` (a postgresql:// URL), else $GANFACTORY_QUEUE, else the SQLite file
+    in the home folder. The home folder holds the job logs either way."""
+    url = resolve_queue_url(queue)
+    jobs_home = resolve_home(home)
+    if url is None:
+        return JobQueue(jobs_home)
+    if not is_postgres_url(url):
+        raise JobError(f"--queue {url!r} is not a queue this ganfactory knows; give a postgresql://user@host/db URL, "
+                       "or leave it out for the SQLite queue in the home folder.")
+    from ganfactory.jobs.backend_postgres import PostgresBackend  # psycopg is an optional extra
+
+    return JobQueue(jobs_home, backend=PostgresBackend(url=url))
 
 
-def _status_of(conn: sqlite3.Connection, job_id: int, home: JobHome) -> JobStatus:
-    row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+def _status_of(tx: Transaction, job_id: int, location: str) -> JobStatus:
+    row = tx.execute("SELECT status FROM jobs WHERE id = ?" + tx.for_update, (job_id,)).fetchone()
     if row is None:
-        raise JobError(f"There is no job {job_id} in {home.root}; run 'ganfactory jobs list' to see the ids.")
-    return JobStatus(row[0])
+        raise JobError(f"There is no job {job_id} in {location}; run 'ganfactory jobs list' to see the ids.")
+    return JobStatus(row["status"])
 
 
-def _refuse_shared_run_folder(conn: sqlite3.Connection, folder: str | None, *, job_id: int | None) -> None:
-    # Two live jobs writing one run folder would corrupt each other's checkpoints and manifest.
+def _refuse_shared_run_folder(tx: Transaction, folder: str | None, *, job_id: int | None, shard: str = "") -> None:
+    # Two live jobs writing one run folder would corrupt each other's checkpoints and manifest, unless they are
+    # different shards of one split (K/N, same N), which write disjoint files and manifests. The unique index
+    # jobs_one_active_per_run_folder backs this check up against concurrent submits of the same shard.
     if folder is None:
         return
-    row = conn.execute(
-        "SELECT id, status FROM jobs WHERE run_folder = ? AND status IN (?, ?) AND id IS NOT ? LIMIT 1",
-        (folder, *_ACTIVE, job_id),
-    ).fetchone()
-    if row is not None:
-        raise JobError(
-            f"Job {row['id']} ({row['status']}) already writes to {folder}; "
-            "wait for it, cancel it, or choose another output folder."
-        )
+    rows = tx.execute(
+        "SELECT id, status, shard FROM jobs WHERE run_folder = ? AND status IN (?, ?) AND id <> ?",
+        (folder, *_ACTIVE, -1 if job_id is None else job_id),
+    ).fetchall()
+    for row in rows:
+        if not _disjoint_shards(row["shard"], shard):
+            raise JobError(
+                f"Job {row['id']} ({row['status']}) already writes to {folder}; "
+                "wait for it, cancel it, or choose another output folder."
+            )
 
 
-def _stale_verdict(row: sqlite3.Row, *, stale_after: float) -> tuple[JobStatus, str]:
+def _disjoint_shards(one: str, other: str) -> bool:
+    if not one or not other or one == other:
+        return False
+    return one.split("/")[1] == other.split("/")[1]
+
+
+def _stale_verdict(row: dict, *, stale_after: float) -> tuple[JobStatus, str]:
     error = f"worker {row['worker_id']} sent no heartbeat for {stale_after:g} s (killed or rebooted)"
     if row["cancel_requested"]:
         return JobStatus.CANCELLED, error

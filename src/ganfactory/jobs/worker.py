@@ -11,8 +11,6 @@ import logging
 import os
 import shlex
 import signal
-import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -22,24 +20,24 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ganfactory.jobs.errors import JobError
+from ganfactory.jobs.errors import JobError, QueueUnavailable
 from ganfactory.jobs.heartbeat import Heartbeat
-from ganfactory.jobs.home import resolve_home
 from ganfactory.jobs.launch import CommandBuilder, operator_command_line
 from ganfactory.jobs.logtail import ATTEMPT_MARKER, current_attempt, read_tail
+from ganfactory.jobs.machine import gpu_names, host_name
 from ganfactory.jobs.model import Job, JobStatus
 from ganfactory.jobs.outcome import Outcome, StopReason, decide_outcome
 from ganfactory.jobs.process import kill_tree, request_stop, start_job_process
-from ganfactory.jobs.queue import JobQueue
+from ganfactory.jobs.queue import JobQueue, open_queue
 
 log = logging.getLogger(__name__)
 
 _WAIT_STEP_S = 0.2  # how often the supervisor looks at the process and the stop/cancel flags
 
 
-def make_worker_id() -> str:
+def make_worker_id(host: str | None = None) -> str:
     """host:pid:random, unique even when a pid is reused after a reboot."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return f"{host or host_name()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class StopSignals:
@@ -85,8 +83,12 @@ class Worker:
         heartbeat_every: float,
         stale_after: float,
         stop_timeout: float,
+        host: str | None = None,
+        gpu: str | None = None,
     ) -> None:
         self.queue = queue
+        self.host = host
+        self.gpu = gpu
         self.worker_id = worker_id
         self.stop = stop
         self.command_for = command_for
@@ -98,16 +100,17 @@ class Worker:
     def run(self, *, max_jobs: int | None, exit_when_idle: bool) -> int:
         """The main loop; returns how many jobs this worker ran."""
         ran = 0
-        log.info("Worker %s watching %s.", self.worker_id, self.queue.home.database)
+        log.info("Worker %s%s watching %s.", self.worker_id, f" ({self.gpu})" if self.gpu else "", self.queue.location)
+        unavailable: tuple[type[BaseException], ...] = (QueueUnavailable, *self.queue.backend.unavailable_error)
         while not self.stop.event.is_set() and (max_jobs is None or ran < max_jobs):
             try:
                 self.queue.reclaim_stale(stale_after=self.stale_after)
-                job = self.queue.claim_next(self.worker_id)
+                job = self.queue.claim_next(self.worker_id, host=self.host, gpu=self.gpu)
                 if job is None and exit_when_idle and not self.queue.has_active():
                     log.info("No job is queued or running; worker %s exits.", self.worker_id)
                     break
-            except sqlite3.OperationalError as exc:
-                log.warning("The job database is unavailable (%s); retrying in %g s.", exc, self.poll)
+            except unavailable as exc:
+                log.warning("The job queue is unavailable (%s); retrying in %g s.", exc, self.poll)
                 job = None
             if job is None:
                 self.stop.event.wait(self.poll)
@@ -218,9 +221,14 @@ def run_worker(
     exit_when_idle: bool = False,
     command_for: CommandBuilder = operator_command_line,
     worker_id: str | None = None,
+    queue: str | None = None,
+    host: str | None = None,
 ) -> int:
     """Run jobs from the queue in `home` until SIGTERM/SIGINT, idleness (exit_when_idle) or max_jobs.
 
+    queue: a postgresql:// URL shared by workers on several machines (None: $GANFACTORY_QUEUE, else the
+    SQLite file in `home`, which also holds the job logs either way). host: the name recorded on the jobs
+    this worker claims (default: the machine's host name).
     stale_after: a running job whose heartbeat is older than this is presumed orphaned and requeued;
     keep it several times heartbeat_every. stop_timeout: how long a job may take to save and exit
     after SIGTERM before it is killed. Returns the number of jobs run.
@@ -228,11 +236,12 @@ def run_worker(
     _check_timing(poll=poll, heartbeat_every=heartbeat_every, stale_after=stale_after, stop_timeout=stop_timeout)
     if max_jobs is not None and max_jobs < 1:
         raise JobError(f"--max-jobs must be at least 1, not {max_jobs}; leave it out to run jobs forever.")
-    queue = JobQueue(resolve_home(home))
+    jobs = open_queue(home, queue)
     with StopSignals() as stop:
         worker = Worker(
-            queue=queue, worker_id=worker_id or make_worker_id(), stop=stop, command_for=command_for,
+            queue=jobs, worker_id=worker_id or make_worker_id(host), stop=stop, command_for=command_for,
             poll=poll, heartbeat_every=heartbeat_every, stale_after=stale_after, stop_timeout=stop_timeout,
+            host=host or host_name(), gpu=gpu_names(),
         )
         return worker.run(max_jobs=max_jobs, exit_when_idle=exit_when_idle)
 

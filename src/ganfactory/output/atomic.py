@@ -8,6 +8,8 @@ import logging
 import os
 import re
 import shutil
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,14 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-_TEMP_NAME = re.compile(r"^\..+\.tmp-(\d+)$")
+# `.NAME.tmp-PID@HOST` (HOST: since run folders may sit on storage that several machines write, e.g. shards of one
+# generation; a pid says nothing about another machine's processes). `.NAME.tmp-PID`: written by older versions.
+_TEMP_NAME = re.compile(r"^\..+\.tmp-(\d+)(?:@([^/]+))?$")
+FOREIGN_TEMP_AGE_S = 24 * 3600  # another machine's temporary file older than this is a leftover, not a write
+
+
+def _host() -> str:
+    return socket.gethostname().replace("/", "_") or "localhost"
 
 
 def _megabytes(num_bytes: int) -> str:
@@ -67,7 +76,7 @@ def atomic_write(path: Path, write: Callable[[Path], object], *, needed_bytes: i
     the folder (and `needed_bytes`, the expected size, when given). A temporary file left by a killed
     process is removed by `remove_stale_temp_files` when the folder is next opened.
     """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}@{_host()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)  # a file in the way or a read-only disk: one sentence too
         write(tmp)
@@ -107,14 +116,24 @@ def _alive(pid: int) -> bool:
 
 def remove_stale_temp_files(folder: Path, *, recursive: bool = False) -> int:
     """Delete the temporary files of atomic_write whose writer is gone (a kill -9 mid-write leaves a whole
-    checkpoint-sized `.name.tmp-PID` behind). Files of a live process are kept. Returns how many went."""
+    checkpoint-sized `.name.tmp-PID@HOST` behind). Files of a live process are kept, and so are another machine's
+    unless older than FOREIGN_TEMP_AGE_S (its pid cannot be checked from here). Returns how many went."""
     if not folder.is_dir():
         return 0
     removed = 0
     for candidate in folder.rglob(".*.tmp-*") if recursive else folder.glob(".*.tmp-*"):
         match = _TEMP_NAME.match(candidate.name)
-        if match and candidate.is_file() and not _alive(int(match.group(1))):
+        if match and candidate.is_file() and _abandoned(candidate, pid=int(match.group(1)), host=match.group(2)):
             candidate.unlink(missing_ok=True)
             removed += 1
             log.info("Removed %s, a temporary file left by an interrupted write.", candidate)
     return removed
+
+
+def _abandoned(path: Path, *, pid: int, host: str | None) -> bool:
+    if host is None or host == _host():
+        return not _alive(pid)
+    try:
+        return time.time() - path.stat().st_mtime > FOREIGN_TEMP_AGE_S
+    except OSError:
+        return False

@@ -21,17 +21,31 @@ class OutputInUse(InputError):
 
 
 @contextmanager
-def exclusive_output(root: Path) -> Iterator[Path]:
+def exclusive_output(root: Path, *, shard: str = "") -> Iterator[Path]:
     """Hold OUT's lock for the body (OUT must exist); yields the lock file's path.
-    Raises OutputInUse (one sentence naming OUT and the holder's pid) when another process holds it."""
-    path = Path(root) / LOCK_NAME
+
+    shard: "" for a whole command (an exclusive lock: no other writer at all), or a shard's name ("2-of-3",
+    `generate --shard`): the shards of one generation share OUT (a shared lock on OUT's file, which still keeps any
+    unsharded writer out) and each holds its own exclusive lock, so one shard never runs twice at once.
+    Raises OutputInUse (one sentence naming OUT and the holder's pid) when another process holds what is needed."""
+    if not shard:
+        with _locked(Path(root), Path(root) / LOCK_NAME, fcntl.LOCK_EX) as path:
+            yield path
+        return
+    with _locked(Path(root), Path(root) / LOCK_NAME, fcntl.LOCK_SH), \
+            _locked(Path(root), Path(root) / f".ganfactory-shard-{shard}.lock", fcntl.LOCK_EX) as path:
+        yield path
+
+
+@contextmanager
+def _locked(root: Path, path: Path, mode: int) -> Iterator[Path]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise InputError(f"Cannot write in {root} ({exc.strerror}); choose an output folder you can write to, or "
                          "fix its permissions.") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.read(fd, 32).decode("ascii", "replace").strip()
         os.close(fd)
@@ -39,8 +53,9 @@ def exclusive_output(root: Path) -> Iterator[Path]:
                           f"{f' (pid {holder})' if holder.isdigit() else ''}; wait for it to finish, or write into "
                           "another folder.") from None
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        if mode == fcntl.LOCK_EX:  # a shared lock's holders are many: none of them owns the pid line
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         yield path
     finally:
         os.close(fd)  # releases the lock

@@ -78,7 +78,8 @@ async def submit_job(request: Request) -> HTMLResponse:
     if not parsed.errors:
         try:
             job_id = commands.submit(console.settings.home, operator, parsed.argv,
-                                     priority=int(form.get("priority") or 0), cwd=Path.cwd())
+                                     priority=int(form.get("priority") or 0), cwd=Path.cwd(),
+                                     queue=console.settings.queue)
         except (GanFactoryError, ValueError) as exc:
             banner = str(exc)
     context = _form_context(operator, step=step, values=parsed.values if job_id is None else {},
@@ -110,7 +111,7 @@ def _job_id(request: Request) -> int:
 def _change(request: Request, action) -> HTMLResponse:
     console = console_of(request)
     try:
-        action(console.settings.home, _job_id(request))
+        action(console.settings.home, _job_id(request), queue=console.settings.queue)
     except JobError as exc:
         return _table(request, message=str(exc))
     return _table(request)

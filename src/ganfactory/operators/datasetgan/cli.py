@@ -27,7 +27,7 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
     def group() -> None:
         pass
 
-    @step(group, spec, "sample", config_model=DatasetGANConfig, input_names=("run",), skip=_SKIP)
+    @step(group, spec, "sample", config_model=DatasetGANConfig, input_names=("run",), skip=(*_SKIP, "shard"))
     def sample(run: Path, out: Path, **options: Any) -> None:
         """Write --num images of a StyleGAN RUN to annotate into OUT/annotation (with latents, classes.json)."""
         from ganfactory.engine.precision import resolve_device

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ganfactory.config import OperatorConfig, RunOptions
+from ganfactory.output.shards import Shard
 
 
 class DatasetGANConfig(RunOptions):
@@ -30,7 +31,20 @@ class DatasetGANConfig(RunOptions):
     drop_uncertain: float = Field(0.1, ge=0, lt=1, description="Fraction of the most uncertain samples dropped.")
     batch: int = Field(4, ge=1, description="Images synthesised at once when generating.")
     pixel_chunk: int = Field(16384, ge=64, description="Pixels classified at once (bounds feature memory).")
+    shard: str = Field("", description="generate: K/N, label only shard K of N of the candidates (every N-th seed), "
+                       "so N machines fill one OUT; the last shard to finish selects the pairs.")
     min_images: int = Field(1, ge=1)
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_is_k_of_n(cls, value: str) -> str:
+        if value:
+            Shard.parse(value)
+        return value
+
+    @property
+    def shard_part(self) -> Shard | None:
+        return Shard.parse(self.shard) if self.shard else None
 
 
 class SegmentationEvalConfig(OperatorConfig):

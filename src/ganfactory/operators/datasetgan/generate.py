@@ -5,6 +5,8 @@ is written to Data/images, Data/masks (index PNG) and Data/previews (image | col
 uncertainty in Data/candidates.manifest. When every candidate is there, the N least uncertain are listed
 in output_0.manifest and the others moved to Data/dropped/. A rerun skips what is written as asked (StyleGAN's rule:
 the same interpreter, generator, seed, truncation and class) and makes the rest again: no duplicates, no stale pairs.
+With `--shard K/N` only every N-th candidate is labelled, listed in OUT/shards/K-of-N.manifest; the shard that
+completes the set merges the lists into candidates.manifest and selects (output/shards.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ganfactory.output.atomic import atomic_write, atomic_write_text
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import SEGMENTATION, ManifestWriter, is_current, iter_manifest, make_entry, stable_id
+from ganfactory.output.shards import Shard, complete_shard, fingerprint, shard_entries, start_shard
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class PairPlan:
     batch: int
     pixel_chunk: int
     class_name: str | None = None
+    shard: Shard | None = None  # label only this shard's candidates (output/shards.py)
 
     @property
     def candidates(self) -> int:
@@ -104,6 +108,8 @@ def _pending(source: SourceGenerator, run: RunFolder, plan: PairPlan, candidates
     """The candidate indices to label now, and how many of them replace a pair made otherwise (stale)."""
     todo, stale = [], 0
     for index in range(plan.candidates):
+        if plan.shard is not None and not plan.shard.owns(index):
+            continue
         name = pair_id(plan.seed + GENERATE_SEED_OFFSET + index)
         written = all(p.exists() or _dropped_path(p).exists() for p in _paths(run, name).values())
         entry = candidates.get(stable_id("datasetgan", name))
@@ -121,7 +127,8 @@ def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: R
     truncation or class is made again, its files and line replaced); returns the ids written now.
     Raises RunInterrupted (exit 75) between batches once `stop` is set (SIGTERM, Ctrl-C, the job worker)."""
     written: list[str] = []
-    with ManifestWriter(run.data_dir / "candidates.manifest") as candidates:
+    listing = run.data_dir / "candidates.manifest" if plan.shard is None else start_shard(run.root, plan.shard)
+    with ManifestWriter(listing) as candidates:
         todo, stale = _pending(source, run, plan, candidates, provenance)
         if stale:
             log.warning("Making %d candidates again: they were made with another interpreter, generator, truncation "
@@ -205,6 +212,24 @@ def generate_pairs(source: SourceGenerator, ensemble: PixelEnsemble, *, run: Run
     written in this call (the candidates labelled are logged)."""
     written = label_candidates(source, ensemble, run=run, plan=plan, classes=classes, provenance=provenance,
                                stop=stop)
+    if plan.shard is not None and not _merge_shards(run, plan, provenance):
+        return len(written)  # the shard that completes the set selects (and lists) the pairs
     keep_least_uncertain(source, run, plan, provenance)
     listed = {e["id"] for e in iter_manifest(run.manifest_path)} if run.manifest_path.is_file() else set()
     return len(listed.intersection(written))
+
+
+def _merge_shards(run: RunFolder, plan: PairPlan, provenance: dict[str, Any]) -> bool:
+    """Mark this shard complete; when the set is, add every shard's candidates to candidates.manifest (atomically,
+    in seed order) so the selection sees them all. False while other shards are still labelling."""
+    assert plan.shard is not None
+    agreed = {**provenance, "keep": plan.keep, "drop": plan.drop_uncertain, "seed": plan.seed,
+              "truncation": plan.truncation, "class": plan.class_name}
+    if not complete_shard(run.root, plan.shard, print_=fingerprint(agreed)):
+        return False
+    listing = run.data_dir / "candidates.manifest"
+    entries = {e["id"]: e for e in iter_manifest(listing)} if listing.exists() else {}
+    entries.update(shard_entries(run.root, plan.shard))
+    ordered = sorted(entries.values(), key=lambda e: e["seed"])
+    atomic_write_text(listing, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ordered))
+    return True

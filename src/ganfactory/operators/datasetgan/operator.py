@@ -115,7 +115,7 @@ def plan_datasetgan(env: RunEnv) -> TrainingPlan:
 def _plan(config: DatasetGANConfig) -> PairPlan:
     return PairPlan(keep=config.num, drop_uncertain=config.drop_uncertain, seed=config.seed,
                     truncation=config.truncation, batch=config.batch, pixel_chunk=config.pixel_chunk,
-                    class_name=config.class_name)
+                    class_name=config.class_name, shard=config.shard_part)
 
 
 def _generate(env: RunEnv, ensemble: PixelEnsemble, provenance: dict[str, Any]) -> int:

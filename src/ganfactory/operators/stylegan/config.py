@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ganfactory.config import OperatorConfig, RunOptions, check_power_of_two
+from ganfactory.output.shards import Shard
 
 TRAINING_METRICS = ("kid", "fid")
 
@@ -26,12 +27,23 @@ class GenerationChoices(OperatorConfig):
                           "and pixel RMSE) in its manifest line without dropping any (implied by --max-similarity).")
     training_data: str = Field("", description="The training images for --balance, --per-class-target and the "
                                "memorisation gate (default: DATA, or the data folder the model's run recorded).")
+    shard: str = Field("", description="K/N: write only shard K of N of the images (every N-th seed of each class), "
+                       "so N machines generate into one OUT; the last shard to finish merges output_0.manifest.")
 
     @model_validator(mode="after")
     def _one_count_rule(self) -> GenerationChoices:
         if self.balance and self.per_class_target is not None:
             raise ValueError("--balance and --per-class-target exclude each other; use one of them")
+        if self.shard:
+            Shard.parse(self.shard)
+            if self.max_similarity is not None:
+                # Dropped near-copies are replaced by the next seeds, which depend on every earlier drop.
+                raise ValueError("--shard and --max-similarity exclude each other; generate unsharded to gate")
         return self
+
+    @property
+    def shard_part(self) -> Shard | None:
+        return Shard.parse(self.shard) if self.shard else None
 
     @property
     def needs_training_images(self) -> bool:

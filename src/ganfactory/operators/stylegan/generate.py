@@ -22,6 +22,7 @@ from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import ManifestWriter, class_annotation, is_current, make_entry, stable_id
+from ganfactory.output.shards import Shard, fingerprint, finish_shard, start_shard
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,13 @@ class GenerationPlan:
     batch_size: int = 16
     image_format: str = "png"
     counts: dict[str, int] = field(default_factory=dict)
+    shard: Shard | None = None  # write only this shard's seeds (output/shards.py)
 
     def count_for(self, class_name: str) -> int:
         return self.counts.get(class_name, self.count)
+
+    def owns(self, index: int) -> bool:
+        return self.shard is None or self.shard.owns(index)
 
 
 @dataclass
@@ -72,7 +77,8 @@ class _ClassJob:
     class_index: int | None
     class_name: str
     folder: str | None
-    count: int
+    count: int  # images this run makes: the class's count, or this shard's share of it
+    indices: int  # image indices the class spans (its count)
     written: int = 0
     accepted: int = 0
     stale: int = 0
@@ -101,10 +107,13 @@ def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationP
     classes: list[tuple[int | None, str | None]] = (
         list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
     jobs: list[_ClassJob] = []
-    with ManifestWriter(run.manifest_path) as manifest:
+    manifest_path = run.manifest_path if plan.shard is None else start_shard(run.root, plan.shard)
+    with ManifestWriter(manifest_path) as manifest:
         for class_index, folder in classes:
             name = folder or plan.class_names[0]
-            job = _ClassJob(class_index=class_index, class_name=name, folder=folder, count=plan.count_for(name))
+            total = plan.count_for(name)
+            job = _ClassJob(class_index=class_index, class_name=name, folder=folder, indices=total,
+                            count=total if plan.shard is None else plan.shard.share(total))
             run.class_dir(folder).mkdir(parents=True, exist_ok=True)
             _generate_class(sampler, job=job, run=run, plan=plan, manifest=manifest, provenance=provenance,
                             gate=gate, stop=stop, written_before=sum(j.written for j in jobs))
@@ -116,6 +125,10 @@ def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationP
                  gate.checked, gate.dropped, gate.max_similarity)
     if gate is not None or plan.counts:
         _record_summary(run, plan, jobs, gate)
+    if plan.shard is not None:
+        shared = {**_determinants(plan, provenance, 0, None, gate), "base_seed": plan.seed,
+                  "counts": {job.class_name: job.indices for job in jobs}, "format": plan.image_format}
+        finish_shard(run.root, plan.shard, manifest_path=run.manifest_path, print_=fingerprint(shared))
     return written
 
 
@@ -125,7 +138,7 @@ def _generate_class(sampler: ImageSampler, *, job: _ClassJob, run: RunFolder, pl
     """Walk the seeds of one class in order until `job.count` images are there: files already made as asked
     count, the rest are generated a batch at a time (never more than still needed, so nothing is overshot)."""
     gating = gate is not None and gate.max_similarity is not None
-    limit = job.count * DRAW_FACTOR + DRAW_EXTRA if gating else job.count
+    limit = job.indices * DRAW_FACTOR + DRAW_EXTRA if gating else job.indices
     dropped_before = gate.dropped if gate is not None else 0
     index = 0
     while job.accepted < job.count and index < limit:
@@ -133,6 +146,8 @@ def _generate_class(sampler: ImageSampler, *, job: _ClassJob, run: RunFolder, pl
         while len(seeds) < plan.batch_size and job.accepted + len(seeds) < job.count and index < limit:
             seed = image_seed(plan.seed, index)
             index += 1
+            if not plan.owns(index - 1):  # another shard's seed
+                continue
             if _is_done(run, manifest, job, plan, provenance, seed, gate):
                 job.accepted += 1
             else:

@@ -154,7 +154,7 @@ def _generation_plan(config: StyleGANConfig, class_names: list[str], conditional
     counts = class_counts(config, class_names, real_counts) if real_counts is not None else {}
     return GenerationPlan(class_names=class_names, conditional=conditional, count=config.generate_num,
                           seed=config.seed, truncation=config.truncation, image_format=config.image_format,
-                          counts=counts)
+                          counts=counts, shard=config.shard_part)
 
 
 def _generation_inputs(env: RunEnv, model: Path | None, class_names: list[str],
