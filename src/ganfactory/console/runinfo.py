@@ -53,6 +53,17 @@ def read_stats(path: Path, *, max_lines: int = 100_000) -> list[dict[str, Any]]:
     return records
 
 
+def run_alerts(root: Path, records: list[dict[str, Any]], *, limit: int = 20) -> list[str]:
+    """The training's warnings (collapse watch, divergence): logs/progress.json's alerts, else those in the
+    stats records; text only, without repeats, the latest `limit`."""
+    progress = read_json(root / "logs" / "progress.json").data
+    found = progress.get("alerts") if isinstance(progress, dict) else None
+    if not isinstance(found, list):
+        found = [a for r in records if isinstance(r.get("alerts"), list) for a in r["alerts"]]
+    alerts = list(dict.fromkeys(str(a) for a in found if isinstance(a, (str, int, float))))
+    return alerts[-limit:]
+
+
 def curve_series(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Plot data: {"x_name", "x": [...], "series": {name: [...]}} with x the unit (kimg/epoch) of the records,
     one series per numeric field (None where a record lacks it); stages are concatenated in file order."""

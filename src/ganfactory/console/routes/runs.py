@@ -48,7 +48,7 @@ def run_context(run: KnownRun) -> dict:
         "curves": runinfo.curve_series(records), "frames": runinfo.sample_timeline(root, records),
         "gifs": runinfo.animations(root), "checkpoints": runinfo.checkpoints(root),
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
-        "progress": progress_text(read_progress(root)),
+        "progress": progress_text(read_progress(root)), "alerts": runinfo.run_alerts(root, records),
         "has_manifest": (root / "output_0.manifest").is_file(),
         "has_annotation": annotation_folder(root) is not None,
         "onnx": (root / "model" / "generator.onnx").is_file(),
