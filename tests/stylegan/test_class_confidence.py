@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from ganfactory.metrics.confidence import ClassConfidenceFilter
-from ganfactory.metrics.utility import FILTERED, run_utility
+from ganfactory.metrics.utility import FILTERED, run_utility, utility_lines
 from ganfactory.operators.stylegan.generate import GenerationPlan, generate_dataset
 from ganfactory.output.layout import RunFolder
 
@@ -134,3 +134,6 @@ def test_utility_reports_the_accuracy_with_and_without_the_filter(tmp_path):
     assert conditions["generated"]["n_train"] == 24 and conditions[FILTERED[0]]["n_train"] == 16
     assert conditions[FILTERED[1]]["n_train"] == 18 + 16
     assert result["confidence_filter"]["per_class_kept"] == {"squares": [8, 12], "crosses": [8, 12]}
+    lines = utility_lines(result)
+    assert any(line.startswith("real+generated, filtered") for line in lines)
+    assert lines[-1].startswith("filtered: 16 of 24 generated images kept")

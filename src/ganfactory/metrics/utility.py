@@ -152,9 +152,10 @@ def _confident(train_set: LabelledImages, gen_set: LabelledImages, names: list[s
 
 
 def utility_lines(result: dict[str, Any]) -> list[str]:
-    """The console table: the three accuracies side by side."""
-    header = f"{'trained on':<16} {'n_train':>7}  accuracy on {result['n_test']} real held-out images"
-    rows = [f"{name:<16} {c['n_train']:>7}  {c['mean']:.3f} ± {c['std']:.3f}  (seeds: "
+    """The console table: the accuracies side by side (three, or five with the confidence filter)."""
+    width = max(16, *(len(name) for name in result["conditions"]))
+    header = f"{'trained on':<{width}} {'n_train':>7}  accuracy on {result['n_test']} real held-out images"
+    rows = [f"{name:<{width}} {c['n_train']:>7}  {c['mean']:.3f} ± {c['std']:.3f}  (seeds: "
             + ", ".join(f"{a:.3f}" for a in c["per_seed"]) + ")" for name, c in result["conditions"].items()]
     lines = [header, *rows, f"mean ± standard deviation over {result['seeds']} seeds; classifier at "
                             f"{result['resolution']} px, {result['epochs']} epochs."]
