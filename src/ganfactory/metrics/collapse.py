@@ -47,7 +47,7 @@ class RealSpread:
         else:
             per_class = {k: pairwise_diversity(images[labels == k][:128]) for k in range(num_classes)}
         pooled = pairwise_diversity(images[torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:512]])
-        return cls(per_class={k: v for k, v in per_class.items() if v == v and v > 0}, pooled=pooled)
+        return cls(per_class={k: v for k, v in per_class.items() if not math.isnan(v) and v > 0}, pooled=pooled)
 
 
 @dataclass(frozen=True)
