@@ -71,7 +71,7 @@ class CollapseReading:
         found: dict[str, str] = {}
         values = {k: v for k, v in self.diversity.items() if not math.isnan(v)}
         if values and min(values.values()) < COLLAPSE_THRESHOLD:
-            worst = min(values, key=values.get)
+            worst = min(values, key=lambda k: values[k])
             name = class_names[worst] if len(class_names) > 1 else "all"
             found["class"] = (f"Possible mode collapse: generated samples are {values[worst]:.2f} as varied as the "
                               f"real images (worst class {name}; healthy runs stay near 1). Try --gamma higher or "

@@ -124,7 +124,8 @@ def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationP
     provenance = {**provenance, "precision": str(getattr(sampler, "precision", "fp32"))}  # onnxruntime: fp32
     classes: list[tuple[int | None, str | None]] = (
         list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
-    jobs, filters = [], Filters(gate=gate, confidence=confidence)
+    jobs: list[_ClassJob] = []
+    filters = Filters(gate=gate, confidence=confidence)
     with ManifestWriter(run.manifest_path) as manifest:
         for class_index, folder in classes:
             name = folder or plan.class_names[0]
