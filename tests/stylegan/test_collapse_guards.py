@@ -238,3 +238,25 @@ def test_exploding_losses_are_flagged():
     assert monitor.observe_tick({"loss/D": 5e4, "loss/G": 3e5}, where="at 2 kimg") == []
     reasons = monitor.observe_tick({"loss/D": 7e3, "loss/G": 1e6}, where="at 3 kimg")
     assert len(reasons) == 1 and "exploded" in reasons[0] and "lower --lr" in reasons[0]
+
+
+def test_a_generator_that_ignores_the_class_raises_a_training_alert_without_stopping_the_run():
+    # Issue 22: each class varied, every class the same image for a seed. With its class embedding zeroed, G_ema
+    # draws one latent identically in every class; the tick's alerts (stats.jsonl, progress.json, the console)
+    # must say so once, and --stop-on-divergence must not treat it as divergence.
+    data = _digits_16px(per_class=10)
+    config = tiny_config(stop_on_divergence=True)
+    torch.manual_seed(0)
+    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
+                                  precision="fp32")
+    assert trainable.tick_health()["diversity/classes"] > 0.5 and trainable.tick_alerts() == []
+    with torch.no_grad():
+        for parameter in trainable.G_ema.mapping.embed.parameters():
+            parameter.zero_()
+    health = trainable.tick_health()
+    alerts = trainable.tick_alerts()
+    assert health["diversity/classes"] < 1e-3, health
+    assert len(alerts) == 1 and alerts[0].startswith("Classes produce the same image"), alerts
+    assert not trainable.stopped_early
+    trainable.tick_health()
+    assert trainable.tick_alerts() == []  # raised once while it lasts

@@ -89,8 +89,9 @@ def test_learning_rate_far_too_high_is_flagged_and_stops_early(two_classes, tmp_
     ticks = _stats(flagged)
     assert len(ticks) == 10 and any(t.get("alerts") for t in ticks)  # flagged, but trains on without the flag
     alerts = json.loads((flagged / "logs" / "progress.json").read_text())["alerts"]
-    assert alerts and all("diverged" in a for a in alerts)
-    assert len(alerts) == len({a.split(":")[1] for a in alerts})  # each sign reported once, not every tick
+    diverged = [a for a in alerts if "diverged" in a]  # the collapse watch may flag the wrecked samples too
+    assert diverged and all("diverged" in a or "collapse" in a or "cluster" in a or "same image" in a for a in alerts)
+    assert len(diverged) == len({a.split(":")[1] for a in diverged})  # each sign reported once, not every tick
     stopped = tmp_path / "stopped"
     result = train(two_classes, stopped, stop_on_divergence=True, **diverging)
     stopped_ticks = _stats(stopped)

@@ -49,9 +49,11 @@ def live_parts(root: Path, jobs: list[Job], stats: runinfo.StatsCache) -> dict[s
     progress = read_progress(root)
     checkpoints = runinfo.checkpoints(root)
     metrics = runinfo.read_json(root / "metrics.json")
-    frames = runinfo.sample_timeline(root, stats.parsed(root / "logs" / "stats.jsonl").by_steps)
+    parsed = stats.parsed(root / "logs" / "stats.jsonl")
+    frames = runinfo.sample_timeline(root, parsed.by_steps)
     parts = {"live": is_live(job_of(jobs, root), progress), "progress": progress_text(progress),
              "checkpoints": checkpoints, "can_generate": can_generate(root, checkpoints),
+             "alerts": runinfo.run_alerts(root, parsed),
              "metrics": runinfo.metric_rows(metrics.data),
              "metrics_error": metrics.error, "frames": frames, "stats_stamp": stats_stamp(root),
              "exists": root.is_dir(), "has_manifest": (root / "output_0.manifest").is_file(),

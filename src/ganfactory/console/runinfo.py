@@ -60,6 +60,7 @@ class ParsedStats:
 
     curves: dict[str, Any]  # `curve_series`, downsampled for the browser
     by_steps: dict[int, dict[str, Any]]  # the record of each step count (labels the sample grids)
+    alerts: list[str]  # the ticks' warnings (collapse watch, divergence), in order
 
     @property
     def has_curves(self) -> bool:
@@ -87,10 +88,22 @@ class StatsCache:
             return cached[1]
         records = read_stats(path)
         parsed = ParsedStats(curves=downsample(curve_series(records)),
-                             by_steps={r["steps"]: r for r in records if isinstance(r.get("steps"), int)})
+                             by_steps={r["steps"]: r for r in records if isinstance(r.get("steps"), int)},
+                             alerts=[str(a) for r in records if isinstance(r.get("alerts"), list) for a in r["alerts"]])
         with self._lock:
             self._cached[path] = (stamp, parsed)
         return parsed
+
+
+def run_alerts(root: Path, stats: ParsedStats, *, limit: int = 20) -> list[str]:
+    """The training's warnings (collapse watch, divergence): logs/progress.json's alerts, else those in the
+    stats records; text only, without repeats, the latest `limit`."""
+    progress = read_json(root / "logs" / "progress.json").data
+    found = progress.get("alerts") if isinstance(progress, dict) else None
+    if not isinstance(found, list):
+        found = stats.alerts
+    alerts = list(dict.fromkeys(str(a) for a in found if isinstance(a, (str, int, float))))
+    return alerts[-limit:]
 
 
 def curve_series(records: list[dict[str, Any]]) -> dict[str, Any]:

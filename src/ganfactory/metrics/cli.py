@@ -68,8 +68,12 @@ def evaluate_command(target: Path, real: Path, features: Path | None, features_s
 @click.option("--epochs", type=click.IntRange(1, 500), default=15, show_default=True)
 @click.option("--resolution", type=click.IntRange(8, 256), default=32, show_default=True,
               help="Side length the classifier sees.")
+@click.option("--min-class-confidence", type=click.FloatRange(0, 1), default=None,
+              help="Also report the conditions with generated images filtered: only those whose class a classifier "
+                   "of the real training images gives at least this probability (as `generate "
+                   "--min-class-confidence`).")
 def utility_command(train: Path, test: Path | None, generated: Path, test_fraction: float | None, seeds: int,
-                    epochs: int, resolution: int) -> None:
+                    epochs: int, resolution: int, min_class_confidence: float | None) -> None:
     """Classification Accuracy Score: train on real, generated, and both; test each on real held-out images."""
     from ganfactory.errors import InputError
     from ganfactory.metrics.utility import run_utility, utility_lines
@@ -77,7 +81,7 @@ def utility_command(train: Path, test: Path | None, generated: Path, test_fracti
     if test is not None and test_fraction is not None:
         raise InputError("Give either DATA_TEST or --test-fraction, not both.")
     result = run_utility(train, test, generated, test_fraction=test_fraction, seeds=seeds, epochs=epochs,
-                         resolution=resolution)
+                         resolution=resolution, min_class_confidence=min_class_confidence)
     for line in utility_lines(result):
         click.echo(line)
 

@@ -2,7 +2,9 @@
 
 The same small classifier (metrics/classifier.py) is trained on (a) the real training images, (b) the
 generated images only and (c) both, and each is tested on the same real held-out images; the accuracies
-are the mean and standard deviation over a few seeds.
+are the mean and standard deviation over a few seeds. With a class-confidence threshold (metrics/confidence.py)
+the generated images a classifier of the real training images finds off-class are left out, and the two
+conditions with generated images are reported again, filtered, beside the unfiltered ones.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from ganfactory.data.discovery import match_class_names
 from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.errors import InputError
 from ganfactory.metrics.classifier import classification_accuracy_score
+from ganfactory.metrics.confidence import ClassConfidenceFilter
 from ganfactory.metrics.sources import open_source
 
 log = logging.getLogger(__name__)
 
 CONDITIONS = ("real", "generated", "real+generated")
+FILTERED = ("generated, filtered", "real+generated, filtered")
 
 
 @dataclass(frozen=True)
@@ -100,18 +104,26 @@ def load_sets(train: Path, test: Path | None, generated: Path, *, test_fraction:
 
 
 def run_utility(train: Path, test: Path | None, generated: Path, *, test_fraction: float | None = None,
-                seeds: int = 3, epochs: int = 15, resolution: int = 32) -> dict[str, Any]:
-    """Accuracy on the real test set of classifiers trained on each condition, mean and spread over seeds."""
+                seeds: int = 3, epochs: int = 15, resolution: int = 32,
+                min_class_confidence: float | None = None) -> dict[str, Any]:
+    """Accuracy on the real test set of classifiers trained on each condition, mean and spread over seeds.
+
+    min_class_confidence: also the generated conditions with only the generated images whose class a classifier
+    of the real training images (never the test images) gives at least this probability."""
     train_set, test_set, gen_set, names = load_sets(train, test, generated, test_fraction=test_fraction,
                                                     resolution=resolution)
     if len(test_set.images) == 0:
         raise InputError("The held-out set is empty; give a larger DATA_TEST or --test-fraction.")
-    sets = {"real": train_set, "generated": gen_set,
-            "real+generated": LabelledImages(torch.cat([train_set.images, gen_set.images]),
-                                             torch.cat([train_set.labels, gen_set.labels]))}
+    sets = {"real": train_set, "generated": gen_set, "real+generated": _joined(train_set, gen_set)}
+    extra: dict[str, Any] = {}
+    if min_class_confidence is not None:
+        kept, extra["confidence_filter"] = _confident(train_set, gen_set, names, min_class_confidence, epochs)
+        sets.update({FILTERED[0]: kept, FILTERED[1]: _joined(train_set, kept)})
     results: dict[str, Any] = {}
-    for condition in CONDITIONS:
-        data = sets[condition]
+    for condition, data in sets.items():
+        if len(data.images) == 0:
+            log.warning("utility %s: no images left to train on; skipped.", condition)
+            continue
         # At least ~8 steps per epoch: sets of a few dozen images learn nothing in one full batch per epoch.
         batch = int(np.clip(len(data.images) // 8, 8, 64))
         runs = [classification_accuracy_score(data.images, data.labels, test_set.images, test_set.labels,
@@ -122,13 +134,42 @@ def run_utility(train: Path, test: Path | None, generated: Path, *, test_fractio
                               else 0.0, "per_seed": accuracies.tolist(), "n_train": int(len(data.images))}
         log.info("utility %s: %.3f", condition, accuracies.mean())
     return {"conditions": results, "n_test": int(len(test_set.images)), "classes": names, "seeds": seeds,
-            "epochs": epochs, "resolution": resolution}
+            "epochs": epochs, "resolution": resolution, **extra}
+
+
+def _joined(a: LabelledImages, b: LabelledImages) -> LabelledImages:
+    return LabelledImages(torch.cat([a.images, b.images]), torch.cat([a.labels, b.labels]))
+
+
+def _confident(train_set: LabelledImages, gen_set: LabelledImages, names: list[str], min_confidence: float,
+               epochs: int) -> tuple[LabelledImages, dict[str, Any]]:
+    """The generated images whose intended class a classifier of the real training split gives >= min_confidence,
+    and what was kept per class."""
+    classifier = ClassConfidenceFilter.train(train_set.images, train_set.labels, class_names=names,
+                                             min_confidence=min_confidence, epochs=epochs)
+    probability = classifier.probabilities(gen_set.images)
+    rows = torch.arange(len(gen_set.labels))
+    intended = probability[rows, gen_set.labels] if len(gen_set.labels) else probability[:0, 0]
+    keep = intended >= min_confidence
+    per_class = {name: [int(keep[gen_set.labels == k].sum()), int((gen_set.labels == k).sum())]
+                 for k, name in enumerate(names)}
+    summary = {"min_class_confidence": min_confidence, "kept": int(keep.sum()), "of": int(len(keep)),
+               "per_class_kept": per_class,
+               "mean_confidence": float(intended.mean()) if len(intended) else float("nan")}
+    return LabelledImages(gen_set.images[keep], gen_set.labels[keep]), summary
 
 
 def utility_lines(result: dict[str, Any]) -> list[str]:
-    """The console table: the three accuracies side by side."""
-    header = f"{'trained on':<16} {'n_train':>7}  accuracy on {result['n_test']} real held-out images"
-    rows = [f"{name:<16} {c['n_train']:>7}  {c['mean']:.3f} ± {c['std']:.3f}  (seeds: "
+    """The console table: the accuracies side by side (three, or five with the confidence filter)."""
+    width = max(16, *(len(name) for name in result["conditions"]))
+    header = f"{'trained on':<{width}} {'n_train':>7}  accuracy on {result['n_test']} real held-out images"
+    rows = [f"{name:<{width}} {c['n_train']:>7}  {c['mean']:.3f} ± {c['std']:.3f}  (seeds: "
             + ", ".join(f"{a:.3f}" for a in c["per_seed"]) + ")" for name, c in result["conditions"].items()]
-    return [header, *rows, f"mean ± standard deviation over {result['seeds']} seeds; classifier at "
-                           f"{result['resolution']} px, {result['epochs']} epochs."]
+    lines = [header, *rows, f"mean ± standard deviation over {result['seeds']} seeds; classifier at "
+                            f"{result['resolution']} px, {result['epochs']} epochs."]
+    if "confidence_filter" in result:
+        kept = result["confidence_filter"]
+        lines.append(f"filtered: {kept['kept']} of {kept['of']} generated images kept, those whose class a classifier "
+                     f"of the real training images gives >= {kept['min_class_confidence']:g} (mean probability of "
+                     f"the intended class {kept['mean_confidence']:.3f}).")
+    return lines

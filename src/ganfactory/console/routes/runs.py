@@ -51,7 +51,7 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
         "grid_rows": runinfo.grid_row_labels(config.data),
         "gifs": runinfo.animations(root), "checkpoints": saved,
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
-        "progress": progress_text(read_progress(root)),
+        "progress": progress_text(read_progress(root)), "alerts": runinfo.run_alerts(root, stats_file),
         "has_manifest": (root / "output_0.manifest").is_file(),
         "has_annotation": annotation_folder(root) is not None,
         "onnx": (root / "model" / "generator.onnx").is_file(),

@@ -50,8 +50,8 @@ def training_folder(config: GenerationChoices, inputs: tuple[Path, ...], model: 
     else:
         recorded = recorded_inputs(model)
         if not recorded:
-            raise InputError(f"--balance, --per-class-target and --max-similarity need the training images, and "
-                             f"{model} does not record them; pass --training-data DATA.")
+            raise InputError(f"--balance, --per-class-target, --max-similarity and --min-class-confidence need the "
+                             f"training images, and {model} does not record them; pass --training-data DATA.")
         folder = recorded[0]
         if not folder.is_dir():
             raise InputError(f"The training images folder {folder} that {model}'s run recorded (config.json) is no "

@@ -25,8 +25,13 @@ class GenerationChoices(OperatorConfig):
                                          "the next seed instead; the count dropped is reported.")
     nearest: bool = Field(False, description="Record each generated image's nearest training image (feature cosine "
                           "and pixel RMSE) in its manifest line without dropping any (implied by --max-similarity).")
-    training_data: str = Field("", description="The training images for --balance, --per-class-target and the "
-                               "memorisation gate (default: DATA, or the data folder the model's run recorded).")
+    min_class_confidence: float | None = Field(None, ge=0, le=1, description="Keep a generated image only when a "
+                                               "small classifier trained on the real training images gives its class "
+                                               "at least this probability (e.g. 0.9), else draw the next seed; the "
+                                               "count dropped is reported (class-conditional models).")
+    training_data: str = Field("", description="The training images for --balance, --per-class-target, the "
+                               "memorisation gate and --min-class-confidence (default: DATA, or the data folder the "
+                               "model's run recorded).")
     shard: str = Field("", description="K/N: write only shard K of N of the images (every N-th seed of each class), "
                        "so N machines generate into one OUT; the last shard to finish merges output_0.manifest.")
 
@@ -47,7 +52,8 @@ class GenerationChoices(OperatorConfig):
 
     @property
     def needs_training_images(self) -> bool:
-        return self.balance or self.per_class_target is not None or self.gate_active
+        return (self.balance or self.per_class_target is not None or self.gate_active
+                or self.min_class_confidence is not None)
 
     @property
     def gate_active(self) -> bool:

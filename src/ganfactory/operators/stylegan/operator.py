@@ -28,13 +28,15 @@ from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator, seed_everything
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.signals import StopRequest
+from ganfactory.errors import ConfigError
+from ganfactory.metrics.confidence import ClassConfidenceFilter
 from ganfactory.metrics.gate import MemorisationGate
 from ganfactory.metrics.loaders import load_feature_network
 from ganfactory.metrics.network import FeatureNetwork, find_inception_file
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
 from ganfactory.operators.stylegan.balance import class_counts, training_images, training_root
 from ganfactory.operators.stylegan.config import StyleGANConfig
-from ganfactory.operators.stylegan.generate import GenerationPlan, ImageSampler, TorchSampler, generate_dataset
+from ganfactory.operators.stylegan.generate import Filters, GenerationPlan, ImageSampler, TorchSampler, generate_dataset
 from ganfactory.operators.stylegan.models import (
     GRID_ROWS,
     generator_architecture,
@@ -79,7 +81,7 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
                  env.device.type.upper(), preset.name)
 
     network = _metric_network(config)  # loaded before training: a bad --features fails at once
-    _check_generation_choices(config, files)
+    _check_generation_choices(config, files, conditional=images.conditional)
 
     def build(previous: list[Any]) -> StyleGANTrainable:
         seed_everything(config.seed, env.context.rank)
@@ -116,9 +118,13 @@ def _metric_network(config: StyleGANConfig) -> FeatureNetwork | None:
     return load_feature_network(Path(config.features) if config.features else None)
 
 
-def _check_generation_choices(config: StyleGANConfig, files: dict[str, list[Path]]) -> None:
+def _check_generation_choices(config: StyleGANConfig, files: dict[str, list[Path]], *, conditional: bool) -> None:
     """What generation after training will need, checked before training: a --per-class-target below the
-    largest class, a missing --features network or --training-data folder fail now, not hours later."""
+    largest class, a missing --features network or --training-data folder, --min-class-confidence on a single
+    class fail now, not hours later."""
+    if config.min_class_confidence is not None and not (conditional and len(files) > 1):
+        raise ConfigError("--min-class-confidence needs two or more class folders (a class-conditional model); "
+                          "leave it out for a single class.")
     if config.balance or config.per_class_target is not None:
         class_counts(config, list(files), {name: len(paths) for name, paths in files.items()})
     if config.training_data:
@@ -158,13 +164,17 @@ def _generation_plan(config: StyleGANConfig, class_names: list[str], conditional
 
 
 def _generation_inputs(env: RunEnv, model: Path | None, class_names: list[str],
-                       conditional: bool) -> tuple[GenerationPlan, MemorisationGate | None]:
-    """The plan (per-class counts under --balance / --per-class-target) and the memorisation gate (with
-    --max-similarity or --nearest), both from the training images' train split (data/split.py)."""
+                       conditional: bool) -> tuple[GenerationPlan, Filters]:
+    """The plan (per-class counts under --balance / --per-class-target), the memorisation gate (with
+    --max-similarity or --nearest) and the class-confidence filter (--min-class-confidence), all from the
+    training images' train split (data/split.py), never its test split."""
     config = env.config
     assert isinstance(config, StyleGANConfig)
     if not config.needs_training_images:
-        return _generation_plan(config, class_names, conditional), None
+        return _generation_plan(config, class_names, conditional), Filters()
+    if config.min_class_confidence is not None and not conditional:
+        raise ConfigError("--min-class-confidence needs two or more class folders (a class-conditional model); "
+                          "leave it out for a single class.")
     training = training_images(config, env.inputs, model)
     if not conditional:  # one class, whatever the training folder calls it
         training = {class_names[0]: [path for paths in training.values() for path in paths]}
@@ -177,7 +187,11 @@ def _generation_inputs(env: RunEnv, model: Path | None, class_names: list[str],
         network = load_feature_network(Path(config.features) if config.features else None)
         gate = MemorisationGate.build(network=network, root=training_root(config, env.inputs, model),
                                       classes=training, max_similarity=config.max_similarity)
-    return plan, gate
+    confidence = None
+    if config.min_class_confidence is not None:
+        confidence = ClassConfidenceFilter.build(root=training_root(config, env.inputs, model), classes=training,
+                                                 min_confidence=config.min_class_confidence)
+    return plan, Filters(gate=gate, confidence=confidence)
 
 
 def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
@@ -195,8 +209,9 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
         provenance = checkpoint_provenance(best)
         log.info("Generating with the best checkpoint %s (%s).", best, read_best(env.run.model_dir))
     sampler = TorchSampler(G.to(env.device), env.device, env.precision)
-    plan, gate = _generation_inputs(env, None, trainable.class_names, trainable.num_classes > 0)
-    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance, stop=env.stop, gate=gate)
+    plan, filters = _generation_inputs(env, None, trainable.class_names, trainable.num_classes > 0)
+    return generate_dataset(sampler, run=env.run, plan=plan, provenance=provenance, stop=env.stop, gate=filters.gate,
+                            confidence=filters.confidence)
 
 
 def load_sampler(model: Path, *, device: torch.device, precision: str) -> tuple[ImageSampler, list[str], bool]:
@@ -216,9 +231,9 @@ def predict_stylegan(env: RunEnv, model: Path) -> int:
     config = env.config
     assert isinstance(config, StyleGANConfig)
     sampler, class_names, conditional = load_sampler(model, device=env.device, precision=env.precision)
-    plan, gate = _generation_inputs(env, model, class_names, conditional)
+    plan, filters = _generation_inputs(env, model, class_names, conditional)
     return generate_dataset(sampler, run=env.run, plan=plan, provenance=checkpoint_provenance(model), stop=env.stop,
-                            gate=gate)
+                            gate=filters.gate, confidence=filters.confidence)
 
 
 def export_checkpoint(state: dict[str, Any], path: Path) -> Path:

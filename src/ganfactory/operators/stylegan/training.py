@@ -26,7 +26,7 @@ from ganfactory.engine.distributed import (
 from ganfactory.engine.precision import autocast, needs_grad_scaler
 from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.engine.stats import RunningMeans
-from ganfactory.metrics.diversity import COLLAPSE_THRESHOLD, pairwise_diversity, summarize
+from ganfactory.metrics.collapse import CollapseWatch, RealSpread
 from ganfactory.metrics.stability import StabilityMonitor
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.operators.stylegan import loss as losses
@@ -92,11 +92,12 @@ class StyleGANTrainable:
         self.images_seen, self._steps = 0, 0
         self.data_fingerprint = ""  # set by the operator; tells a resumed run from transfer learning
         self.local_batch = local_batch_size(config.batch_size, context)
-        self._real_diversity: dict[int, float] | None = None  # per class, measured once at the first tick
+        self._watch: CollapseWatch | None = None  # compares with the real images, measured at the first tick
         self.metrics: TrainingMetrics | None = None  # set by the operator for --metrics
         self.monitor = StabilityMonitor(patience=config.divergence_patience)
         self._tick_means = RunningMeans()  # the monitor's view of this tick's losses
-        self._pending_alerts: list[str] = []
+        self._pending_alerts: list[str] = []  # divergence: may stop the run
+        self._health_alerts: list[str] = []  # collapse watch: reported, never stops the run
         self.stopped_early = False  # --stop-on-divergence after the monitor flagged the run
 
     # --- counters (the engine reads these) ---------------------------------------------------------
@@ -321,43 +322,22 @@ class StyleGANTrainable:
 
     # --- health ------------------------------------------------------------------------------------
     def tick_health(self) -> dict[str, float]:
-        """Mode-collapse watch: diversity of G_ema on a fixed z grid relative to the real images, per class.
-
-        Returns {"diversity/mean", "diversity/min"} (1 = as varied as the real data, 0 = one image whatever z;
-        see ganfactory.metrics.diversity) and logs a warning when the worst class falls below COLLAPSE_THRESHOLD.
-        """
+        """Collapse watch on G_ema's samples of a fixed z grid, the same seeds in every class (see
+        ganfactory.metrics.collapse): per-class diversity relative to the real images, how alike the classes
+        draw one latent, and the spread of all samples. Returns the indicators ("diversity/mean", "diversity/min",
+        and with classes "diversity/classes", "diversity/spread"); a sign that appears becomes an alert."""
         classes = max(self.num_classes, 1)
         per_class = max(4, min(16, 256 // classes))  # at most ~256 samples a tick: milliseconds to a second
         seeds = [1_000_000 + i for i in range(per_class)]  # fixed across ticks and runs, apart from the grid's
-        fake = torch.cat([synthesize(self.G_ema, seeds=seeds, class_index=k if self.num_classes else None,
-                                     truncation=1.0, device=self.device) for k in range(classes)]).clamp(-1, 1).cpu()
-        fake_labels = torch.arange(classes).repeat_interleave(per_class) if self.num_classes else None
-        ratios = {k: fake_div / real for k, fake_div in self._fake_diversity(fake, fake_labels, classes).items()
-                  if (real := self._real_diversity_per_class().get(k, 0.0)) > 0}
-        mean, worst = summarize(ratios)
-        if worst < COLLAPSE_THRESHOLD:
-            name = self.class_names[min(ratios, key=lambda k: ratios[k])] if self.num_classes else "all"
-            log.warning("Possible mode collapse at %.1f kimg: generated samples are %.2f as varied as the real images "
-                        "(worst class %s, mean %.2f; healthy runs stay near 1). Try --gamma higher or more images.",
-                        self.done, worst, name, mean)
-        return {"diversity/mean": mean, "diversity/min": worst}
-
-    @staticmethod
-    def _fake_diversity(fake: torch.Tensor, labels: torch.Tensor | None, classes: int) -> dict[int, float]:
-        if labels is None:
-            return {0: pairwise_diversity(fake)}
-        return {k: pairwise_diversity(fake[labels == k]) for k in range(classes)}
-
-    def _real_diversity_per_class(self) -> dict[int, float]:
-        if self._real_diversity is None:
-            images, labels = self.images.cpu(), self.labels.cpu()
-            if not self.num_classes:
-                self._real_diversity = {0: pairwise_diversity(images[:512])}
-            else:  # up to 128 images a class keeps the Gram matrix small; the mean pairwise distance settles fast
-                self._real_diversity = {k: pairwise_diversity(images[labels == k][:128])
-                                        for k in range(self.num_classes)}
-            self._real_diversity = {k: v for k, v in self._real_diversity.items() if v == v}  # drop NaN (1 image)
-        return self._real_diversity
+        grid = torch.stack([synthesize(self.G_ema, seeds=seeds, class_index=k if self.num_classes else None,
+                                       truncation=1.0, device=self.device) for k in range(classes)]).clamp(-1, 1).cpu()
+        if self._watch is None:
+            real = RealSpread.of(self.images.cpu(), self.labels.cpu() if self.num_classes else None,
+                                 num_classes=self.num_classes)
+            self._watch = CollapseWatch(real=real, class_names=self.class_names)
+        health, alerts = self._watch.observe(grid, where=f"at {self.done:.3f} kimg")
+        self._health_alerts += alerts
+        return health
 
     # --- metrics and stability (engine hooks: tick_metrics + primary_metric, tick_alerts) --------------
     @property
@@ -374,8 +354,9 @@ class StyleGANTrainable:
         return values
 
     def tick_alerts(self) -> list[str]:
-        """Divergence sentences raised at this tick (logged by the engine, kept in progress.json); with
-        --stop-on-divergence the first one ends training after this tick's checkpoint."""
+        """Collapse-watch and divergence sentences raised at this tick (logged by the engine, kept in stats.jsonl
+        and progress.json); with --stop-on-divergence the first divergence ends training after this tick's
+        checkpoint (a collapse sign does not: early in a run the classes are not learnt yet)."""
         means = self._tick_means.means()
         self._tick_means.reset()
         alerts = self._pending_alerts + self.monitor.observe_tick(means, where=f"at {self.done:.3f} kimg")
@@ -383,7 +364,8 @@ class StyleGANTrainable:
         if alerts and self.config.stop_on_divergence:
             self.stopped_early = True
             alerts.append(f"Stopping early at {self.done:.3f} kimg (--stop-on-divergence).")
-        return alerts
+        collapse, self._health_alerts = self._health_alerts, []
+        return collapse + alerts
 
     def write_samples(self, path: Path) -> None:
         images = generate_grid(self.G_ema, num_classes=self.num_classes, seed=self.config.seed, device=self.device)
