@@ -23,6 +23,8 @@ __all__ = [
     "ResnetBlock",
     "ResnetGenerator",
     "PatchDiscriminator",
+    "PatchHeads",
+    "nce_layers",
     "default_n_blocks",
     "default_n_layers",
     "check_generator_size",
@@ -217,6 +219,39 @@ class ResnetGenerator(nn.Module):
             return torch.tanh(self.model(x) + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT)))
         return lerp_skip(x, torch.tanh(self.model(x)))
 
+    def encode(self, x: torch.Tensor, layers: Iterable[int]) -> list[torch.Tensor]:
+        """The outputs of ``self.model[i]`` for each i in ``layers`` (ascending), running only as far as needed.
+
+        CUT's PatchNCE reads these (the reference's ``encode_only``); the input skip plays no part in them.
+        """
+        wanted = sorted(set(layers))
+        feats = []
+        for index, layer in enumerate(self.model[:wanted[-1] + 1]):
+            x = layer(x)
+            if index in wanted:
+                feats.append(x)
+        return feats
+
+    def layer_channels(self, index: int) -> int:
+        """Channels of the output of ``self.model[index]``."""
+        channels = self.in_channels
+        for layer in self.model[:index + 1]:
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+                channels = layer.out_channels
+        return channels
+
+
+def nce_layers(n_downsampling: int, n_blocks: int) -> list[int]:
+    """Indices into ``ResnetGenerator.model`` of CUT's encoder layers (the reference's nce_layers 0,4,8,12,16).
+
+    In the reference's generator (anti-aliased downsampling: conv, norm, ReLU, blur per step) those are the padded
+    input, the first and second downsampling convolutions, the first residual block and the fifth. Here: index 0
+    (padding), each stride-2 convolution (4, 7), the first block and the fifth (or the last, with fewer blocks).
+    """
+    downs = [4 + 3 * k for k in range(n_downsampling)]
+    first_block = 4 + 3 * n_downsampling
+    return sorted({0, *downs, first_block, first_block + min(4, n_blocks - 1)})
+
 
 def lerp_skip(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """x moved toward +1 by the fraction t where t > 0 and toward -1 by -t where t < 0 (x, t: [N, C, H, W]).
@@ -270,6 +305,24 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+
+class PatchHeads(nn.Module):
+    """CUT's projection heads (the reference's PatchSampleF "mlp_sample"): per encoder layer a Linear(C, units),
+    ReLU, Linear(units, units) applied to sampled feature vectors, which the loss then L2-normalises.
+
+    The reference creates the MLPs on the first batch, from the features' shapes; here they are built at once from
+    the channel counts, so a checkpoint always holds them and their optimiser.
+    """
+
+    def __init__(self, channels: Iterable[int], *, units: int = 256) -> None:
+        super().__init__()
+        self.mlps = nn.ModuleList(
+            nn.Sequential(nn.Linear(c, units), nn.ReLU(inplace=True), nn.Linear(units, units)) for c in channels)
+
+    def forward(self, samples: list[torch.Tensor]) -> list[torch.Tensor]:
+        """[P_i, C_i] samples per layer -> [P_i, units] projections (not yet normalised)."""
+        return [mlp(sample) for mlp, sample in zip(self.mlps, samples)]
 
 
 @torch.no_grad()

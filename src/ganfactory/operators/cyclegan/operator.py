@@ -12,13 +12,14 @@ import torch
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.engine.checkpoint import (architecture_difference, checkpoint_provenance,
                                          load_checkpoint, require_operator, resolve_checkpoint_path)
-from ganfactory.errors import CheckpointError
+from ganfactory.errors import CheckpointError, ConfigError
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.precision import autocast
 from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.cyclegan.config import CycleGANConfig
+from ganfactory.operators.cyclegan.cut import CUTTrainable
 from ganfactory.operators.cyclegan.models import generator_architecture, load_generator, recorded_architecture
 from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator
 from ganfactory.operators.cyclegan.spec import CYCLEGAN
@@ -56,14 +57,17 @@ def _files(folder: Path, name: str, env: RunEnv) -> list[Path]:
 def plan_cyclegan(env: RunEnv) -> TrainingPlan:
     config = env.config
     assert isinstance(config, CycleGANConfig)
+    if config.one_sided_problem():
+        raise ConfigError(config.one_sided_problem())
     source, target = env.inputs
     files = {"source": _files(source, "source", env), "target": _files(target, "target", env)}
     domains = [load_image_folder(folder, resolution=config.load_hw(), channels=config.image_channel, mode="crop",
                                  files={folder.name: files[name]})
                for name, folder in (("source", source), ("target", target))]
 
-    def build(previous: list[Any]) -> CycleGANTrainable:
-        trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=env.device,
+    def build(previous: list[Any]) -> CycleGANTrainable | CUTTrainable:
+        kind = CycleGANTrainable if config.mode == "cyclegan" else CUTTrainable
+        trainable = kind(config=config, source=domains[0], target=domains[1], device=env.device,
                                       precision=env.precision, context=env.context,
                                       domain_names=(source.name, target.name))
         trainable.files = files  # the translation after training reads the same validated files
