@@ -47,6 +47,9 @@ class CycleGANConfig(RunOptions):
     pool_size: int = Field(50, ge=0)
     min_images: int = Field(1, ge=1)  # RunOptions' 70 is a GAN-from-scratch floor; a domain may be small
     translate_batch: int = Field(8, ge=1)
+    structure_report: bool = Field(False, description="After translating, write OUT/structure_report.json: edge "
+                                   "agreement and SSIM of each source with its translation, KID of translations "
+                                   "and of sources to TARGET (did it keep the content and take the style?).")
     # CUT / FastCUT (ignored by mode cyclegan)
     lambda_nce: float = Field(1.0, ge=0, description="PatchNCE weight (default 1 for cut, 10 for fastcut).")
     nce_idt: bool = Field(True, description="Identity PatchNCE on target images (default on for cut, off for "

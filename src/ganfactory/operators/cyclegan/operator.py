@@ -24,7 +24,8 @@ from ganfactory.operators.cyclegan.models import generator_architecture, load_ge
 from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator
 from ganfactory.operators.cyclegan.spec import CYCLEGAN
 from ganfactory.operators.cyclegan.training import CycleGANTrainable
-from ganfactory.operators.cyclegan.translate import TranslationJob, Translator, translate_folder
+from ganfactory.operators.cyclegan.structure import structure_report
+from ganfactory.operators.cyclegan.translate import TranslationJob, Translator, output_paths, translate_folder
 from ganfactory.operators.inputs import usable_files
 from ganfactory.output.layout import RunFolder
 
@@ -126,9 +127,14 @@ def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dic
     config = env.config
     assert isinstance(config, CycleGANConfig)
     source, target = env.inputs
-    return sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
-                                run=env.run, provenance=provenance, stop=env.stop)
-               for name, job in _jobs(source, target, trainable.files, env.run, config, env.precision))
+    jobs = _jobs(source, target, trainable.files, env.run, config, env.precision)
+    written = sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
+                                   run=env.run, provenance=provenance, stop=env.stop) for name, job in jobs)
+    if config.structure_report and env.context.is_main:
+        job = jobs[0][1]  # source -> target
+        structure_report(output_paths(job), trainable.files["target"], env.run.root / "structure_report.json",
+                         size=job.size, channels=job.channels)
+    return written
 
 
 def predict_cyclegan(env: RunEnv, model: Path) -> int:
