@@ -241,7 +241,7 @@ def _kid(network, target_features: np.ndarray, images: torch.Tensor) -> dict[str
 
 
 def suite(data: Path, out: Path, *, pairs: list[str], modes: list[str], size: int, epochs: int, kid_images: int,
-          threads: int, extra: list[str]) -> None:
+          threads: int, extra: list[str], kid_every: int = 1) -> None:
     from ganfactory.data.dataset import load_image_folder
     from ganfactory.metrics.loaders import load_feature_network
     from ganfactory.output.images import save_grid
@@ -264,12 +264,14 @@ def suite(data: Path, out: Path, *, pairs: list[str], modes: list[str], size: in
         for mode in modes:
             run = json.loads((out / pair / mode / "history.json").read_text())
             for row in run["history"][1:]:
+                if row["epoch"] % kid_every and row["epoch"] != epochs:
+                    continue  # KID (Inception on a CPU) only every kid_every epochs and at the end
                 images = np.load(out / pair / mode / f"translations_epoch{row['epoch']:03d}.npy")
                 row["kid"] = _kid(network, target_features, torch.from_numpy(images[:kid_images]))
                 print(json.dumps({"pair": pair, "mode": mode, "epoch": row["epoch"], "kid": row["kid"]}), flush=True)
             record[mode] = run
         results[pair] = record
-        for epoch in range(1, epochs + 1):
+        for epoch in sorted({epochs, *range(kid_every, epochs + 1, kid_every)}):
             rows = [a[:8]] + [torch.from_numpy(np.load(out / pair / m / f"translations_epoch{epoch:03d}.npy")[:8])
                               .float() / 127.5 - 1 for m in modes] + [b[:8]]
             save_grid(torch.cat(rows), out / f"{pair}_epoch{epoch:03d}.png", columns=8)
@@ -290,7 +292,7 @@ def table(results: dict[str, dict], modes: list[str]) -> str:
             run = record[mode]
             for row in run["history"][1:]:
                 lines.append(f"| {mode} | {row['epoch']} | {row['l1']:.4f} ({row['l1'] / base['l1']:.2f}x) "
-                             f"| {row['ssim']:.3f} | {_fmt_kid(row['kid'])} | {row['s_per_step']:.3f} "
+                             f"| {row['ssim']:.3f} | {_fmt_kid(row.get('kid'))} | {row['s_per_step']:.3f} "
                              f"| {run['peak_rss_mb']:.0f} (+{run['peak_rss_mb'] - run['rss_before_training_mb']:.0f}) |")
         if "cyclegan" in modes:
             ref = record["cyclegan"]
@@ -304,7 +306,9 @@ def table(results: dict[str, dict], modes: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _fmt_kid(kid: dict[str, float]) -> str:
+def _fmt_kid(kid: dict[str, float] | None) -> str:
+    if kid is None:
+        return "-"
     return f"{kid['value'] * 1e3:.2f} [{kid['low'] * 1e3:.2f}, {kid['high'] * 1e3:.2f}] e-3"
 
 
@@ -343,6 +347,7 @@ def main() -> None:
     whole.add_argument("--pairs", default="glyphs,fashion")
     whole.add_argument("--modes", default="cyclegan,cut,fastcut")
     whole.add_argument("--kid-images", type=int, default=32)
+    whole.add_argument("--kid-every", type=int, default=1, help="KID every N epochs (and at the last)")
     whole.add_argument("--batch", type=int, default=1)
     whole.add_argument("--base", type=int, default=32)
     whole.add_argument("--n-blocks", type=int, default=3)
@@ -363,7 +368,8 @@ def main() -> None:
     extra = ["--batch", str(args.batch), "--base", str(args.base), "--n-blocks", str(args.n_blocks),
              "--threads", str(args.threads), *(["--paper-generator"] if args.paper_generator else [])]
     suite(args.data, args.out, pairs=args.pairs.split(","), modes=args.modes.split(","), size=args.size,
-          epochs=args.epochs, kid_images=args.kid_images, threads=args.threads, extra=extra)
+          epochs=args.epochs, kid_images=args.kid_images, threads=args.threads, extra=extra,
+          kid_every=args.kid_every)
 
 
 if __name__ == "__main__":
