@@ -69,8 +69,7 @@ def plan_cyclegan(env: RunEnv) -> TrainingPlan:
     def build(previous: list[Any]) -> CycleGANTrainable | CUTTrainable:
         kind = CycleGANTrainable if config.mode == "cyclegan" else CUTTrainable
         trainable = kind(config=config, source=domains[0], target=domains[1], device=env.device,
-                                      precision=env.precision, context=env.context,
-                                      domain_names=(source.name, target.name))
+                         precision=env.precision, context=env.context, domain_names=(source.name, target.name))
         trainable.files = files  # the translation after training reads the same validated files
         return trainable
 
