@@ -80,10 +80,10 @@ def cli() -> Callable[..., subprocess.CompletedProcess]:
     return run
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess) -> str:
-    """Exit 2, exactly one `error:` line on stderr (the last one), no traceback; returns the message."""
+def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
+    """Exit `code` (2), exactly one `error:` line on stderr (the last one), no traceback; returns the message."""
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == code, result.stderr
     assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     return errors[0]

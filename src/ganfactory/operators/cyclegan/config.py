@@ -1,10 +1,16 @@
-"""CycleGAN parameters: the ModelArts names and defaults, plus options with sensible defaults."""
+"""CycleGAN parameters: the ModelArts names and defaults, plus options with sensible defaults.
+
+`mode` picks the method: "cyclegan" (Zhu et al. 2017, the ModelArts operator) or the one-sided "cut" / "fastcut"
+(Park et al. 2020, contrastive unpaired translation). A CUT mode takes the reference's defaults for whatever the
+user did not set: lr 2e-4 (CUT and FastCUT), lambda_nce 10, no identity NCE, flip equivariance and the decay over
+the last quarter of the epochs (FastCUT's 150 + 50).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ganfactory.config import RunOptions, check_power_of_two
 
@@ -21,6 +27,9 @@ class CycleGANConfig(RunOptions):
     log_frequency: int = Field(5, ge=1, description="Steps between loss logs.")
     save_frequency: int = Field(5, ge=1, description="Epochs between checkpoints.")
     # Model and training
+    mode: Literal["cyclegan", "cut", "fastcut"] = Field("cyclegan", description="cyclegan: two generators with "
+                                                        "cycle loss; cut / fastcut: one generator with the PatchNCE "
+                                                        "loss (Park et al. 2020), source -> target only.")
     direction: Literal["ab", "both"] = "ab"
     load_size: int | None = Field(None, ge=1, description="Resize the shorter side to this before the random crop "
                                   "(default: size * 286/256).")
@@ -38,6 +47,37 @@ class CycleGANConfig(RunOptions):
     pool_size: int = Field(50, ge=0)
     min_images: int = Field(1, ge=1)  # RunOptions' 70 is a GAN-from-scratch floor; a domain may be small
     translate_batch: int = Field(8, ge=1)
+    structure_report: bool = Field(False, description="After translating, write OUT/structure_report.json: edge "
+                                   "agreement and SSIM of each source with its translation, KID of translations "
+                                   "and of sources to TARGET (did it keep the content and take the style?).")
+    # CUT / FastCUT (ignored by mode cyclegan)
+    lambda_nce: float = Field(1.0, ge=0, description="PatchNCE weight (default 1 for cut, 10 for fastcut).")
+    nce_idt: bool = Field(True, description="Identity PatchNCE on target images (default on for cut, off for "
+                          "fastcut).")
+    flip_equivariance: bool = Field(False, description="Flip the generator's input at random and its features "
+                                    "back (default off for cut, on for fastcut).")
+    lambda_gan: float = Field(1.0, ge=0, description="Adversarial weight of the CUT modes.")
+    num_patches: int = Field(256, ge=1, description="Patches sampled per encoder layer for PatchNCE.")
+    nce_temperature: float = Field(0.07, gt=0)
+    nce_mlp_units: int = Field(256, ge=1, description="Units of the two-layer MLP head on each encoder layer.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_defaults(cls, data: Any) -> Any:
+        """The reference's defaults of a CUT mode, for the values the user left unset."""
+        if not isinstance(data, dict) or data.get("mode") not in ("cut", "fastcut"):
+            return data
+        defaults: dict[str, Any] = {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4}
+        if data["mode"] == "fastcut":
+            defaults.update(lambda_nce=10.0, nce_idt=False, flip_equivariance=True, decay_fraction=0.75)
+        return {**defaults, **data}
+
+    def one_sided_problem(self) -> str:
+        """The sentence refusing a direction a CUT mode cannot translate ("" when the options fit)."""
+        if self.mode != "cyclegan" and self.direction == "both":
+            return (f"--mode {self.mode} trains no target -> source generator (CUT is one-sided), so --direction both "
+                    "is not available; use --mode cyclegan to translate both ways.")
+        return ""
 
     @field_validator("image_height", "image_width")
     @classmethod

@@ -24,6 +24,7 @@ __all__ = [
     "identity_loss",
     "GeneratorObjective",
     "generator_objective",
+    "frozen",
 ]
 
 
@@ -74,7 +75,7 @@ class GeneratorObjective:
 
 
 @contextmanager
-def _frozen(nets: tuple[nn.Module, ...]) -> Iterator[None]:
+def frozen(nets: tuple[nn.Module, ...]) -> Iterator[None]:
     """Freeze parameters while the graph is recorded; autograd then skips their weight gradients.
 
     Whether a parameter gets a gradient is fixed when the forward pass records it, so restoring the
@@ -116,7 +117,7 @@ def generator_objective(
     rec_a = g_b(fake_b)
     fake_a = g_b(real_b)
     rec_b = g_a(fake_a)
-    with _frozen((d_a, d_b)):
+    with frozen((d_a, d_b)):
         losses = {
             "G_A": lsgan_loss(d_a(fake_b), True),
             "G_B": lsgan_loss(d_b(fake_a), True),

@@ -12,11 +12,13 @@ from ganfactory.operators.cyclegan.networks import ResnetGenerator, default_n_bl
 
 def generator_architecture(config: CycleGANConfig) -> dict[str, Any]:
     """The generator's resolved constructor arguments plus the trained image size (the file's own record).
-    skip_mode is recorded only with the input skip: without it the mode changes nothing."""
-    arch = {"channels": config.image_channel, "base_channels": config.base_channels,
+    skip_mode is recorded only with the input skip: without it the mode changes nothing. mode (cut, fastcut) only
+    for the one-sided modes, whose checkpoints hold other networks; files without it are CycleGAN's."""
+    arch: dict[str, Any] = {"channels": config.image_channel, "base_channels": config.base_channels,
             "n_blocks": config.n_blocks or default_n_blocks(config.image_height, config.image_width),
             "height": config.image_height, "width": config.image_width, "input_skip": config.input_skip}
-    return {**arch, "skip_mode": config.skip_mode} if config.input_skip else arch
+    arch = {**arch, "skip_mode": config.skip_mode} if config.input_skip else arch
+    return arch if config.mode == "cyclegan" else {**arch, "mode": config.mode}
 
 
 def recorded_architecture(state: dict[str, Any], operator_state: dict[str, Any]) -> dict[str, Any]:

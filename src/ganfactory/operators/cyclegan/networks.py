@@ -12,7 +12,7 @@ every layer here keeps that layout, so no hidden NCHW<->NHWC copies happen betwe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,8 @@ __all__ = [
     "ResnetBlock",
     "ResnetGenerator",
     "PatchDiscriminator",
+    "PatchHeads",
+    "nce_layers",
     "default_n_blocks",
     "default_n_layers",
     "check_generator_size",
@@ -31,6 +33,8 @@ __all__ = [
     "lerp_skip",
     "set_requires_grad",
 ]
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 SKIP_LIMIT = 0.999  # |x| bound before atanh in the generator's input skip
@@ -150,7 +154,11 @@ def check_generator_size(height: int, width: int, *, n_downsampling: int = 2) ->
 
 
 class ResnetGenerator(nn.Module):
-    """The CycleGAN ResNet generator ("resnet_9blocks" / "resnet_6blocks").
+    """
+
+    model: nn.Sequential
+    n_downsampling: int
+    in_channels: intThe CycleGAN ResNet generator ("resnet_9blocks" / "resnet_6blocks").
 
     c7s1-64, d128, d256, n x R256, u128, u64, c7s1-C, tanh (for base_channels 64, n_downsampling 2).
     Works for any height and width that ``check_generator_size`` accepts, including H != W.
@@ -219,6 +227,39 @@ class ResnetGenerator(nn.Module):
             return torch.tanh(self.model(x) + torch.atanh(x.clamp(-SKIP_LIMIT, SKIP_LIMIT)))
         return lerp_skip(x, torch.tanh(self.model(x)))
 
+    def encode(self, x: torch.Tensor, layers: Iterable[int]) -> list[torch.Tensor]:
+        """The outputs of ``self.model[i]`` for each i in ``layers`` (ascending), running only as far as needed.
+
+        CUT's PatchNCE reads these (the reference's ``encode_only``); the input skip plays no part in them.
+        """
+        wanted = sorted(set(layers))
+        feats = []
+        for index, layer in enumerate(list(self.model)[:wanted[-1] + 1]):
+            x = layer(x)
+            if index in wanted:
+                feats.append(x)
+        return feats
+
+    def layer_channels(self, index: int) -> int:
+        """Channels of the output of ``self.model[index]``."""
+        channels = self.in_channels
+        for layer in list(self.model)[:index + 1]:
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+                channels = layer.out_channels
+        return channels
+
+
+def nce_layers(n_downsampling: int, n_blocks: int) -> list[int]:
+    """Indices into ``ResnetGenerator.model`` of CUT's encoder layers (the reference's nce_layers 0,4,8,12,16).
+
+    In the reference's generator (anti-aliased downsampling: conv, norm, ReLU, blur per step) those are the padded
+    input, the first and second downsampling convolutions, the first residual block and the fifth. Here: index 0
+    (padding), each stride-2 convolution (4, 7), the first block and the fifth (or the last, with fewer blocks).
+    """
+    downs = [4 + 3 * k for k in range(n_downsampling)]
+    first_block = 4 + 3 * n_downsampling
+    return sorted({0, *downs, first_block, first_block + min(4, n_blocks - 1)})
+
 
 def lerp_skip(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """x moved toward +1 by the fraction t where t > 0 and toward -1 by -t where t < 0 (x, t: [N, C, H, W]).
@@ -274,8 +315,26 @@ class PatchDiscriminator(nn.Module):
         return self.model(x)
 
 
+class PatchHeads(nn.Module):
+    """CUT's projection heads (the reference's PatchSampleF "mlp_sample"): per encoder layer a Linear(C, units),
+    ReLU, Linear(units, units) applied to sampled feature vectors, which the loss then L2-normalises.
+
+    The reference creates the MLPs on the first batch, from the features' shapes; here they are built at once from
+    the channel counts, so a checkpoint always holds them and their optimiser.
+    """
+
+    def __init__(self, channels: Iterable[int], *, units: int = 256) -> None:
+        super().__init__()
+        self.mlps = nn.ModuleList(
+            nn.Sequential(nn.Linear(c, units), nn.ReLU(inplace=True), nn.Linear(units, units)) for c in channels)
+
+    def forward(self, samples: list[torch.Tensor]) -> list[torch.Tensor]:
+        """[P_i, C_i] samples per layer -> [P_i, units] projections (not yet normalised)."""
+        return [mlp(sample) for mlp, sample in zip(self.mlps, samples)]
+
+
 @torch.no_grad()
-def init_weights(module: nn.Module, *, std: float = 0.02) -> nn.Module:
+def init_weights(module: ModuleT, *, std: float = 0.02) -> ModuleT:
     """Initialise conv / transposed conv / linear weights from N(0, std) and biases to 0 (the paper's init)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):

@@ -22,13 +22,15 @@ from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import Schedule
 from ganfactory.engine.precision import autocast
 from ganfactory.engine.signals import StopRequest
-from ganfactory.errors import CheckpointError
+from ganfactory.errors import CheckpointError, ConfigError
 from ganfactory.operators.cyclegan.config import CycleGANConfig
+from ganfactory.operators.cyclegan.cut import CUTTrainable
 from ganfactory.operators.cyclegan.models import generator_architecture, load_generator, recorded_architecture
 from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator
 from ganfactory.operators.cyclegan.spec import CYCLEGAN
+from ganfactory.operators.cyclegan.structure import structure_report
 from ganfactory.operators.cyclegan.training import CycleGANTrainable
-from ganfactory.operators.cyclegan.translate import TranslationJob, Translator, translate_folder
+from ganfactory.operators.cyclegan.translate import TranslationJob, Translator, output_paths, translate_folder
 from ganfactory.operators.inputs import usable_files
 from ganfactory.output.layout import RunFolder
 
@@ -61,16 +63,18 @@ def _files(folder: Path, name: str, env: RunEnv) -> list[Path]:
 def plan_cyclegan(env: RunEnv) -> TrainingPlan:
     config = env.config
     assert isinstance(config, CycleGANConfig)
+    if config.one_sided_problem():
+        raise ConfigError(config.one_sided_problem())
     source, target = env.inputs
     files = {"source": _files(source, "source", env), "target": _files(target, "target", env)}
     domains = [load_image_folder(folder, resolution=config.load_hw(), channels=config.image_channel, mode="crop",
                                  files={folder.name: files[name]})
                for name, folder in (("source", source), ("target", target))]
 
-    def build(previous: list[Any]) -> CycleGANTrainable:
-        trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=env.device,
-                                      precision=env.precision, context=env.context,
-                                      domain_names=(source.name, target.name))
+    def build(previous: list[Any]) -> CycleGANTrainable | CUTTrainable:
+        kind = CycleGANTrainable if config.mode == "cyclegan" else CUTTrainable
+        trainable = kind(config=config, source=domains[0], target=domains[1], device=env.device,
+                         precision=env.precision, context=env.context, domain_names=(source.name, target.name))
         trainable.files = files  # the translation after training reads the same validated files
         return trainable
 
@@ -127,9 +131,14 @@ def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dic
     config = env.config
     assert isinstance(config, CycleGANConfig)
     source, target = env.inputs
-    return sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
-                                run=env.run, provenance=provenance, stop=env.stop)
-               for name, job in _jobs(source, target, trainable.files, env.run, config, env.precision))
+    jobs = _jobs(source, target, trainable.files, env.run, config, env.precision)
+    written = sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
+                                   run=env.run, provenance=provenance, stop=env.stop) for name, job in jobs)
+    if config.structure_report and env.context.is_main:
+        job = jobs[0][1]  # source -> target
+        structure_report(output_paths(job), trainable.files["target"], env.run.root / "structure_report.json",
+                         size=job.size, channels=job.channels)
+    return written
 
 
 def predict_cyclegan(env: RunEnv, model: Path) -> int:

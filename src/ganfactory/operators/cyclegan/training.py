@@ -42,49 +42,28 @@ def build_discriminator(config: CycleGANConfig) -> PatchDiscriminator:
                               n_layers=default_n_layers(config.image_height, config.image_width))
 
 
-class CycleGANTrainable(EpochCounter):
-    """Both generators and discriminators, their optimisers, schedulers and pools; the engine's loop drives it."""
+class UnpairedTrainable(EpochCounter):
+    """What every unpaired mode shares: the two domains' batches (crop + flip, resumable from (seed, epoch) and
+    data_rng), the epoch counters and the (scaled, DDP-averaged) optimiser step."""
 
+    config: CycleGANConfig
+    context: DistributedContext
+    device: torch.device
+    scaler: torch.amp.GradScaler
     files: dict[str, list[Path]]  # set by the operator: the translation after training reads the same files
 
-    def __init__(self, *, config: CycleGANConfig, source: ImageFolderData, target: ImageFolderData,
-                 device: torch.device, precision: str, context: DistributedContext = DistributedContext(),
-                 domain_names: tuple[str, str] = ("source", "target")) -> None:
-        self.config, self.device, self.precision, self.context = config, device, precision, context
-        self.domain_names = domain_names
-        with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
-            torch.manual_seed(config.seed)
-            self.G_AB, self.G_BA = (init_weights(build_generator(config)).to(device) for _ in range(2))
-            self.D_A, self.D_B = (init_weights(build_discriminator(config)).to(device) for _ in range(2))
-        for net in self.nets.values():
-            broadcast_module(net, context)
+    def _init_data(self, source: ImageFolderData, target: ImageFolderData) -> None:
         self.domains = (source.images, target.images)  # uint8 at load size, decoded once
-        self.local_batch = local_batch_size(config.batch_size, context)
-        self.steps_per_epoch = math.ceil(max(len(source), len(target)) / config.batch_size)
-        betas = (0.5, 0.999)
-        self.opt_G = torch.optim.Adam([*self.G_AB.parameters(), *self.G_BA.parameters()],
-                                      lr=config.g_learning_rate, betas=betas)
-        self.opt_D = torch.optim.Adam([*self.D_A.parameters(), *self.D_B.parameters()],
-                                      lr=config.d_learning_rate, betas=betas)
-        self.schedulers = [make_lr_scheduler(opt, max_epoch=config.max_epoch,
-                                             constant_fraction=config.decay_fraction)
-                           for opt in (self.opt_G, self.opt_D)]
-        self.data_rng = torch.Generator().manual_seed(config.seed * 7919 + context.rank)
-        self.pools = (ImagePool(config.pool_size, generator=torch.Generator().manual_seed(config.seed + 1)),
-                      ImagePool(config.pool_size, generator=torch.Generator().manual_seed(config.seed + 2)))
-        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+        self.local_batch = local_batch_size(self.config.batch_size, self.context)
+        self.steps_per_epoch = math.ceil(max(len(source), len(target)) / self.config.batch_size)
+        self.data_rng = torch.Generator().manual_seed(self.config.seed * 7919 + self.context.rank)
         self._steps = 0
         self.sample_batch = tuple(domain[:SAMPLE_COUNT] for domain in self.domains)
-
-    @property
-    def nets(self) -> dict[str, torch.nn.Module]:
-        return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
 
     # --- counters --------------------------------------------------------------------------------
     @property
     def total(self) -> float:
         return float(self.config.max_epoch)
-
 
     # --- data ------------------------------------------------------------------------------------
     def _epoch_order(self, domain: int, epoch: int) -> torch.Tensor:
@@ -108,14 +87,61 @@ class CycleGANTrainable(EpochCounter):
             images = images.flip(3)
         return (images.to(self.device).float() / 127.5 - 1).contiguous(memory_format=torch.channels_last)
 
+    def _sample_crops(self, domain: int) -> torch.Tensor:
+        """Centre crops of the first images of a domain, for the progress grid."""
+        images, height, width = self.sample_batch[domain], self.config.image_height, self.config.image_width
+        top, left = (images.shape[2] - height) // 2, (images.shape[3] - width) // 2
+        return images[:, :, top:top + height, left:left + width].to(self.device).float() / 127.5 - 1
+
     # --- the step --------------------------------------------------------------------------------
-    def _optimise(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, nets: list[torch.nn.Module]) -> None:
-        optimizer.zero_grad(set_to_none=True)
+    def _optimise(self, loss: torch.Tensor, optimizers: list[torch.optim.Optimizer],
+                  nets: list[torch.nn.Module]) -> None:
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         for net in nets:
             average_gradients(net.parameters(), self.context)
-        self.scaler.step(optimizer)
+        for optimizer in optimizers:
+            self.scaler.step(optimizer)
         self.scaler.update()
+
+    def _end_step(self, schedulers: list[Any]) -> None:
+        self._steps += 1
+        if self._steps % self.steps_per_epoch == 0:
+            for scheduler in schedulers:
+                scheduler.step()
+
+
+class CycleGANTrainable(UnpairedTrainable):
+    """Both generators and discriminators, their optimisers, schedulers and pools; the engine's loop drives it."""
+
+    def __init__(self, *, config: CycleGANConfig, source: ImageFolderData, target: ImageFolderData,
+                 device: torch.device, precision: str, context: DistributedContext = DistributedContext(),
+                 domain_names: tuple[str, str] = ("source", "target")) -> None:
+        self.config, self.device, self.precision, self.context = config, device, precision, context
+        self.domain_names = domain_names
+        with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
+            torch.manual_seed(config.seed)
+            self.G_AB, self.G_BA = (init_weights(build_generator(config)).to(device) for _ in range(2))
+            self.D_A, self.D_B = (init_weights(build_discriminator(config)).to(device) for _ in range(2))
+        for net in self.nets.values():
+            broadcast_module(net, context)
+        self._init_data(source, target)
+        betas = (0.5, 0.999)
+        self.opt_G = torch.optim.Adam([*self.G_AB.parameters(), *self.G_BA.parameters()],
+                                      lr=config.g_learning_rate, betas=betas)
+        self.opt_D = torch.optim.Adam([*self.D_A.parameters(), *self.D_B.parameters()],
+                                      lr=config.d_learning_rate, betas=betas)
+        self.schedulers = [make_lr_scheduler(opt, max_epoch=config.max_epoch,
+                                             constant_fraction=config.decay_fraction)
+                           for opt in (self.opt_G, self.opt_D)]
+        self.pools = (ImagePool(config.pool_size, generator=torch.Generator().manual_seed(config.seed + 1)),
+                      ImagePool(config.pool_size, generator=torch.Generator().manual_seed(config.seed + 2)))
+        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+
+    @property
+    def nets(self) -> dict[str, torch.nn.Module]:
+        return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
 
     def train_step(self) -> dict[str, float]:
         real_A, real_B = self._batch(0), self._batch(1)
@@ -124,17 +150,14 @@ class CycleGANTrainable(EpochCounter):
             out = losses.generator_objective(g_a=self.G_AB, g_b=self.G_BA, d_a=self.D_B, d_b=self.D_A,
                                              real_a=real_A, real_b=real_B, lambda_a=lam, lambda_b=lam,
                                              lambda_identity=self.config.lambda_identity)
-        self._optimise(out.total, self.opt_G, [self.G_AB, self.G_BA])
+        self._optimise(out.total, [self.opt_G], [self.G_AB, self.G_BA])
         fake_B = self.pools[1].query(out.fake_b.detach().float())
         fake_A = self.pools[0].query(out.fake_a.detach().float())
         with autocast(self.device, self.precision):
             loss_D_B = losses.discriminator_loss(self.D_B, real_B, fake_B)
             loss_D_A = losses.discriminator_loss(self.D_A, real_A, fake_A)
-        self._optimise(loss_D_A + loss_D_B, self.opt_D, [self.D_A, self.D_B])
-        self._steps += 1
-        if self._steps % self.steps_per_epoch == 0:
-            for scheduler in self.schedulers:
-                scheduler.step()
+        self._optimise(loss_D_A + loss_D_B, [self.opt_D], [self.D_A, self.D_B])
+        self._end_step(self.schedulers)
         return {**{f"loss/{k}": float(v) for k, v in out.losses.items()},
                 "loss/D_A": loss_D_A.item(), "loss/D_B": loss_D_B.item(), "lr/G": self.opt_G.param_groups[0]["lr"]}
 
@@ -164,12 +187,9 @@ class CycleGANTrainable(EpochCounter):
     @torch.no_grad()
     def write_samples(self, path: Path) -> None:
         """Rows: real A, A->B, A->B->A, real B, B->A, B->A->B (centre crops of the first images)."""
-        height, width = self.config.image_height, self.config.image_width
         rows = []
-        for images, forward, backward in ((self.sample_batch[0], self.G_AB, self.G_BA),
-                                          (self.sample_batch[1], self.G_BA, self.G_AB)):
-            top, left = (images.shape[2] - height) // 2, (images.shape[3] - width) // 2
-            real = images[:, :, top:top + height, left:left + width].to(self.device).float() / 127.5 - 1
+        for domain, forward, backward in ((0, self.G_AB, self.G_BA), (1, self.G_BA, self.G_AB)):
+            real = self._sample_crops(domain)
             translated = forward(real)
             rows += [real, translated, backward(translated)]
         save_grid(torch.cat([r.float().cpu() for r in rows]), path, columns=len(self.sample_batch[0]))
