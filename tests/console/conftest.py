@@ -160,3 +160,17 @@ def wait_until(page, expression: str, *, timeout_s: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"Still false after {timeout_s} s: {expression}")
         page.wait_for_timeout(50)
+
+
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+
+def rid_in(app, name: str) -> str:
+    """The console id of the known run folder named `name`."""
+    return next(r.id for r in app.state.console.runs() if r.root.name == name)
+
+
+def screenshot(page, name: str) -> None:
+    """A full-page screenshot to look at, in build/screenshots/ (ignored by git)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

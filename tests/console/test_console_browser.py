@@ -7,14 +7,11 @@ import json
 
 import numpy as np
 from PIL import Image
+from tests.console.conftest import rid_in
 
 from ganfactory.engine.stats import write_progress
 from ganfactory.operators.datasetgan.annotations import read_mask
 from ganfactory.operators.datasetgan.classes import read_classes
-
-
-def _rid(app, name: str) -> str:
-    return next(r.id for r in app.state.console.runs() if r.root.name == name)
 
 
 def test_submit_a_job_through_the_form(live_server, page, runs_dir, tmp_path):
@@ -58,7 +55,7 @@ def test_a_running_jobs_progress_updates_live(live_server, page, runs_dir, tmp_p
 def test_curate_by_keyboard_and_export(live_server, page, runs_dir):
     base, app = live_server
     run = runs_dir / "alpha"
-    rid = _rid(app, "alpha")
+    rid = rid_in(app, "alpha")
     page.goto(f"{base}/runs/{rid}/gallery?page=1")
     tiles = page.locator(".tile")
     assert tiles.count() == 4  # page_size 4 of 6 images
@@ -83,7 +80,7 @@ def test_curate_by_keyboard_and_export(live_server, page, runs_dir):
 
 def test_paint_a_mask_and_read_it_back(live_server, page, runs_dir):
     base, app = live_server
-    rid = _rid(app, "labels")
+    rid = rid_in(app, "labels")
     page.goto(f"{base}/runs/{rid}/annotate/sample_001")
     canvas = page.locator("#overlay")
     canvas.wait_for()
@@ -117,7 +114,7 @@ def test_paint_a_mask_and_read_it_back(live_server, page, runs_dir):
 
 def test_traversal_in_the_browser_is_refused(live_server, page, tmp_path):
     base, app = live_server
-    rid = _rid(app, "alpha")
+    rid = rid_in(app, "alpha")
     (tmp_path / "secret.json").write_text('{"secret": 1}')
     # The browser resolves '..' and '%2e%2e' segments itself; an encoded slash keeps them for the server.
     response = page.goto(f"{base}/runs/{rid}/files/%2e%2e%2f%2e%2e%2fsecret.json")

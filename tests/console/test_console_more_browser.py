@@ -10,20 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests.console.conftest import wait_until
+from tests.console.conftest import rid_in, screenshot, wait_until
 from tests.console.test_console_more_http import T0, _cyclegan_run
-
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-def _rid(app, name: str) -> str:
-    return next(r.id for r in app.state.console.runs() if r.root.name == name)
-
-
-def _shot(page, name: str) -> None:
-    """Screenshots to look at (build/ is ignored by git)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _timed_stats(run: Path, ticks: int, *, start: float = T0, scale: float = 1.0) -> None:
@@ -43,7 +31,7 @@ _SERIES = """(name) => {
 def test_log_scale_and_time_axes_on_the_run_page(live_server, page, runs_dir):
     _timed_stats(runs_dir / "alpha", 4)
     base, app = live_server
-    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    page.goto(f"{base}/runs/{rid_in(app, 'alpha')}")
     wait_until(page, "(document.getElementById('curves').plots || []).length === 3")
     linear = page.evaluate(_SERIES, "loss_G")
     assert not linear["log"] and linear["x"] == [0.1, 0.2, pytest.approx(0.3), 0.4]
@@ -60,7 +48,7 @@ def test_log_scale_and_time_axes_on_the_run_page(live_server, page, runs_dir):
     smoothed = page.evaluate(_SERIES, "loss_G")
     assert smoothed["log"] and smoothed["data"][-1] > 0.0001 * 2
     page.locator("#smoothing").fill("0")
-    _shot(page, "run-page-log-scale")
+    screenshot(page, "run-page-log-scale")
 
     page.locator("#x-axis").select_option("wall")
     wait_until(page, "document.getElementById('curves').plots[0].scales.x.time === true")
@@ -73,12 +61,12 @@ def test_log_scale_and_time_axes_on_the_run_page(live_server, page, runs_dir):
     labels = page.evaluate("() => document.getElementById('curves').plots[0].axes[0]._values")
     units = {label.split(" ")[-1] for label in labels if label}
     assert units in ({"s"}, {"min"}), labels  # durations, every tick in one unit (not "100 s, 2 min, 2.33 min")
-    _shot(page, "run-page-log-scale-relative-time")
+    screenshot(page, "run-page-log-scale-relative-time")
 
 
 def test_runs_without_a_clock_offer_no_time_axis(live_server, page):
     base, app = live_server  # the fixture's stats lines have no "time"
-    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    page.goto(f"{base}/runs/{rid_in(app, 'alpha')}")
     wait_until(page, "(document.getElementById('curves').plots || []).length === 2")
     assert page.locator('#x-axis option[value="wall"]').is_disabled()
     assert page.locator("#x-axis-note").is_visible()
@@ -90,7 +78,7 @@ def test_compare_with_time_axes_keeps_one_colour_per_run(live_server, page, runs
     _timed_stats(runs_dir / "alpha", 4)
     _timed_stats(make_run(runs_dir / "beta"), 3, start=T0 + 3600, scale=2.0)  # started an hour later
     base, app = live_server
-    page.goto(f"{base}/compare?run={_rid(app, 'alpha')}&run={_rid(app, 'beta')}")
+    page.goto(f"{base}/compare?run={rid_in(app, 'alpha')}&run={rid_in(app, 'beta')}")
     wait_until(page, "(document.getElementById('compare-curves').plots || []).length === 3")
     page.locator("#x-axis").select_option("relative")
     page.locator("#log-scale").check()
@@ -106,7 +94,7 @@ def test_compare_with_time_axes_keeps_one_colour_per_run(live_server, page, runs
     assert result["x"] == [0, 60, 120, 180]  # both runs from their own first tick
     assert len(set(result["strokes"]["alpha"])) == 1 and len(set(result["strokes"]["beta"])) == 1
     assert result["strokes"]["alpha"] != result["strokes"]["beta"]
-    _shot(page, "compare-log-scale-relative-time")
+    screenshot(page, "compare-log-scale-relative-time")
 
 
 def _grid(path: Path, *, rows: int, columns: int, tile: int, padding: int = 2) -> None:
@@ -130,7 +118,7 @@ def test_grid_rows_are_labelled_with_their_classes(live_server, page, runs_dir, 
     (run / "config.json").write_text(json.dumps({"operator": "stylegan", "resolved": {
         "classes": classes, "grid_rows": classes}}), encoding="utf-8")
     base, app = live_server
-    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    page.goto(f"{base}/runs/{rid_in(app, 'alpha')}")
     wait_until(page, "document.getElementById('timeline-image').naturalWidth > 0")
     layout = page.evaluate("""() => {
         const image = document.getElementById('timeline-image'), box = image.getBoundingClientRect();
@@ -144,7 +132,7 @@ def test_grid_rows_are_labelled_with_their_classes(live_server, page, runs_dir, 
         assert abs(middle - row_middle) <= 1.5 + layout["scale"], (r, middle, row_middle)  # within a padding
         assert right <= layout["left"] + 1  # beside the image, not over it
     if len(classes) == 3:
-        _shot(page, "run-page-grid-class-labels")
+        screenshot(page, "run-page-grid-class-labels")
 
 
 _PREVIEW = """() => {
@@ -161,7 +149,7 @@ _PREVIEW = """() => {
 
 def test_the_focused_tile_is_previewed_large_with_its_fields(live_server, page):
     base, app = live_server
-    page.goto(f"{base}/runs/{_rid(app, 'alpha')}/gallery?page=1")
+    page.goto(f"{base}/runs/{rid_in(app, 'alpha')}/gallery?page=1")
     tiles = page.locator(".tile")
     ids = page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.id)")
     wait_until(page, "document.getElementById('preview-image').naturalWidth > 0")
@@ -177,13 +165,13 @@ def test_the_focused_tile_is_previewed_large_with_its_fields(live_server, page):
     page.locator(".tile").nth(3).click()
     wait_until(page, f"document.getElementById('preview').dataset.id === {json.dumps(ids[3])}")
     assert page.evaluate(_PREVIEW)["fields"]["class_index"] == "1"
-    _shot(page, "gallery-preview")
+    screenshot(page, "gallery-preview")
 
 
 def test_a_translation_is_previewed_beside_its_source(live_server, page, runs_dir, tmp_path):
     _, ids = _cyclegan_run(tmp_path, runs_dir)
     base, app = live_server
-    page.goto(f"{base}/runs/{_rid(app, 'h2z')}/gallery?page=1")
+    page.goto(f"{base}/runs/{rid_in(app, 'h2z')}/gallery?page=1")
     page.locator(f'.tile[data-id="{ids["inside"]}"]').click()
     wait_until(page, "document.getElementById('preview-source-image').naturalWidth > 0")
     boxes = page.evaluate("""() => ['preview-source-image', 'preview-image'].map(id => {
@@ -192,7 +180,7 @@ def test_a_translation_is_previewed_beside_its_source(live_server, page, runs_di
     assert source_width == 256 and source_top == image_top and image_left >= source_left + 256  # side by side
     assert page.locator("#preview-source-name").inner_text() == "h1.png"
     assert not page.locator("#preview-source-missing").is_visible()
-    _shot(page, "gallery-cyclegan-source-beside-translation")
+    screenshot(page, "gallery-cyclegan-source-beside-translation")
     page.locator(f'.tile[data-id="{ids["outside"]}"]').click()  # outside the run and its inputs: named only
     wait_until(page, f"document.getElementById('preview').dataset.id === {json.dumps(ids['outside'])}")
     assert page.locator("#preview-source-name").inner_text() == "s.png"

@@ -8,19 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.console.conftest import _png, wait_until
-
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-def _rid(app, name: str) -> str:
-    return next(r.id for r in app.state.console.runs() if r.root.name == name)
-
-
-def _shot(page, name: str) -> None:
-    """Screenshots to look at (build/ is ignored by git)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+from tests.console.conftest import _png, rid_in, screenshot, wait_until
 
 
 def _append_stats(run: Path, ticks: range, **extra: float) -> None:
@@ -47,14 +35,14 @@ def test_small_values_get_significant_tick_labels(live_server, page, runs_dir):
         for t in range(9, 13):
             handle.write(json.dumps({"tick": t, "kimg": 0.1 * t, "lr": 4e-05 + 1e-06 * t}) + "\n")
     base, app = live_server
-    page.goto(f"{base}/runs/{_rid(app, 'alpha')}")
+    page.goto(f"{base}/runs/{rid_in(app, 'alpha')}")
     wait_until(page, "document.getElementById('curves').plots && document.getElementById('curves').plots.length >= 2")
     ticks = [t for t in _axis_ticks(page, "lr") if t]
     assert len(ticks) >= 2 and len(set(ticks)) == len(ticks), ticks  # distinct labels, no "0 0 0 0"
     assert all(abs(float(t) - 4.6e-05) < 1e-05 for t in ticks), ticks
     losses = [t for t in _axis_ticks(page, "loss_G") if t]
     assert len(set(losses)) == len(losses) and all(abs(float(t)) < 10 for t in losses), losses
-    _shot(page, "item14-small-ticks")
+    screenshot(page, "item14-small-ticks")
 
 
 def _claim(queue, job_id: int):
@@ -96,7 +84,7 @@ def test_the_log_heading_follows_the_job_and_stops_when_it_ends(live_server, pag
     count = len(tails)
     page.wait_for_timeout(1200)  # four polling periods (poll_ms 300): no request after the job ended
     assert len(tails) == count
-    _shot(page, "item11-log-heading")
+    screenshot(page, "item11-log-heading")
 
 
 def test_the_run_page_follows_a_running_job(live_server, page, runs_dir, tmp_path):
@@ -140,7 +128,7 @@ def test_the_run_page_follows_a_running_job(live_server, page, runs_dir, tmp_pat
     assert page.locator("#timeline-label").inner_text() == "kimg 0.6"
     assert page.evaluate("document.getElementById('curves').plots[0].data[0].length") == 6
     assert page.evaluate("window.notReloaded") is True
-    _shot(page, "item12-run-page-mid-training")
+    screenshot(page, "item12-run-page-mid-training")
 
     (run / "output_0.manifest").write_text("", encoding="utf-8")  # generation done: the gallery opens
     page.locator("#run-links >> text=Gallery and curation").wait_for()
@@ -167,7 +155,7 @@ def test_submit_a_datasetgan_step_from_the_form(live_server, page, runs_dir):
     assert page.locator("#f-run").count() == 0 and page.locator("#f-real_test").count() == 0
     page.fill("#f-out", str(runs_dir / "labels"))
     page.fill("#f-members", "3")
-    _shot(page, "item15-datasetgan-step-form")
+    screenshot(page, "item15-datasetgan-step-form")
     page.click("#submit-form button[type=submit]")
     page.wait_for_selector("text=Queued job 1.")
     page.wait_for_selector("#job-1 >> text=queued")
@@ -208,7 +196,7 @@ _FOCUS = """() => {
 def test_the_gallery_has_one_focused_tile(live_server, page):
     """Item 16b: the blue outline (arrow keys) and the keyboard focus (Tab, a clicked button) were two tiles."""
     base, app = live_server
-    page.goto(f"{base}/runs/{_rid(app, 'alpha')}/gallery?page=1")
+    page.goto(f"{base}/runs/{rid_in(app, 'alpha')}/gallery?page=1")
     ids = page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.id)")
     page.locator(".tile").nth(0).locator('button[data-act="accept"]').click()
     wait_until(page, "document.getElementById('gallery').dataset.saved === '1'")
@@ -229,7 +217,7 @@ def test_deciding_a_whole_page_asks_first_and_can_be_undone(live_server, page, r
     """Item 16c: A/R decided every tile of the page with no confirmation and no undo."""
     base, app = live_server
     decisions = runs_dir / "alpha" / "curation.json"
-    page.goto(f"{base}/runs/{_rid(app, 'alpha')}/gallery?page=1")
+    page.goto(f"{base}/runs/{rid_in(app, 'alpha')}/gallery?page=1")
     tiles = page.locator(".tile")
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
@@ -244,7 +232,7 @@ def test_deciding_a_whole_page_asks_first_and_can_be_undone(live_server, page, r
     wait_until(page, "document.getElementById('gallery').dataset.saved === '2'")
     assert [tiles.nth(i).get_attribute("data-decision") for i in range(4)] == ["accept"] * 4
     assert page.locator("#undo").inner_text() == "Undo 4 decision(s) (z)"
-    _shot(page, "item16-gallery-after-accept-page")
+    screenshot(page, "item16-gallery-after-accept-page")
     page.keyboard.press("z")  # the whole page goes back to what it was: one reject, three undecided
     wait_until(page, "document.getElementById('gallery').dataset.saved === '3'")
     assert [tiles.nth(i).get_attribute("data-decision") for i in range(4)] == ["reject", "", "", ""]
@@ -265,7 +253,7 @@ def test_smoothing_slider_and_one_colour_per_run_when_comparing(live_server, pag
         {"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "sec_per_kimg": 4.0, "loss_G": 0.6 / t, "loss_D": 0.9 - 0.1 * t})
         + "\n" for t in range(1, 6)), encoding="utf-8")
     base, app = live_server
-    alpha, beta = _rid(app, "alpha"), _rid(app, "beta")
+    alpha, beta = rid_in(app, "alpha"), rid_in(app, "beta")
     page.goto(f"{base}/compare?run={alpha}&run={beta}")
     wait_until(page, "(document.getElementById('compare-curves').plots || []).length === 2")
     strokes = page.evaluate("""() => {
@@ -278,7 +266,7 @@ def test_smoothing_slider_and_one_colour_per_run_when_comparing(live_server, pag
     }""")
     assert set(strokes) == {"alpha", "beta"} and len(strokes["alpha"]) == 3
     assert len(set(strokes["alpha"])) == 1 and len(set(strokes["beta"])) == 1 and strokes["alpha"] != strokes["beta"]
-    _shot(page, "compare-two-runs-colours")
+    screenshot(page, "compare-two-runs-colours")
 
     page.goto(f"{base}/runs/{alpha}")
     wait_until(page, "(document.getElementById('curves').plots || []).length === 2")
