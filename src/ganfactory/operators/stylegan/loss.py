@@ -99,6 +99,41 @@ def mode_seeking_penalty(images: Tensor, z: Tensor, *, eps: float = 1e-5) -> Ten
     return 1.0 / (d_img / d_z + eps)
 
 
+def lecam_penalty(real_logits: Tensor, fake_logits: Tensor, *, anchor_real: float, anchor_fake: float) -> Tensor:
+    """LeCam regulariser of Tseng et al. 2021 ("Regularizing GANs under Limited Data"), to add to D's loss:
+    mean(relu(D(real) - anchor_fake)^2) + mean(relu(anchor_real - D(fake))^2).
+
+    The anchors are moving averages of D's mean outputs on real and fake images (`LeCamAnchors`). The term
+    keeps D's real outputs from running above where its fake outputs have been and its fake outputs below where
+    its real outputs have been, which bounds how far D can separate the two sets on few images. It is zero when
+    D(real) <= anchor_fake and D(fake) >= anchor_real. real_logits, fake_logits: [B] (the realness logits).
+    """
+    real, fake = real_logits.float(), fake_logits.float()
+    return F.relu(real - anchor_fake).square().mean() + F.relu(anchor_real - fake).square().mean()
+
+
+class LeCamAnchors:
+    """Exponential moving averages of D's mean output on real and on fake images (decay 0.99, as the paper's
+    code uses); they start at the first batch's means."""
+
+    def __init__(self, *, decay: float = 0.99) -> None:
+        self.decay = decay
+        self.real: float | None = None
+        self.fake: float | None = None
+
+    def update(self, real_logits: Tensor, fake_logits: Tensor) -> None:
+        real, fake = float(real_logits.detach().float().mean()), float(fake_logits.detach().float().mean())
+        self.real = real if self.real is None else self.decay * self.real + (1 - self.decay) * real
+        self.fake = fake if self.fake is None else self.decay * self.fake + (1 - self.decay) * fake
+
+    def state_dict(self) -> dict[str, float | None]:
+        return {"real": self.real, "fake": self.fake, "decay": self.decay}
+
+    def load_state_dict(self, state: dict[str, float | None]) -> None:
+        self.real, self.fake = state["real"], state["fake"]
+        self.decay = float(state.get("decay", self.decay))
+
+
 def lazy_reg_adam_params(
     lr: float, betas: tuple[float, float], interval: int | None
 ) -> tuple[float, tuple[float, float]]:

@@ -63,6 +63,10 @@ class StyleGANPreset:
     t_end_kimg: float
     # Weight of the mode-seeking term in G's loss (Mao et al. 2019); 0: off, as in the paper's presets.
     mode_seeking_weight: float
+    # Data-efficient training beside ADA: DiffAugment (Zhao et al. 2020: colour, translation, cutout on every image
+    # D sees, real and fake, and on G's fakes) and the LeCam regulariser's weight (Tseng et al. 2021; 0: off).
+    diffaugment: bool = False
+    lecam_weight: float = 0.0
 
 
 def _auto_batch(resolution: int) -> int:
