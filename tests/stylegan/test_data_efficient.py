@@ -82,3 +82,22 @@ def test_a_training_step_applies_diffaugment_and_lecam_when_asked(monkeypatch, t
     assert len(calls) >= 3 * 3  # G's fakes, D's fakes and D's reals every step
     assert all("loss/D_lecam" in s for s in stats) and t.lecam.real is not None
     assert t.state_dict()["lecam"]["real"] == t.lecam.real
+
+
+def test_the_class_mismatch_term_scores_real_images_under_wrong_labels(monkeypatch):
+    import ganfactory.operators.stylegan.training as training
+    from ganfactory.data.dataset import ImageFolderData
+
+    config = tiny_config(class_mismatch=1.0)
+    images = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8)
+    data = ImageFolderData(images=images, labels=torch.arange(8) % 2, class_names=["a", "b"], conditional=True, files=[])
+    t = training.StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
+                                   precision="fp32")
+    c = torch.tensor([0, 1, 0, 1])
+    assert torch.all(t._wrong_labels(c) != c)
+    img = torch.randn(4, 3, 16, 16)
+    right, wrong = t.D.forward_with_other_labels(img, c, 1 - c)
+    assert torch.allclose(right, t.D(img, c), atol=1e-5) and torch.allclose(wrong, t.D(img, 1 - c), atol=1e-5)
+    assert losses.class_mismatch_loss(torch.full((4, 1), -20.0)) < 1e-6  # wrong pairs already called fake
+    stats = t.train_step()
+    assert "loss/D_mismatch" in stats

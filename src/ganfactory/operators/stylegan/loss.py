@@ -39,6 +39,12 @@ def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor, *, transition: flo
             + _softplus_terms(real_logits, sign=-1.0, transition=transition))
 
 
+def class_mismatch_loss(wrong_logits: Tensor) -> Tensor:
+    """D's loss for real images scored under wrong labels: softplus(D(x, wrong class)) on the projection column
+    (the last), i.e. such a pair is to be called fake. Only D takes it; G's loss is unchanged."""
+    return F.softplus(wrong_logits.float()[:, -1]).mean()
+
+
 def realness_logits(logits: Tensor) -> Tensor:
     """[B] logits that ADA's r_t and R1 read: the only column, or a transitional D's unconditional one (the
     transitional reference regularises and measures that output)."""

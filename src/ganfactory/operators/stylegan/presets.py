@@ -67,6 +67,9 @@ class StyleGANPreset:
     # D sees, real and fake, and on G's fakes) and the LeCam regulariser's weight (Tseng et al. 2021; 0: off).
     diffaugment: bool = False
     lecam_weight: float = 0.0
+    # Weight of the class-mismatch term: D also scores real images under a wrong label and is trained to call that
+    # pair fake (the matching-aware loss of Reed et al. 2016 / StackGAN's wrong pairs, on D's projection head).
+    class_mismatch_weight: float = 0.0
 
 
 def _auto_batch(resolution: int) -> int:

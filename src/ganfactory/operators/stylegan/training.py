@@ -216,16 +216,30 @@ class StyleGANTrainable:
             with torch.no_grad():  # D's step needs no gradient through G
                 fake, _ = self._generate(z, c_fake)
             fake_logits = self.D(self._augment(fake), c_fake)
-            real_logits = self.D(self._augment(real), c_real)
+            mismatch = self.preset.class_mismatch_weight if c_real is not None and self.num_classes > 1 else 0.0
+            if mismatch > 0:
+                real_logits, wrong_logits = self.D.forward_with_other_labels(self._augment(real), c_real,
+                                                                              self._wrong_labels(c_real))
+            else:
+                real_logits = self.D(self._augment(real), c_real)
             loss = losses.d_logistic_loss(real_logits.float(), fake_logits.float(), transition=self.transition)
         stats = self._lecam(real_logits, fake_logits)
-        if stats:
+        if mismatch > 0:
+            wrong = losses.class_mismatch_loss(wrong_logits)
+            loss = loss + mismatch * wrong
+            stats["loss/D_mismatch"] = wrong.item()
+        if "_penalty" in stats:
             loss = loss + self.preset.lecam_weight * stats.pop("_penalty")
         self._step(loss, self.D, self.opt_D)
         real_scores = losses.realness_logits(real_logits.detach())
         self.ada.accumulate(gather_cat(real_scores, self.context))  # p stays equal on every rank
         return {"loss/D": loss.item(), "D/real": real_scores.mean().item(),
                 "D/fake": losses.realness_logits(fake_logits.detach()).mean().item(), **stats}
+
+    def _wrong_labels(self, c: torch.Tensor) -> torch.Tensor:
+        """A label other than c for every sample, uniform over the other classes."""
+        shift = torch.randint(1, self.num_classes, c.shape, generator=self.noise_rng, device=c.device)
+        return (c + shift) % self.num_classes
 
     def _lecam(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict:
         """The LeCam term against the anchors so far ({"_penalty": tensor, "loss/D_lecam": float}), then the
