@@ -184,7 +184,27 @@ def cas_figures(probe: Probe, split, *, per_class: int) -> dict:
     return out
 
 
+def table(paths: list[str]) -> str:
+    """A markdown table, one row per tick of each JSON this script wrote (--table A.json B.json ...)."""
+    lines = ["| run | kimg | acc | xcls | div mean/min | KID [95%] | Dmarg | D real/fake | p |", "|" + "---|" * 9]
+    for path in paths:
+        summary = json.loads(Path(path).read_text())
+        for r in summary["ticks"]:
+            lines.append(f"| {Path(path).stem} | {r['kimg']:g} | {r['acc_mean']:.2f} | {r['xcls']:.2f} | "
+                         f"{r['div_mean']:.2f}/{r['div_min']:.2f} | {r['kid']:.2f} [{r['kid_lo']:.2f}, {r['kid_hi']:.2f}] | "
+                         f"{r['Dmarg']:.2f} | {r.get('D/real', float('nan')):.2f}/{r.get('D/fake', float('nan')):.2f} | "
+                         f"{r.get('augment/p', float('nan')):.3f} |")
+        if summary.get("cas"):
+            cas = summary["cas"]
+            lines.append(f"| {Path(path).stem} | CAS | generated {cas['generated']:.3f}, real+generated "
+                         f"{cas['real+generated']:.3f}, real {cas['real']:.3f} | | | | | | |")
+    return "\n".join(lines)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--table"]:
+        print(table(sys.argv[2:]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(LOADERS), default="digits")
     parser.add_argument("--batch", type=int, default=8, choices=[8, 16])
