@@ -106,6 +106,6 @@ def test_the_class_mismatch_term_scores_real_images_under_wrong_labels(monkeypat
 def test_the_small_preset_trains_the_class_head_with_mismatched_labels_and_the_paper_presets_do_not():
     from ganfactory.operators.stylegan.presets import resolve_preset
 
-    assert resolve_preset("small", 32).class_mismatch_weight == 1.0
+    assert resolve_preset("small", 32).class_mismatch_weight == 3.0
     assert all(resolve_preset(name, 32).class_mismatch_weight == 0.0 for name in ("auto", "stylegan2", "paper256", "cifar"))
     assert preset_for(tiny_config(class_mismatch=0)).class_mismatch_weight == 0.0

@@ -73,7 +73,7 @@ class StyleGANConfig(RunOptions, GenerationChoices):
                                 "0: off). Default: the preset's.")
     class_mismatch: float | None = Field(None, ge=0, description="Weight of the class-mismatch term: D also sees "
                                          "each real image with a wrong label and learns to call that pair fake, so "
-                                         "it tells the classes apart early. Default: the preset's (1 in 'small', 0 in "
+                                         "it tells the classes apart early. Default: the preset's (3 in 'small', 0 in "
                                          "the paper's presets); 0 turns it off.")
     class_grouped_mbstd: bool = Field(False, description="Draw conditional batches so that each minibatch-std group "
                                       "holds one class, so the discriminator sees how varied each class is (with mixed "
