@@ -109,3 +109,11 @@ def test_the_small_preset_trains_the_class_head_with_mismatched_labels_and_the_p
     assert resolve_preset("small", 32).class_mismatch_weight == 3.0
     assert all(resolve_preset(name, 32).class_mismatch_weight == 0.0 for name in ("auto", "stylegan2", "paper256", "cifar"))
     assert preset_for(tiny_config(class_mismatch=0)).class_mismatch_weight == 0.0
+
+
+def test_the_small_preset_uses_lecam_and_leaves_diffaugment_as_an_option():
+    from ganfactory.operators.stylegan.presets import resolve_preset
+
+    small, paper = resolve_preset("small", 32), resolve_preset("stylegan2", 32)
+    assert (small.lecam_weight, small.diffaugment) == (0.1, False)
+    assert (paper.lecam_weight, paper.diffaugment) == (0.0, False)

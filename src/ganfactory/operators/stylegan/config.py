@@ -70,7 +70,7 @@ class StyleGANConfig(RunOptions, GenerationChoices):
                                      "on every image D sees (real and generated) and on G's images, beside ADA. "
                                      "Default: the preset's.")
     lecam: float | None = Field(None, ge=0, description="Weight of the LeCam regulariser on D (Tseng et al. 2021; "
-                                "0: off). Default: the preset's.")
+                                "0: off). Default: the preset's (0.1 in 'small', 0 in the paper's presets).")
     class_mismatch: float | None = Field(None, ge=0, description="Weight of the class-mismatch term: D also sees "
                                          "each real image with a wrong label and learns to call that pair fake, so "
                                          "it tells the classes apart early. Default: the preset's (3 in 'small', 0 in "
