@@ -219,6 +219,7 @@ def main() -> int:
     parser.add_argument("--cas-per-class", type=int, default=100)
     parser.add_argument("--grid-dir", default="")
     parser.add_argument("--json", default="")
+    parser.add_argument("--save-g", default="", help="write G_ema's state_dict here at the end (for inspection)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     split = LOADERS[args.dataset](seed=0)
@@ -245,6 +246,8 @@ def main() -> int:
                 save_grid(generate_grid(t.G_ema, num_classes=t.num_classes, seed=0, device=t.device),
                           Path(args.grid_dir) / f"{args.dataset}_{t.done:06.2f}kimg.png",
                           columns=grid_columns(t.num_classes))
+    if args.save_g:
+        torch.save(t.G_ema.state_dict(), args.save_g)
     summary = {"args": vars(args), "real_classifier_acc": real_acc, "ticks": ticks}
     if args.cas:
         summary["cas"] = cas_figures(probe, split, per_class=args.cas_per_class)
