@@ -84,6 +84,15 @@ class StyleGANConfig(RunOptions, GenerationChoices):
                                        "al. 2019, MSGAN: images of one class drawn from far-apart z must differ); 0 "
                                        "turns it off. Default: the preset's (0.1 in 'small'; 0 in the paper's "
                                        "presets; at 1 digits stayed varied but stopped looking like digits).")
+    diffaugment: bool | None = Field(None, description="DiffAugment (Zhao et al. 2020): colour, translation and cutout "
+                                     "on every image D sees (real and generated) and on G's images, beside ADA. "
+                                     "Default: the preset's.")
+    lecam: float | None = Field(None, ge=0, description="Weight of the LeCam regulariser on D (Tseng et al. 2021; "
+                                "0: off). Default: the preset's (0.1 in 'small', 0 in the paper's presets).")
+    class_mismatch: float | None = Field(None, ge=0, description="Weight of the class-mismatch term: D also sees "
+                                         "each real image with a wrong label and learns to call that pair fake, so "
+                                         "it tells the classes apart early. Default: the preset's (3 in 'small', 0 in "
+                                         "the paper's presets); 0 turns it off.")
     class_grouped_mbstd: bool = Field(False, description="Draw conditional batches so that each minibatch-std group "
                                       "holds one class, so the discriminator sees how varied each class is (with mixed "
                                       "classes a generator that makes one image per class looks varied to it). On real "

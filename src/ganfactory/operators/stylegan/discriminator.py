@@ -181,6 +181,19 @@ class Discriminator(nn.Module):
         )  # fmt: skip
 
     def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
+        return self.epilogue(self._features(img, c), self._cmap(c))
+
+    def forward_with_other_labels(self, img: Tensor, c: Tensor, other: Tensor) -> tuple[Tensor, Tensor]:
+        """(D(img, c), D(img, other)) from one pass through the blocks: the projection head scored against two
+        label sets (the class-mismatch term of training scores real images against wrong labels)."""
+        x = self._features(img, c)
+        check_labels(other, num_classes=self.num_classes, batch=img.shape[0])
+        return self.epilogue(x, self._cmap(c)), self.epilogue(x, self._cmap(other))
+
+    def _cmap(self, c: Tensor | None) -> Tensor | None:
+        return None if self.mapping is None else self.mapping(None, c)
+
+    def _features(self, img: Tensor, c: Tensor | None) -> Tensor:
         if img.ndim != 4 or img.shape[1:] != (self.img_channels, self.resolution, self.resolution):
             raise ValueError(
                 f"images must have shape [batch, {self.img_channels}, {self.resolution}, "
@@ -190,5 +203,5 @@ class Discriminator(nn.Module):
         x = None
         for block in self.blocks:
             x = block(x, img)
-        cmap = None if self.mapping is None else self.mapping(None, c)
-        return self.epilogue(x, cmap)
+        assert x is not None  # a discriminator has at least one block
+        return x

@@ -39,6 +39,12 @@ def d_logistic_loss(real_logits: Tensor, fake_logits: Tensor, *, transition: flo
             + _softplus_terms(real_logits, sign=-1.0, transition=transition))
 
 
+def class_mismatch_loss(wrong_logits: Tensor) -> Tensor:
+    """D's loss for real images scored under wrong labels: softplus(D(x, wrong class)) on the projection column
+    (the last), i.e. such a pair is to be called fake. Only D takes it; G's loss is unchanged."""
+    return F.softplus(wrong_logits.float()[:, -1]).mean()
+
+
 def realness_logits(logits: Tensor) -> Tensor:
     """[B] logits that ADA's r_t and R1 read: the only column, or a transitional D's unconditional one (the
     transitional reference regularises and measures that output)."""
@@ -97,6 +103,42 @@ def mode_seeking_penalty(images: Tensor, z: Tensor, *, eps: float = 1e-5) -> Ten
     d_img = (images[:half].float() - images[half:2 * half].float()).abs().mean()
     d_z = (z[:half].float() - z[half:2 * half].float()).abs().mean()
     return 1.0 / (d_img / d_z + eps)
+
+
+def lecam_penalty(real_logits: Tensor, fake_logits: Tensor, *, anchor_real: float, anchor_fake: float) -> Tensor:
+    """LeCam regulariser of Tseng et al. 2021 ("Regularizing GANs under Limited Data"), to add to D's loss:
+    mean(relu(D(real) - anchor_fake)^2) + mean(relu(anchor_real - D(fake))^2).
+
+    The anchors are moving averages of D's mean outputs on real and fake images (`LeCamAnchors`). The term
+    keeps D's real outputs from running above where its fake outputs have been and its fake outputs below where
+    its real outputs have been, which bounds how far D can separate the two sets on few images. It is zero when
+    D(real) <= anchor_fake and D(fake) >= anchor_real. real_logits, fake_logits: [B] (the realness logits).
+    """
+    real, fake = real_logits.float(), fake_logits.float()
+    return F.relu(real - anchor_fake).square().mean() + F.relu(anchor_real - fake).square().mean()
+
+
+class LeCamAnchors:
+    """Exponential moving averages of D's mean output on real and on fake images (decay 0.99, as the paper's
+    code uses); they start at the first batch's means."""
+
+    def __init__(self, *, decay: float = 0.99) -> None:
+        self.decay = decay
+        self.real: float | None = None
+        self.fake: float | None = None
+
+    def update(self, real_logits: Tensor, fake_logits: Tensor) -> None:
+        real, fake = float(real_logits.detach().float().mean()), float(fake_logits.detach().float().mean())
+        self.real = real if self.real is None else self.decay * self.real + (1 - self.decay) * real
+        self.fake = fake if self.fake is None else self.decay * self.fake + (1 - self.decay) * fake
+
+    def state_dict(self) -> dict[str, float | None]:
+        return {"real": self.real, "fake": self.fake, "decay": self.decay}
+
+    def load_state_dict(self, state: dict[str, float | None]) -> None:
+        self.real, self.fake = state["real"], state["fake"]
+        decay = state.get("decay")
+        self.decay = self.decay if decay is None else float(decay)
 
 
 def lazy_reg_adam_params(

@@ -33,7 +33,8 @@ def preset_for(config: StyleGANConfig, *, device_type: str | None = None) -> Sty
     overrides: dict[str, Any] = {"channel_base": config.cbase, "channel_max": config.cmax,
                                  "mapping_layers": config.map_layers, "conditioning": config.conditioning,
                                  "t_start_kimg": config.t_start_kimg, "t_end_kimg": config.t_end_kimg,
-                                 "mode_seeking_weight": config.mode_seeking}
+                                 "mode_seeking_weight": config.mode_seeking, "diffaugment": config.diffaugment,
+                                 "lecam_weight": config.lecam, "class_mismatch_weight": config.class_mismatch}
     preset = dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
     return dataclasses.replace(preset, t_end_kimg=max(preset.t_end_kimg, preset.t_start_kimg))
 

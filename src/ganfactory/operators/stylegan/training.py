@@ -29,6 +29,7 @@ from ganfactory.engine.stats import RunningMeans
 from ganfactory.metrics.collapse import CollapseWatch, RealSpread
 from ganfactory.metrics.stability import StabilityMonitor
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
+from ganfactory.nn.diffaugment import diff_augment
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, synthesize
@@ -84,6 +85,7 @@ class StyleGANTrainable:
         self.ada = AdaController(augment=self.augment, batch_size=config.batch_size, target=config.target,
                                  interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg,
                                  mode=config.aug)
+        self.lecam = losses.LeCamAnchors()
         self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
         # Two generators of randomness, both saved: data picks on the CPU, latents/mixing/augment on the device.
         self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
@@ -186,6 +188,8 @@ class StyleGANTrainable:
         return self.G.synthesis(ws, noise_mode="random"), ws
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        if self.preset.diffaugment:  # before ADA's pipeline: both see every image D sees, real and fake alike
+            images = diff_augment(images, generator=self.noise_rng)
         return self.augment(images, generator=self.noise_rng)
 
     def _g_main(self) -> dict[str, float]:
@@ -225,13 +229,43 @@ class StyleGANTrainable:
             with torch.no_grad():  # D's step needs no gradient through G
                 fake, _ = self._generate(z, c_fake)
             fake_logits = self.D(self._augment(fake), c_fake)
-            real_logits = self.D(self._augment(real), c_real)
+            mismatch = self.preset.class_mismatch_weight if c_real is not None and self.num_classes > 1 else 0.0
+            if mismatch > 0 and c_real is not None:
+                real_logits, wrong_logits = self.D.forward_with_other_labels(self._augment(real), c_real,
+                                                                              self._wrong_labels(c_real))
+            else:
+                real_logits = self.D(self._augment(real), c_real)
             loss = losses.d_logistic_loss(real_logits.float(), fake_logits.float(), transition=self.transition)
+        stats = self._lecam(real_logits, fake_logits)
+        if mismatch > 0:
+            wrong = losses.class_mismatch_loss(wrong_logits)
+            loss = loss + mismatch * wrong
+            stats["loss/D_mismatch"] = wrong.item()
+        if "_penalty" in stats:
+            loss = loss + self.preset.lecam_weight * stats.pop("_penalty")
         self._step(loss, self.D, self.opt_D)
         real_scores = losses.realness_logits(real_logits.detach())
         self.ada.accumulate(gather_cat(real_scores, self.context))  # p stays equal on every rank
         return {"loss/D": loss.item(), "D/real": real_scores.mean().item(),
-                "D/fake": losses.realness_logits(fake_logits.detach()).mean().item()}
+                "D/fake": losses.realness_logits(fake_logits.detach()).mean().item(), **stats}
+
+    def _wrong_labels(self, c: torch.Tensor) -> torch.Tensor:
+        """A label other than c for every sample, uniform over the other classes."""
+        shift = torch.randint(1, self.num_classes, c.shape, generator=self.noise_rng, device=c.device)
+        return (c + shift) % self.num_classes
+
+    def _lecam(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict:
+        """The LeCam term against the anchors so far ({"_penalty": tensor, "loss/D_lecam": float}), then the
+        anchors move towards this batch; {} when the weight is 0."""
+        if self.preset.lecam_weight <= 0:
+            return {}
+        real, fake = losses.realness_logits(real_logits), losses.realness_logits(fake_logits)
+        if self.lecam.real is None or self.lecam.fake is None:
+            self.lecam.update(real, fake)
+        assert self.lecam.real is not None and self.lecam.fake is not None  # set by the first update
+        penalty = losses.lecam_penalty(real, fake, anchor_real=self.lecam.real, anchor_fake=self.lecam.fake)
+        self.lecam.update(real, fake)
+        return {"_penalty": penalty, "loss/D_lecam": penalty.item()}
 
     def _d_reg(self) -> dict[str, float]:
         real, c_real = self._real_batch()
@@ -286,7 +320,7 @@ class StyleGANTrainable:
         return {"operator": "stylegan", "G": self.G.state_dict(), "D": self.D.state_dict(),
                 "G_ema": self.G_ema.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
-                "augment": self.augment.state_dict(), "ada": self.ada.state_dict(),
+                "augment": self.augment.state_dict(), "ada": self.ada.state_dict(), "lecam": self.lecam.state_dict(),
                 "scaler": self.scaler.state_dict(), "data_rng": self.data_rng.get_state(),
                 "noise_rng": self.noise_rng.get_state(),
                 "pl_mean": self.pl_mean, "images_seen": self.images_seen, "steps": self._steps,
@@ -301,6 +335,8 @@ class StyleGANTrainable:
         self.opt_D.load_state_dict(state["opt_D"])
         self.augment.load_state_dict(state["augment"])
         self.ada.load_state_dict(state["ada"])
+        if "lecam" in state:  # checkpoints before issue 22 have no anchors
+            self.lecam.load_state_dict(state["lecam"])
         self.scaler.load_state_dict(state["scaler"])
         self.data_rng.set_state(state["data_rng"])
         self.noise_rng.set_state(state["noise_rng"])
