@@ -45,6 +45,8 @@ def _kind(annotation: Any) -> tuple[str, bool, tuple[Any, ...]]:
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(annotation)
         kind, _, choices = _kind(next(a for a in args if a is not type(None)))
+        if kind == "bool" and type(None) in args:  # on, off or the preset's: a checkbox has no third state
+            return "choice", True, (True, False)
         return kind, type(None) in args, choices
     if origin is Literal:
         return "choice", False, typing.get_args(annotation)

@@ -49,9 +49,11 @@ class StopRequest:
             signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
             signal.raise_signal(signum)
             return
-        log.warning("Received %s: saving the work in hand (a checkpoint, a batch of images), then stopping.",
-                    signal.Signals(signum).name)
         self.set(signal.Signals(signum).name)
+        # Logged from another thread: the signal may arrive while this thread holds the progress bar's or a
+        # logging handler's lock, and writing from inside the handler would take that lock again.
+        threading.Thread(target=log.warning, args=("Received %s: saving the work in hand (a checkpoint, a batch of "
+                                                    "images), then stopping.", signal.Signals(signum).name)).start()
 
     def install(self) -> StopRequest:
         """Install the handlers (main thread only; elsewhere the flag still works when set by code)."""

@@ -260,11 +260,13 @@ class StyleGANTrainable:
         if self.preset.lecam_weight <= 0:
             return {}
         real, fake = losses.realness_logits(real_logits), losses.realness_logits(fake_logits)
+        # the anchors move with every rank's batch, so they stay equal on every rank (as ADA's p does)
+        everyone = (gather_cat(real.detach(), self.context), gather_cat(fake.detach(), self.context))
         if self.lecam.real is None or self.lecam.fake is None:
-            self.lecam.update(real, fake)
+            self.lecam.update(*everyone)
         assert self.lecam.real is not None and self.lecam.fake is not None  # set by the first update
         penalty = losses.lecam_penalty(real, fake, anchor_real=self.lecam.real, anchor_fake=self.lecam.fake)
-        self.lecam.update(real, fake)
+        self.lecam.update(*everyone)
         return {"_penalty": penalty, "loss/D_lecam": penalty.item()}
 
     def _d_reg(self) -> dict[str, float]:
