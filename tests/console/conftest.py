@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ganfactory.engine.stats import write_progress
 from ganfactory.output.manifest import class_annotation, make_entry, stable_id
 
 TOKEN = "test-token-0123456789"
@@ -42,6 +43,7 @@ def make_run(root: Path, *, per_class: int = 3, classes: tuple[str, ...] = ("cat
     stats = [{"tick": t, "kimg": 0.1 * t, "steps": 10 * t, "sec_per_kimg": 5.0, "loss_G": 1.0 / t,
               "loss_D": 0.5 + 0.1 * t} for t in range(1, 5)]
     (root / "logs" / "stats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in stats), encoding="utf-8")
+    write_progress(root / "logs", unit="kimg", done=0.4, total=0.4, sec_per_unit=None, phase="done")  # finished
     for steps in (10, 20, 30, 40):
         _png(root / "samples" / f"fakes_{steps:09d}.png", steps * 5, size=16)
     (root / "config.json").write_text(json.dumps({"operator": "stylegan", "resolution": 8}), encoding="utf-8")

@@ -155,6 +155,9 @@ def test_a_run_without_a_job_is_live_while_its_progress_is_recent():
     assert not is_live(None, Progress(unit="kimg", done=2, total=2, sec_per_unit=None, phase="done", updated=1000.0),
                        now=1010.0)
     assert not is_live(None, None)
+    # a command-line run's page opened before its first progress.json: live while its config.json is recent
+    assert is_live(None, None, now=1010.0, started=1000.0)
+    assert not is_live(None, None, now=1000.0 + STALE_PROGRESS_S + 1, started=1000.0)
 
 
 def test_each_step_of_an_operator_with_steps_has_its_own_form(client, runs_dir, tmp_path):

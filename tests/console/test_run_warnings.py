@@ -23,6 +23,7 @@ def test_the_run_page_shows_the_collapse_warning_escaped(client, runs_dir):
 
 
 def test_without_progress_the_warnings_come_from_the_stats_records(client, runs_dir):
+    (runs_dir / "alpha" / "logs" / "progress.json").unlink()  # a run from before progress.json
     stats = runs_dir / "alpha" / "logs" / "stats.jsonl"
     with stats.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"tick": 5, "kimg": 0.5, "steps": 50, "alerts": ["Samples sit in a tight cluster."]})

@@ -24,14 +24,27 @@ def job_of(jobs: list[Job], root: Path) -> Job | None:
     return max(mine, key=lambda job: job.id, default=None)
 
 
-def is_live(job: Job | None, progress: Progress | None, *, now: float | None = None) -> bool:
+def is_live(job: Job | None, progress: Progress | None, *, now: float | None = None,
+            started: float | None = None) -> bool:
     """A queued or running job's run is live (its page opened before the first tick must wait for it); without a
-    job, a run whose progress is recent and not "done"."""
+    job, a run whose progress is recent and not "done", or, before its first progress.json, one whose
+    config.json (`started`, its mtime) was written recently: a command-line run's page opened at its start."""
+    clock = time.time() if now is None else now
     if job is not None:
         return not job.status.finished
-    if progress is None or progress.phase == "done":
+    if progress is None:
+        return started is not None and clock - started < STALE_PROGRESS_S
+    if progress.phase == "done":
         return False
-    return (time.time() if now is None else now) - progress.updated < STALE_PROGRESS_S
+    return clock - progress.updated < STALE_PROGRESS_S
+
+
+def started_at(root: Path) -> float | None:
+    """When the run wrote its config.json (its start), or None."""
+    try:
+        return (root / "config.json").stat().st_mtime
+    except OSError:
+        return None
 
 
 def stats_stamp(root: Path) -> str:
@@ -51,7 +64,8 @@ def live_parts(root: Path, jobs: list[Job], stats: runinfo.StatsCache) -> dict[s
     metrics = runinfo.read_json(root / "metrics.json")
     parsed = stats.parsed(root / "logs" / "stats.jsonl")
     frames = runinfo.sample_timeline(root, parsed.by_steps)
-    parts = {"live": is_live(job_of(jobs, root), progress), "progress": progress_text(progress),
+    parts = {"live": is_live(job_of(jobs, root), progress, started=started_at(root)),
+             "progress": progress_text(progress),
              "checkpoints": checkpoints, "can_generate": can_generate(root, checkpoints),
              "alerts": runinfo.run_alerts(root, parsed),
              "metrics": runinfo.metric_rows(metrics.data),

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from ganfactory.console import runinfo
 from ganfactory.console.annotation import annotation_folder
 from ganfactory.console.context import console_of
-from ganfactory.console.live import can_generate, is_live, job_of, stats_stamp
+from ganfactory.console.live import can_generate, is_live, job_of, started_at, stats_stamp
 from ganfactory.console.runs import KnownRun
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs.progress import progress_text, read_progress
@@ -64,7 +64,8 @@ async def run_page(request: Request) -> HTMLResponse:
     run = console.run(request.path_params["rid"])
     context = await run_in_threadpool(run_context, run, console.stats)
     # a running job's page follows it (polls /runs/RID/live); see console/live.py
-    context.update(live=is_live(job_of(console.queue.list_jobs(), run.root), read_progress(run.root)),
+    context.update(live=is_live(job_of(console.queue.list_jobs(), run.root), read_progress(run.root),
+                                started=started_at(run.root)),
                    stats_stamp=stats_stamp(run.root))
     return console.render(request, "run.html", nav="runs", **context)
 
