@@ -18,6 +18,7 @@ import torch
 from ganfactory.data.discovery import discover_images, match_class_names
 from ganfactory.data.imageio import load_image, pil_to_tensor, resize
 from ganfactory.data.split import resolve_split
+from ganfactory.engine.signals import StopRequest
 from ganfactory.engine.stats import StatsLogger
 from ganfactory.metrics.compare import compare_feature_sets, memorisation_report
 from ganfactory.metrics.features import FeatureSet, folder_features
@@ -83,8 +84,11 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     real_classes = _as_generated_classes(real_classes, list(source.classes))
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
                                    batch_size=options.batch_size)
-    generated_set = folder_features(source.root, source.classes, network=network, cache_dir=options.cache_dir)
-    real_set = folder_features(Path(real), real_classes, network=network, cache_dir=options.cache_dir)
+    with StopRequest() as stop:  # SIGTERM / Ctrl-C: stop after the chunk in hand, its features cached (exit 75)
+        generated_set = folder_features(source.root, source.classes, network=network, cache_dir=options.cache_dir,
+                                        stop=stop)
+        real_set = folder_features(Path(real), real_classes, network=network, cache_dir=options.cache_dir,
+                                   stop=stop)
     report = compare_feature_sets(real_set, generated_set, rounds=options.rounds, seed=options.seed,
                                   level=options.level)
     report["memorisation"], nearest = memorisation_report(real_set, generated_set,

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from ganfactory.data.imageio import load_image, pil_to_tensor
+from ganfactory.engine.signals import RunInterrupted, StopRequest
 from ganfactory.errors import InputError
 from ganfactory.metrics.cache import FeatureCache, content_hash, default_cache_dir
 from ganfactory.metrics.network import FeatureNetwork, NetworkIdentity
@@ -49,10 +50,12 @@ def thumbnail(image: Image.Image) -> np.ndarray:
 
 
 def folder_features(root: Path, classes: dict[str, list[Path]], *, network: FeatureNetwork,
-                    cache_dir: Path | None = None) -> FeatureSet:
+                    cache_dir: Path | None = None, stop: StopRequest | None = None) -> FeatureSet:
     """Features of the images in `classes` (class name -> files), reusing cached rows with the same bytes.
 
-    Unreadable files are skipped with a warning. Raises InputError when no image can be read.
+    Unreadable files are skipped with a warning. Raises InputError when no image can be read, and RunInterrupted
+    (exit 75) after the chunk in hand once `stop` is set (SIGTERM, Ctrl-C): the rows computed so far are cached
+    first, so the same command goes on from there.
     """
     cache = FeatureCache(cache_dir=cache_dir or default_cache_dir(), folder=root,
                          network_sha256=network.identity.sha256, input_size=network.identity.input_size)
@@ -71,7 +74,11 @@ def folder_features(root: Path, classes: dict[str, list[Path]], *, network: Feat
             elif digest not in rows:
                 todo.setdefault(digest, (data, path))
             entries.append((digest, path, label))
-    rows.update(_compute(list(todo.items()), network))
+    try:
+        rows.update(_compute(list(todo.items()), network, stop=stop, into=rows))
+    except RunInterrupted:
+        _write_cache(cache, rows)
+        raise
     entries = [entry for entry in entries if entry[0] in rows]  # files that failed to decode drop out here
     if not entries:
         raise InputError(f"No readable image in {root}; add images or point to the right folder.")
@@ -79,11 +86,16 @@ def folder_features(root: Path, classes: dict[str, list[Path]], *, network: Feat
     thumbs = np.stack([rows[digest][1] for digest, _, _ in entries])
     files = [path for _, path, _ in entries]
     labels = [label for _, _, label in entries]
-    unique = sorted(rows)
-    cache.write(unique, np.stack([rows[h][0] for h in unique]), np.stack([rows[h][1] for h in unique]))
+    _write_cache(cache, rows)
     log.info("features of %d images of %s (%d from the cache)", len(files), root, cache.hits)
     return FeatureSet(features=features, thumbs=thumbs, labels=np.asarray(labels, dtype=np.int64),
                       class_names=list(classes), files=files, network=network.identity, reused=cache.hits)
+
+
+def _write_cache(cache: FeatureCache, rows: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    if rows:
+        unique = sorted(rows)
+        cache.write(unique, np.stack([rows[h][0] for h in unique]), np.stack([rows[h][1] for h in unique]))
 
 
 def _read(path: Path) -> bytes | None:
@@ -102,11 +114,15 @@ def _decode(data: bytes, path: Path) -> Image.Image | None:
         return None
 
 
-def _compute(todo: list[tuple[str, tuple[bytes, Path]]], network: FeatureNetwork,
-             chunk: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Features and thumbnails of the images not in the cache, decoded a chunk at a time to bound memory."""
-    out = {}
+def _compute(todo: list[tuple[str, tuple[bytes, Path]]], network: FeatureNetwork, chunk: int = 64, *,
+             stop: StopRequest | None = None,
+             into: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Features and thumbnails of the images not in the cache, decoded a chunk at a time to bound memory. Rows go
+    into `into` as they are made (so a stop between chunks keeps them); RunInterrupted once `stop` is set."""
+    out = into if into is not None else {}
     for start in range(0, len(todo), chunk):
+        if stop is not None:
+            stop.raise_if_set(f"the features of {start} of {len(todo)} new images (cached)")
         decoded = [(digest, _decode(data, path)) for digest, (data, path) in todo[start:start + chunk]]
         kept = [(digest, image) for digest, image in decoded if image is not None]
         if not kept:
