@@ -83,3 +83,15 @@ def private_cache(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("GANFACTORY_HOME", str(home))
     return home / "cache" / "features"
+
+
+@pytest.fixture
+def cli(capsys):
+    """The command line in-process: (exit code, stdout, stderr)."""
+    from ganfactory.cli import main
+
+    def call(*args):
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return call

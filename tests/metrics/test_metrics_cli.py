@@ -9,7 +9,6 @@ import pytest
 from PIL import Image, ImageFilter, ImageOps
 
 from conftest import write_digits
-from ganfactory.cli import main
 
 
 def run(*args):
@@ -17,16 +16,6 @@ def run(*args):
     result = subprocess.run([sys.executable, "-m", "ganfactory", *map(str, args)], capture_output=True, text=True,
                             timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return result.returncode, result.stdout, result.stderr
-
-
-@pytest.fixture
-def cli(capsys):
-    """The same command line in-process: exit code, stdout, stderr."""
-    def call(*args):
-        code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return call
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,7 @@ import os
 import pytest
 
 from conftest import write_digits
-from ganfactory.cli import main
 from run_outputs import tree_digest
-
-
-@pytest.fixture
-def cli(capsys):
-    def call(*args):
-        code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return call
 
 
 def _one_sentence(code: int, err: str) -> str:
