@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.cyclegan.config import CycleGANConfig
 from run_outputs import image_files, manifest_lines, tree_digest  # noqa: F401 (re-exported to the tests)
 
@@ -88,3 +89,18 @@ def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2) ->
     assert "Traceback" not in result.stderr + result.stdout
     return errors[0]
 
+
+
+def stop_after_steps(monkeypatch: pytest.MonkeyPatch, trainable: type, steps: int) -> StopRequest:
+    """A StopRequest that `trainable`'s train_step sets after step `steps` (as a SIGTERM arriving then would);
+    monkeypatch.undo() restores the real train_step."""
+    stop, train_step = StopRequest(), trainable.train_step
+
+    def step_then_stop(self) -> dict[str, float]:
+        values = train_step(self)
+        if self.steps == steps:
+            stop.set("test")
+        return values
+
+    monkeypatch.setattr(trainable, "train_step", step_then_stop)
+    return stop

@@ -19,7 +19,6 @@ from PIL import Image
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
 from ganfactory.engine.loop import TrainingInterrupted
-from ganfactory.engine.signals import StopRequest
 from ganfactory.errors import CheckpointError
 from ganfactory.export.cli import export_run
 from ganfactory.operators.cyclegan.config import CycleGANConfig
@@ -34,6 +33,7 @@ from .conftest import (
     assert_one_line_error,
     image_files,
     manifest_lines,
+    stop_after_steps,
     tiny_config,
     tree_digest,
 )
@@ -123,15 +123,7 @@ def test_resume_after_a_stop_equals_an_uninterrupted_run(domains, tmp_path, monk
     # 3 epochs of 2 steps cross the lr decay; the stop comes mid-epoch, between the per-epoch checkpoints
     config = tiny_config(mode=mode, max_epoch=3)
     whole = run_cyclegan(*domains, tmp_path / "whole", config, progress_bar=False)
-    stop, train_step = StopRequest(), CUTTrainable.train_step
-
-    def step_then_stop(self: CUTTrainable) -> dict[str, float]:
-        values = train_step(self)
-        if self.steps == 3:
-            stop.set("test")
-        return values
-
-    monkeypatch.setattr(CUTTrainable, "train_step", step_then_stop)
+    stop = stop_after_steps(monkeypatch, CUTTrainable, 3)
     with pytest.raises(TrainingInterrupted):
         run_cyclegan(*domains, tmp_path / "split", config, progress_bar=False, stop=stop)
     monkeypatch.undo()

@@ -14,12 +14,11 @@ from PIL import Image
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_checkpoint
 from ganfactory.engine.loop import TrainingInterrupted
-from ganfactory.engine.signals import StopRequest
 from ganfactory.export.cli import export_run
 from ganfactory.operators.cyclegan.operator import run_cyclegan
 from ganfactory.operators.cyclegan.training import CycleGANTrainable, build_generator
 
-from .conftest import image_files, manifest_lines, tiny_config, tree_digest
+from .conftest import image_files, manifest_lines, stop_after_steps, tiny_config, tree_digest
 
 NETS = ("G_AB", "G_BA", "D_A", "D_B")
 
@@ -50,15 +49,7 @@ def test_resume_after_a_stop_equals_an_uninterrupted_run(domains, tmp_path, monk
     config = tiny_config(max_epoch=3, pool_size=2)
     whole = run_cyclegan(*domains, tmp_path / "whole", config, progress_bar=False)
 
-    stop, train_step = StopRequest(), CycleGANTrainable.train_step
-
-    def step_then_stop(self: CycleGANTrainable) -> dict[str, float]:
-        values = train_step(self)
-        if self.steps == 3:
-            stop.set("test")
-        return values
-
-    monkeypatch.setattr(CycleGANTrainable, "train_step", step_then_stop)
+    stop = stop_after_steps(monkeypatch, CycleGANTrainable, 3)
     with pytest.raises(TrainingInterrupted):
         run_cyclegan(*domains, tmp_path / "split", config, progress_bar=False, stop=stop)
     monkeypatch.undo()

@@ -12,11 +12,13 @@ import pytest
 import torch
 from PIL import Image
 
+from ganfactory.engine.driver import run_operator
 from ganfactory.engine.precision import resolve_device
 from ganfactory.operators.datasetgan.classes import template_classes, write_classes
 from ganfactory.operators.datasetgan.config import DatasetGANConfig
 from ganfactory.operators.datasetgan.layout import annotation_folder
 from ganfactory.operators.datasetgan.sample import sample_for_annotation
+from ganfactory.operators.datasetgan.spec import DATASETGAN
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.operator import run_stylegan
 
@@ -61,6 +63,19 @@ def sampled(stylegan_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dg") / "out"
     sample_for_annotation(stylegan_run, out, tiny(num=4, seed=3), device=resolve_device("cpu"))
     write_classes(annotation_folder(out).classes_path, template_classes(CLASSES))
+    return out
+
+
+@pytest.fixture(scope="module")
+def generated(sampled, tmp_path_factory) -> Path:
+    """An annotated folder after `train --num 4` (4 generated pairs); copy it before writing."""
+    out = tmp_path_factory.mktemp("generated") / "out"
+    shutil.copytree(sampled, out)
+    folder = annotation_folder(out)
+    folder.masks_dir.mkdir()
+    for stem, mask in script_masks(folder.images_dir).items():
+        Image.fromarray(mask, mode="L").save(folder.masks_dir / f"{stem}.png")
+    run_operator(DATASETGAN, (), out, tiny(num=4, drop_uncertain=0.0), progress_bar=False)
     return out
 
 

@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from ganfactory.cli import cli, main
-from ganfactory.engine.driver import run_operator
 from ganfactory.operators.datasetgan import evaluate as evaluate_module
 from ganfactory.operators.datasetgan.classes import read_classes
 from ganfactory.operators.datasetgan.config import SegmentationEvalConfig
@@ -23,10 +22,9 @@ from ganfactory.operators.datasetgan.evaluate import predict, train_unet
 from ganfactory.operators.datasetgan.iou import confusion_matrix, scores_from_confusion
 from ganfactory.operators.datasetgan.layout import annotation_folder
 from ganfactory.operators.datasetgan.pairsets import PairSet
-from ganfactory.operators.datasetgan.spec import DATASETGAN
 from ganfactory.operators.datasetgan.unet import UNet
 
-from .conftest import CLASSES, SIZE, script_masks, tiny
+from .conftest import CLASSES, SIZE, script_masks
 
 FAST = ["--epochs", "2", "--width", "4", "--levels", "3", "--batch", "4", "--device", "cpu"]
 
@@ -71,19 +69,6 @@ def test_iou_miou_and_pixel_accuracy_on_hand_made_masks():
     assert scores.absent == ["never"]
     assert scores.miou == pytest.approx((10 / 12 + 3 / 4 + 1 / 2) / 3)
     assert scores.pixel_accuracy == pytest.approx(14 / 16)
-
-
-@pytest.fixture(scope="module")
-def generated(sampled, tmp_path_factory) -> Path:
-    """An annotated folder after `train --num 4` (4 generated pairs); copy it before writing."""
-    out = tmp_path_factory.mktemp("ev") / "out"
-    shutil.copytree(sampled, out)
-    folder = annotation_folder(out)
-    folder.masks_dir.mkdir()
-    for stem, mask in script_masks(folder.images_dir).items():
-        Image.fromarray(mask, mode="L").save(folder.masks_dir / f"{stem}.png")
-    run_operator(DATASETGAN, (), out, tiny(num=4, drop_uncertain=0.0), progress_bar=False)
-    return out
 
 
 def real_test_folder(root: Path, classes_path: Path) -> Path:

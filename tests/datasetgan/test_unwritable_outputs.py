@@ -16,12 +16,10 @@ import pytest
 from PIL import Image
 
 from ganfactory.cli import main
-from ganfactory.engine.driver import run_operator
 from ganfactory.operators.datasetgan.layout import annotation_folder
-from ganfactory.operators.datasetgan.spec import DATASETGAN
 from run_outputs import tree_digest
 
-from .conftest import copy_of, script_masks, tiny
+from .conftest import copy_of
 from .test_evaluate import FAST, real_test_folder
 
 SITUATIONS = ["under_a_file", "read_only", "full"]
@@ -72,19 +70,6 @@ def test_project_with_a_file_where_a_subfolder_goes_is_one_sentence(stylegan_run
     err = _one_sentence(capsys, "project", stylegan_run, _photos(tmp_path / "photos"), out, "--steps", "2",
                         "--device", "cpu", "--perceptual", "none")
     assert "reconstructions" in err and "is a file" in err
-
-
-@pytest.fixture(scope="module")
-def generated(sampled, tmp_path_factory) -> Path:
-    """An annotated folder after `train --num 4` (4 generated pairs); copy it before writing."""
-    out = tmp_path_factory.mktemp("unwritable") / "out"
-    shutil.copytree(sampled, out)
-    folder = annotation_folder(out)
-    folder.masks_dir.mkdir()
-    for stem, mask in script_masks(folder.images_dir).items():
-        Image.fromarray(mask, mode="L").save(folder.masks_dir / f"{stem}.png")
-    run_operator(DATASETGAN, (), out, tiny(num=4, drop_uncertain=0.0), progress_bar=False)
-    return out
 
 
 @pytest.mark.parametrize("situation", SITUATIONS)

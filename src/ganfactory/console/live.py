@@ -66,7 +66,8 @@ def live_parts(root: Path, jobs: list[Job], stats: runinfo.StatsCache) -> dict[s
     frames = runinfo.sample_timeline(root, parsed.by_steps)
     parts = {"live": is_live(job_of(jobs, root), progress, started=started_at(root)),
              "progress": progress_text(progress),
-             "checkpoints": checkpoints, "can_generate": can_generate(root, checkpoints),
+             "checkpoints": checkpoints,
+             "can_generate": can_generate(runinfo.read_json(root / "config.json").data, checkpoints),
              "alerts": runinfo.run_alerts(root, parsed),
              "metrics": runinfo.metric_rows(metrics.data),
              "metrics_error": metrics.error, "frames": frames, "stats_stamp": stats_stamp(root),
@@ -93,8 +94,8 @@ def update_event(parts: dict[str, Any]) -> dict[str, Any]:
             "labels": [frame.label for frame in frames]}
 
 
-def can_generate(root: Path, checkpoints: list[runinfo.CheckpointFile]) -> bool:
-    """Generate on demand is offered for a StyleGAN run with a checkpoint (see console.ondemand)."""
-    config = runinfo.read_json(root / "config.json").data
+def can_generate(config: Any, checkpoints: list[runinfo.CheckpointFile]) -> bool:
+    """Generate on demand is offered for a StyleGAN run (`config`: its config.json's data) with a checkpoint
+    (see console.ondemand)."""
     return (isinstance(config, dict) and config.get("operator") == "stylegan"
             and any(c.path.endswith(".pt") for c in checkpoints))

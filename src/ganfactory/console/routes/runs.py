@@ -55,7 +55,7 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
         "has_manifest": (root / "output_0.manifest").is_file(),
         "has_annotation": annotation_folder(root) is not None,
         "onnx": (root / "model" / "generator.onnx").is_file(),
-        "can_generate": can_generate(root, saved),
+        "can_generate": can_generate(config.data, saved),
     }
 
 
