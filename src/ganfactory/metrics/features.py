@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 THUMB_SIZE = 32  # side of the RGB thumbnails kept for the pixel measure and the contact sheets
 
+Rows = dict[str, tuple[np.ndarray, np.ndarray]]  # image sha256 -> (features [D], thumbnail [3, 32, 32])
+
 
 @dataclass
 class FeatureSet:
@@ -59,7 +61,7 @@ def folder_features(root: Path, classes: dict[str, list[Path]], *, network: Feat
     """
     cache = FeatureCache(cache_dir=cache_dir or default_cache_dir(), folder=root,
                          network_sha256=network.identity.sha256, input_size=network.identity.input_size)
-    rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    rows: Rows = {}
     todo: dict[str, tuple[bytes, Path]] = {}
     entries = []  # (digest, path, label) of every readable file, in class then file order
     for label, paths in enumerate(classes.values()):
@@ -75,7 +77,7 @@ def folder_features(root: Path, classes: dict[str, list[Path]], *, network: Feat
                 todo.setdefault(digest, (data, path))
             entries.append((digest, path, label))
     try:
-        rows.update(_compute(list(todo.items()), network, stop=stop, into=rows))
+        _compute(list(todo.items()), network, rows, stop=stop)
     except RunInterrupted:
         _write_cache(cache, rows)
         raise
@@ -92,7 +94,7 @@ def folder_features(root: Path, classes: dict[str, list[Path]], *, network: Feat
                       class_names=list(classes), files=files, network=network.identity, reused=cache.hits)
 
 
-def _write_cache(cache: FeatureCache, rows: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+def _write_cache(cache: FeatureCache, rows: Rows) -> None:
     if rows:
         unique = sorted(rows)
         cache.write(unique, np.stack([rows[h][0] for h in unique]), np.stack([rows[h][1] for h in unique]))
@@ -114,12 +116,10 @@ def _decode(data: bytes, path: Path) -> Image.Image | None:
         return None
 
 
-def _compute(todo: list[tuple[str, tuple[bytes, Path]]], network: FeatureNetwork, chunk: int = 64, *,
-             stop: StopRequest | None = None,
-             into: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Features and thumbnails of the images not in the cache, decoded a chunk at a time to bound memory. Rows go
-    into `into` as they are made (so a stop between chunks keeps them); RunInterrupted once `stop` is set."""
-    out = into if into is not None else {}
+def _compute(todo: list[tuple[str, tuple[bytes, Path]]], network: FeatureNetwork, rows: Rows, *, chunk: int = 64,
+             stop: StopRequest | None = None) -> None:
+    """Features and thumbnails of the images not in the cache, added to `rows` as they are made (so a stop between
+    chunks keeps them), decoded a chunk at a time to bound memory; RunInterrupted once `stop` is set."""
     for start in range(0, len(todo), chunk):
         if stop is not None:
             stop.raise_if_set(f"the features of {start} of {len(todo)} new images (cached)")
@@ -129,5 +129,4 @@ def _compute(todo: list[tuple[str, tuple[bytes, Path]]], network: FeatureNetwork
             continue
         tensors: list[torch.Tensor] = [pil_to_tensor(image) for _, image in kept]
         for (digest, image), row in zip(kept, network.extract(tensors)):
-            out[digest] = (row, thumbnail(image))
-    return out
+            rows[digest] = (row, thumbnail(image))
