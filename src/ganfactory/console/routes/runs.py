@@ -18,6 +18,7 @@ from ganfactory.console.context import console_of
 from ganfactory.console.live import can_generate, is_live, job_of, started_at, stats_stamp
 from ganfactory.console.runs import KnownRun
 from ganfactory.errors import GanFactoryError
+from ganfactory.jobs.model import Job
 from ganfactory.jobs.progress import progress_text, read_progress
 
 
@@ -35,10 +36,12 @@ async def runs_page(request: Request) -> HTMLResponse:
     return console.render(request, "runs.html", nav="runs", summaries=[run_summary(r) for r in runs])
 
 
-def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
+def run_context(run: KnownRun, stats: runinfo.StatsCache, jobs: list[Job]) -> dict:
     """Everything the run page shows; each part is empty or carries an error when its file is missing or torn.
-    Blocking (it reads and parses files): run it in the thread pool."""
+    `jobs`: the queue's jobs (a running one's page follows it, see console/live.py). Blocking (it reads and
+    parses files): run it in the thread pool."""
     root = run.root
+    progress = read_progress(root)
     stats_file = stats.parsed(root / "logs" / "stats.jsonl")
     config = runinfo.read_json(root / "config.json")
     metrics = runinfo.read_json(root / "metrics.json")
@@ -51,7 +54,8 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
         "grid_rows": runinfo.grid_row_labels(config.data),
         "gifs": runinfo.animations(root), "checkpoints": saved,
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
-        "progress": progress_text(read_progress(root)), "alerts": runinfo.run_alerts(root, stats_file),
+        "progress": progress_text(progress), "alerts": runinfo.run_alerts(root, stats_file),
+        "live": is_live(job_of(jobs, root), progress, started=started_at(root)), "stats_stamp": stats_stamp(root),
         "has_manifest": (root / "output_0.manifest").is_file(),
         "has_annotation": annotation_folder(root) is not None,
         "onnx": (root / "model" / "generator.onnx").is_file(),
@@ -62,11 +66,8 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache) -> dict:
 async def run_page(request: Request) -> HTMLResponse:
     console = console_of(request)
     run = console.run(request.path_params["rid"])
-    context = await run_in_threadpool(run_context, run, console.stats)
-    # a running job's page follows it (polls /runs/RID/live); see console/live.py
-    context.update(live=is_live(job_of(console.queue.list_jobs(), run.root), read_progress(run.root),
-                                started=started_at(run.root)),
-                   stats_stamp=stats_stamp(run.root))
+    jobs = await run_in_threadpool(console.queue.list_jobs)
+    context = await run_in_threadpool(run_context, run, console.stats, jobs)
     return console.render(request, "run.html", nav="runs", **context)
 
 
