@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cyclegan_quality import CHARS, _colour, render  # noqa: E402  (the issue-15 glyph pair)
+from cyclegan_quality import CHARS, _colour, _heldout, render  # noqa: E402  (the issue-15 glyph pair)
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 RENDER_SIZE = 64  # images are stored at 64 px and resized on loading
@@ -141,17 +141,6 @@ def _reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
-
-
-def _heldout(root: Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    from ganfactory.data.dataset import load_image_folder
-
-    out = []
-    for domain in ("A", "B"):
-        folder = root / "heldout" / domain
-        data = load_image_folder(folder, resolution=size, mode="crop", files={folder.name: sorted(folder.glob("*.png"))})
-        out.append(data.images.float() / 127.5 - 1)
-    return out[0], out[1]
 
 
 # --- one method (its own process) --------------------------------------------------------------------------
