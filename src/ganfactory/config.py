@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ganfactory.errors import ConfigError
+from ganfactory.output.shards import Shard
 
 ConfigT = TypeVar("ConfigT", bound="OperatorConfig")
 
@@ -22,6 +23,12 @@ class OperatorConfig(BaseModel):
     """Base of every operator's parameters: unknown keys are errors, values are validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @property
+    def shard_part(self) -> Shard | None:
+        """The share of a generation this run writes (`generate --shard K/N`); None: all of it. Operators that
+        generate in shards override it; the engine lets the shards of one generation share OUT's lock."""
+        return None
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

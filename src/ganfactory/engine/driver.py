@@ -60,8 +60,8 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
                               model_file=find_checkpoint(Path(model), prefer=config.use_checkpoint) if model else None,
                               command=spec.name)
         if context.is_main:  # one writer per OUT (the main rank for a distributed run): a second one is refused
-            shard = getattr(config, "shard", "")  # generate --shard K/N: the shards of one generation share OUT
-            held.enter_context(exclusive_output(run.root, shard=shard.replace("/", "-of-") if shard else ""))
+            shard = config.shard_part  # generate --shard K/N: the shards of one generation share OUT
+            held.enter_context(exclusive_output(run.root, shard=shard.name if shard else ""))
         env = RunEnv(run=run, config=config, inputs=given, context=context, device=rank_device,
                      precision=resolve_precision(config.precision, rank_device), stop=stop)
         if config.predict or sampler_only:
