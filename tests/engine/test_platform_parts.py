@@ -44,6 +44,25 @@ def test_cpu_bf16_off_makes_auto_fp32_and_refuses_bf16(monkeypatch) -> None:
     assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
 
 
+@pytest.mark.precision
+def test_bf16_is_native_only_with_the_cpu_flags_for_it_not_where_onednn_emulates_it(monkeypatch, tmp_path) -> None:
+    """An AVX-512 CPU without avx512_bf16 (Ice Lake) emulates bf16 at a quarter of its fp32 speed, though oneDNN's
+    check says yes there: `auto` must stay fp32 on it."""
+    import ganfactory.engine.precision as precision
+
+    monkeypatch.delenv(CPU_BF16_ENV, raising=False)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    cpuinfo = tmp_path / "cpuinfo"
+    monkeypatch.setattr(precision, "_CPUINFO", str(cpuinfo))
+    cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512bw avx512_vnni\n")
+    assert not cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "fp32"
+    for flag in ("avx512_bf16", "amx_bf16"):
+        cpuinfo.write_text(f"processor : 0\nflags : fpu avx2 avx512f {flag}\n")
+        assert cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "bf16"
+    cpuinfo.unlink()  # no /proc/cpuinfo (not Linux): oneDNN's check decides
+    assert cpu_supports_bf16()
+
+
 def test_a_spec_is_checked_when_made_and_when_registered() -> None:
     parts: dict[str, Any] = dict(summary="s", config=RunOptions, inputs="folder", plan=lambda env: None,
                                  generate=lambda env, trainables, provenance: 0)
