@@ -71,6 +71,9 @@ class StyleGANPreset:
     # Weight of the class-mismatch term: D also scores real images under a wrong label and is trained to call that
     # pair fake (the matching-aware loss of Reed et al. 2016 / StackGAN's wrong pairs, on D's projection head).
     class_mismatch_weight: float = 0.0
+    # Weight of the dual projection's classification term (Han et al. 2021, P2GAN): cross-entropy of D's projection
+    # scores over all classes, on real images for D and on generated images for G; 0: off.
+    dual_projection_weight: float = 0.0
 
 
 def _auto_batch(resolution: int) -> int:
