@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from ganfactory.nn.diffaugment import color, cutout, diff_augment, translation
@@ -149,3 +151,24 @@ def test_the_dual_projection_scores_every_class_with_the_projection_head_and_tra
         stats.update(t.train_step())
     assert {"loss/G_class", "loss/D_class", "loss/D_mismatch"} <= set(stats)
     assert any(not torch.equal(a, b) for a, b in zip(d_before, t.D.mapping.parameters()))
+
+
+def test_noise_above_the_noise_resolution_stays_out_of_training_and_so_out_of_generation():
+    import ganfactory.operators.stylegan.training as training
+    from ganfactory.data.dataset import ImageFolderData
+
+    config = tiny_config()
+    preset = dataclasses.replace(preset_for(config), noise_max_resolution=8)
+    data = ImageFolderData(images=torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8),
+                           labels=torch.zeros(8, dtype=torch.long), class_names=["a"], conditional=False, files=[])
+    t = training.StyleGANTrainable(config=config, preset=preset, data=data, device=torch.device("cpu"),
+                                   precision="fp32")
+    for _ in range(3):
+        t.train_step()
+    strengths = {name: float(p) for name, p in t.G.named_parameters() if name.endswith("noise_strength")}
+    top = {name: s for name, s in strengths.items() if "blocks.2." in name}  # blocks 4, 8, 16 px
+    assert top and all(s == 0.0 for s in top.values()), strengths
+    assert any(s != 0.0 for name, s in strengths.items() if name not in top), strengths
+    ws = t.G.mapping(torch.randn(2, t.G.z_dim), None)
+    assert torch.equal(t.G.synthesis(ws, noise_mode="const"), t.G.synthesis(ws, noise_mode="const",
+                                                                             noise_max_resolution=8))

@@ -185,7 +185,7 @@ class StyleGANTrainable:
                   update_emas: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         ws = losses.mix_styles(self.G, z, c, prob=self.preset.style_mixing_prob, update_emas=update_emas,
                                generator=self.noise_rng)
-        return self.G.synthesis(ws, noise_mode="random"), ws
+        return self.G.synthesis(ws, noise_mode="random", noise_max_resolution=self.preset.noise_max_resolution), ws
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         if self.preset.diffaugment:  # before ADA's pipeline: both see every image D sees, real and fake alike
