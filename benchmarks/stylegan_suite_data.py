@@ -115,3 +115,24 @@ def load_letters_split(seed: int = 0, *, per_class: int = 100, test_per_class: i
 
 LOADERS = {"digits": load_digits_split, "fashion": load_fashion_split, "faces": load_faces_split,
            "letters": load_letters_split}
+
+
+def export_split(name: str, out: Path) -> None:
+    """Write a suite dataset as image folders a user would give the CLI: OUT/train/<class>/NNNN.png and
+    OUT/test/<class>/NNNN.png (the held-out real images), for runs of `ganfactory stylegan` and `utility`."""
+    train_x, train_y, test_x, test_y, names = LOADERS[name]()
+    for part, images, labels in (("train", train_x, train_y), ("test", test_x, test_y)):
+        for index, (image, label) in enumerate(zip(images, labels)):
+            folder = out / part / names[int(label)]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image[0].numpy()).save(folder / f"{index:05d}.png")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a suite dataset as train/ and test/ class folders.")
+    parser.add_argument("dataset", choices=sorted(LOADERS))
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    export_split(args.dataset, args.out)
