@@ -55,8 +55,7 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     with stop, distributed_session(device) as (context, rank_device), ExitStack() as held:
         given = tuple(Path(p) for p in inputs if p is not None)
         model = config.resume if (config.predict or sampler_only) else None
-        read_too = getattr(config, "training_data", "")  # generation's --training-data is an input as well
-        run = open_run_folder(out, inputs=given + ((Path(read_too),) if read_too else ()), model=model or None,
+        run = open_run_folder(out, inputs=given + config.read_paths, model=model or None,
                               model_file=find_checkpoint(Path(model), prefer=config.use_checkpoint) if model else None,
                               command=spec.name)
         if context.is_main:  # one writer per OUT (the main rank for a distributed run): a second one is refused

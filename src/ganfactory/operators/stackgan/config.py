@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from ganfactory.config import RunOptions, check_power_of_two
+from ganfactory.config import RunOptions, check_power_of_two, options_subset
 
 
 class StackGANConfig(RunOptions):
@@ -57,3 +57,9 @@ class StackGANConfig(RunOptions):
             raise ValueError(f"resolution ({self.resolution}) must be larger than stage1_resolution "
                              f"({self.stage1_resolution}); the paper uses 256 over 64")
         return self
+
+
+StackGANSampleOptions = options_subset(
+    StackGANConfig, "StackGANSampleOptions",
+    ("captions", "generate_num", "seed", "encoder", "image_format", "device", "precision"),
+    "What `ganfactory generate MODEL OUT` reads for a StackGAN model (the networks come from MODEL).")

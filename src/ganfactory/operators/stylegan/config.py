@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -49,6 +50,10 @@ class GenerationChoices(OperatorConfig):
     @property
     def shard_part(self) -> Shard | None:
         return Shard.parse(self.shard) if self.shard else None
+
+    @property
+    def read_paths(self) -> tuple[Path, ...]:
+        return (Path(self.training_data),) if self.training_data else ()
 
     @property
     def needs_training_images(self) -> bool:
