@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -23,6 +23,8 @@ class OperatorConfig(BaseModel):
     """Base of every operator's parameters: unknown keys are errors, values are validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Fields that hold a file or folder: a run's config.json records them absolute, like its inputs
+    path_fields: ClassVar[tuple[str, ...]] = ()
 
     @property
     def shard_part(self) -> Shard | None:
@@ -43,6 +45,8 @@ class OperatorConfig(BaseModel):
 class RunOptions(OperatorConfig):
     """The options every operator shares (its config model extends this): how a run starts, where it runs,
     how it resumes and what it writes. Operator configs may change a default (CycleGAN: min_images 1)."""
+
+    path_fields: ClassVar[tuple[str, ...]] = ("resume",)
 
     predict: bool = Field(False, description="Only generate, from --resume MODEL (no training).")
     resume: str = Field("", description="A run folder, checkpoint or .onnx to continue from or generate with.")

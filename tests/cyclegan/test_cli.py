@@ -107,28 +107,3 @@ def test_bad_input_is_one_error_line_and_exit_2(case, in_process, domains, tmp_p
     options = [paths.get(option, option) for option in options]
     result = in_process("cyclegan", paths[source], paths[target], tmp_path / "out", *TINY_FLAGS, *options)  # last wins
     assert expected in assert_one_line_error(result)
-
-
-def test_generate_translates_a_source_folder_and_refuses_what_a_cyclegan_model_cannot_do(run, domains, in_process,
-                                                                                          tmp_path):
-    """`ganfactory generate RUN OUT --source DIR` dispatches to CycleGAN's sampler: one translation per source
-    image at the trained size; a missing --source or a StyleGAN/DatasetGAN flag is one sentence, exit 2."""
-    source = domains[0]
-    out = tmp_path / "translated"
-    result = in_process("generate", run, out, "--source", source, "--device", "cpu")  # the run's precision
-    assert result.returncode == 0, result.stderr
-    assert f"Wrote 4 images to {out / 'Data'}" in result.stdout
-    files = image_files(out / "Data")
-    assert len(files) == len(manifest_lines(out)) == 4
-    for path in files:
-        with Image.open(path) as image:
-            assert image.size == (32, 16)  # the trained width x height, not the sources' 40x20
-    # the same translations as the run's own (same checkpoint, same sources)
-    assert {p.name: p.read_bytes() for p in files} == {p.name: p.read_bytes() for p in image_files(run / "Data")}
-    for options, expected in (((), "needs --source PATH for it"),
-                              (("--source", source, "--class-name", "a"), "takes no --class-name; drop it"),
-                              (("--source", source, "--truncation", "0.5"), "takes no --truncation; drop it")):
-        refused = in_process("generate", run, tmp_path / "refused", *options)
-        message = assert_one_line_error(refused)
-        assert "is a cyclegan model" in message and expected in message, message
-    assert not (tmp_path / "refused").exists()

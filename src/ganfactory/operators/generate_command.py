@@ -96,8 +96,23 @@ def _option(flag: _Flag) -> click.Option:
 
 def generation_request(spec: OperatorSpec, model: Path, options: dict[str, Any]) -> tuple[RunOptions, tuple[Path, ...]]:
     """The config and inputs `spec`'s sampler gets for `generate MODEL OUT` with the parsed `options` (None:
-    not given). Raises ConfigError (one sentence) for an option `spec`'s models do not take or a required
-    input left out."""
+    not given). Raises ConfigError (one sentence) for an option `spec`'s models do not take, a required input
+    left out or a bad value."""
+    _refuse_unfit(spec, model, options)
+    if options.get("config_file") is not None and spec.sample_options is None:
+        raise ConfigError(f"{model} is a {spec.name} model, which takes no options; drop --config.")
+    sample = config_from_options(spec.sample_options, options).model_dump() if spec.sample_options else {}
+    try:
+        config = spec.config.model_validate({**sample, "predict": True, "resume": str(model)})
+    except ValidationError as exc:
+        raise ConfigError(f"Invalid generation options for a {spec.name} model: "
+                          f"{exc.errors()[0].get('msg', 'invalid value')}.") from None
+    names = [extra.name.replace("-", "_") for extra in spec.sample_inputs]
+    return config, tuple(Path(options[name]) for name in names if options.get(name) is not None)
+
+
+def _refuse_unfit(spec: OperatorSpec, model: Path, options: dict[str, Any]) -> None:
+    """One sentence for the first given option `spec`'s models do not take, or required input not given."""
     sample_fields = set(spec.sample_options.model_fields) if spec.sample_options else set()
     inputs = {extra.name.replace("-", "_"): extra for extra in spec.sample_inputs}
     given = [name for name, value in options.items() if value is not None and name != "config_file"]
@@ -110,16 +125,6 @@ def generation_request(spec: OperatorSpec, model: Path, options: dict[str, Any])
     if missing:
         raise ConfigError(f"{model} is a {spec.name} model: 'ganfactory generate' needs --{missing[0].name} PATH "
                           f"for it ({missing[0].help.rstrip('.').lower()}); add it.")
-    sample = config_from_options(spec.sample_options, options).model_dump() if spec.sample_options else {}
-    if options.get("config_file") is not None and spec.sample_options is None:
-        raise ConfigError(f"{model} is a {spec.name} model, which takes no options; drop --config.")
-    try:
-        config = spec.config.model_validate({**sample, "predict": True, "resume": str(model)})
-    except ValidationError as exc:
-        raise ConfigError(f"Invalid generation options for a {spec.name} model: "
-                          f"{exc.errors()[0].get('msg', 'invalid value')}.") from None
-    paths = tuple(Path(options[name]) for name in inputs if options.get(name) is not None)
-    return config, paths
 
 
 def model_spec(model: Path, specs: Sequence[OperatorSpec]) -> OperatorSpec:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -66,6 +66,7 @@ class GenerationChoices(OperatorConfig):
 
 
 class StyleGANConfig(RunOptions, GenerationChoices):
+    path_fields: ClassVar[tuple[str, ...]] = ("resume", "training_data", "features")
     # ModelArts contract (with predict, resume, do_validation from RunOptions)
     resolution: int = 256
     batch_size: int = Field(8, ge=1, le=4096)
