@@ -151,8 +151,9 @@ def lazy_targets(value: Any) -> list[str]:
 
 
 def resolve_targets(spec: OperatorSpec) -> dict[str, Callable[..., Any]]:
-    """Import every lazy target of `spec` and return them by "module:function" (what `ganfactory.operators.
-    registry` does for each operator it registers). Raises TypeError naming a target that does not resolve."""
+    """Import every lazy target of `spec` and return them by "module:function": the full check behind lazy()'s
+    cheap one (tests run it over the registry). Raises TypeError naming a target that is not a function; an
+    import error of the target's module propagates."""
     resolved: dict[str, Callable[..., Any]] = {}
     for name in spec.__dataclass_fields__:
         for target in lazy_targets(getattr(spec, name)):
@@ -201,7 +202,8 @@ class OperatorSpec:
     plan: (env) -> the stages to train.
     generate: what the run writes after training (images, translations, pairs).
     predict: `--predict --resume MODEL` without training (None: the operator has no such mode).
-    sampler: `ganfactory generate MODEL OUT`, generation that needs no input folder (None: not offered).
+    sampler: what `ganfactory generate MODEL OUT` runs for this operator's models, (env, model path) -> files
+        written (None: not offered).
     sample_options: the options `ganfactory generate` offers for its models: only what generation reads (a
         subset of config's fields), so a training flag there is refused instead of ignored.
     sample_inputs: the files or folders `ganfactory generate` takes for its models (`--NAME PATH`), passed to
