@@ -26,8 +26,8 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from ganfactory.projection.optimise import ProjectionSettings  # noqa: E402
-from ganfactory.projection.run import project_folder  # noqa: E402
+from ganfactory.operators.stylegan.projection.optimise import ProjectionSettings  # noqa: E402
+from ganfactory.operators.stylegan.projection.run import project_folder  # noqa: E402
 
 SCALE = 3  # the 32 px digits are shown 3x larger
 

@@ -19,11 +19,9 @@ from ganfactory.errors import GanFactoryError
 from ganfactory.export import cli as export_cli
 from ganfactory.jobs import cli as jobs_cli
 from ganfactory.metrics import cli as metrics_cli
-from ganfactory.operators.command import operator_command
+from ganfactory.operators import generate_command
+from ganfactory.operators.command import operator_commands
 from ganfactory.operators.registry import all_operators
-from ganfactory.operators.stackgan import cli as stackgan_cli
-from ganfactory.operators.stylegan import cli as stylegan_cli
-from ganfactory.projection import cli as projection_cli
 
 
 class _ConsoleHandler(logging.Handler):
@@ -63,12 +61,15 @@ def cli(debug: bool, quiet: bool) -> None:
 
 
 def _register_commands(group: click.Group) -> None:
-    """Every operator of the registry becomes `ganfactory NAME`; the other command modules add their own."""
-    for spec in all_operators():
-        group.add_command(operator_command(spec))
-    for module in (data_cli, stylegan_cli, stackgan_cli, jobs_cli, export_cli, metrics_cli, demo, console_cli,
-                   curate_cli, projection_cli):
+    """The shared command modules add their commands; then every operator of the registry adds `ganfactory NAME`
+    and the extra commands its spec declares. An operator's command may not replace a shared one (TypeError)."""
+    for module in (data_cli, jobs_cli, export_cli, metrics_cli, demo, console_cli, curate_cli, generate_command):
         module.register(group)
+    for command in operator_commands(all_operators()):
+        if command.name in group.commands:
+            raise TypeError(f"An operator declares the command '{command.name}', which ganfactory has already; "
+                            "rename it.")
+        group.add_command(command)
 
 
 _register_commands(cli)

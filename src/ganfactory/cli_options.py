@@ -17,12 +17,12 @@ import click
 from ganfactory.config import ConfigT, build_config
 
 
-def _click_type(annotation: Any) -> tuple[Any, bool]:
+def click_type(annotation: Any) -> tuple[Any, bool]:
     """(click type, is_flag) for a pydantic field annotation."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _click_type(inner[0])
+        return click_type(inner[0])
     if origin is Literal:
         choices = typing.get_args(annotation)
         if all(isinstance(c, int) for c in choices):
@@ -40,13 +40,13 @@ def config_options(model: type[ConfigT], *, skip: tuple[str, ...] = ()) -> Calla
             if name in skip:
                 continue
             flag = "--" + name.replace("_", "-")
-            click_type, is_flag = _click_type(field.annotation)
+            kind, is_flag = click_type(field.annotation)
             help_text = f"{field.description + ' ' if field.description else ''}[default: {field.default!r}]"
             if is_flag:
                 decl = f"{flag}/--no-{flag[2:]}"
                 function = click.option(decl, name, default=None, help=help_text)(function)
             else:
-                function = click.option(flag, name, type=click_type, default=None, help=help_text)(function)
+                function = click.option(flag, name, type=kind, default=None, help=help_text)(function)
         return click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
                             default=None, help="YAML or JSON file of parameters; flags override it.")(function)
     return decorate

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ganfactory.errors import ConfigError
 from ganfactory.output.shards import Shard
@@ -23,12 +23,20 @@ class OperatorConfig(BaseModel):
     """Base of every operator's parameters: unknown keys are errors, values are validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Fields that hold a file or folder: a run's config.json records them absolute, like its inputs
+    path_fields: ClassVar[tuple[str, ...]] = ()
 
     @property
     def shard_part(self) -> Shard | None:
         """The share of a generation this run writes (`generate --shard K/N`); None: all of it. Operators that
         generate in shards override it; the engine lets the shards of one generation share OUT's lock."""
         return None
+
+    @property
+    def read_paths(self) -> tuple[Path, ...]:
+        """Files or folders the run reads that its options name, besides its input folders (generation's
+        --training-data); the engine protects them like inputs (OUT may not overlap them). Empty by default."""
+        return ()
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -37,6 +45,8 @@ class OperatorConfig(BaseModel):
 class RunOptions(OperatorConfig):
     """The options every operator shares (its config model extends this): how a run starts, where it runs,
     how it resumes and what it writes. Operator configs may change a default (CycleGAN: min_images 1)."""
+
+    path_fields: ClassVar[tuple[str, ...]] = ("resume",)
 
     predict: bool = Field(False, description="Only generate, from --resume MODEL (no training).")
     resume: str = Field("", description="A run folder, checkpoint or .onnx to continue from or generate with.")
@@ -54,6 +64,20 @@ class RunOptions(OperatorConfig):
                                 "generate from it (running the same command again trains on).")
     min_images: int = Field(70, ge=1)
     image_format: Literal["png", "jpg"] = "png"
+
+
+def options_subset(model: type[OperatorConfig], name: str, fields: tuple[str, ...], doc: str) -> type[OperatorConfig]:
+    """A config model holding only `fields` of `model`, with their types, defaults and help: e.g. the options
+    `ganfactory generate` offers for an operator's models, declared once in the operator's config.
+
+    Raises TypeError for a field `model` does not have."""
+    missing = [f for f in fields if f not in model.model_fields]
+    if missing:
+        raise TypeError(f"{model.__name__} has no field {missing[0]!r}.")
+    chosen: dict[str, Any] = {f: (model.model_fields[f].annotation, model.model_fields[f]) for f in fields}
+    subset: type[OperatorConfig] = create_model(name, __base__=OperatorConfig, __doc__=doc, **chosen)
+    subset.__module__ = model.__module__
+    return subset
 
 
 def normalise_key(key: str) -> str:

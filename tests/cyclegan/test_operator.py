@@ -18,7 +18,14 @@ from ganfactory.export.cli import export_run
 from ganfactory.operators.cyclegan.operator import run_cyclegan
 from ganfactory.operators.cyclegan.training import CycleGANTrainable, build_generator
 
-from .conftest import image_files, manifest_lines, stop_after_steps, tiny_config, tree_digest
+from .conftest import (
+    assert_one_line_error,
+    image_files,
+    manifest_lines,
+    stop_after_steps,
+    tiny_config,
+    tree_digest,
+)
 
 NETS = ("G_AB", "G_BA", "D_A", "D_B")
 
@@ -124,3 +131,29 @@ def test_onnx_export_matches_torch_at_dynamic_sizes(trained):
             expected = G(images).numpy()
         got = session.run(["translated"], {"image": images.numpy()})[0]
         assert got.shape == shape and np.abs(got - expected).max() < 1e-3
+
+
+def test_generate_translates_a_source_folder_and_refuses_what_a_cyclegan_model_cannot_do(trained, domains,
+                                                                                          in_process, tmp_path):
+    """`ganfactory generate RUN OUT --source DIR` dispatches to CycleGAN's sampler: one translation per source
+    image at the trained size; a missing --source or a StyleGAN/DatasetGAN flag is one sentence, exit 2."""
+    run = trained[0].run.root
+    source = domains[0]
+    out = tmp_path / "translated"
+    result = in_process("generate", run, out, "--source", source, "--device", "cpu", "--precision", "fp32")
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote 4 images to {out / 'Data'}" in result.stdout
+    files = image_files(out / "Data")
+    assert len(files) == len(manifest_lines(out)) == 4
+    for path in files:
+        with Image.open(path) as image:
+            assert image.size == (32, 16)  # the trained width x height, not the sources' 40x20
+    # the same translations as the run's own (same checkpoint, same sources)
+    assert {p.name: p.read_bytes() for p in files} == {p.name: p.read_bytes() for p in image_files(run / "Data")}
+    for options, expected in (((), "needs --source PATH for it"),
+                              (("--source", source, "--class-name", "a"), "takes no --class-name; drop it"),
+                              (("--source", source, "--truncation", "0.5"), "takes no --truncation; drop it")):
+        refused = in_process("generate", run, tmp_path / "refused", *options)
+        message = assert_one_line_error(refused)
+        assert "is a cyclegan model" in message and expected in message, message
+    assert not (tmp_path / "refused").exists()

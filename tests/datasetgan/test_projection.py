@@ -17,11 +17,16 @@ from ganfactory.operators.datasetgan.generator import load_generator, read_laten
 from ganfactory.operators.datasetgan.layout import annotation_folder
 from ganfactory.operators.datasetgan.operator import annotated_set
 from ganfactory.operators.datasetgan.real import add_real
+from ganfactory.operators.stylegan.projection.networks import load_projection_networks
+from ganfactory.operators.stylegan.projection.optimise import (
+    ProjectionSettings,
+    learning_rate,
+    project,
+    w_statistics,
+)
+from ganfactory.operators.stylegan.projection.perceptual import perceptual_features
+from ganfactory.operators.stylegan.projection.run import psnr_db
 from ganfactory.output.images import to_uint8
-from ganfactory.projection.networks import load_projection_networks
-from ganfactory.projection.optimise import ProjectionSettings, learning_rate, project, w_statistics
-from ganfactory.projection.perceptual import perceptual_features
-from ganfactory.projection.run import psnr_db
 
 from .conftest import copy_of, script_masks
 
@@ -83,7 +88,7 @@ def test_learning_rate_follows_the_paper_ramps():
 
 def test_inception_distance_is_zero_for_equal_images_and_has_gradients():
     features = perceptual_features("inception", D=None, device=CPU)
-    from ganfactory.projection.perceptual import feature_distance
+    from ganfactory.operators.stylegan.projection.perceptual import feature_distance
 
     a = torch.rand(2, 1, 16, 16) * 2 - 1
     b = torch.rand(2, 1, 16, 16, requires_grad=True)

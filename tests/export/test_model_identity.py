@@ -28,14 +28,18 @@ def _cli(*args: object) -> subprocess.CompletedProcess:
 
 
 def test_generate_and_interpolate_on_a_cyclegan_run_say_so_in_one_sentence(tmp_path: Path) -> None:
+    """`interpolate` is StyleGAN's command; `generate` dispatches to CycleGAN's sampler, which needs --source."""
     run = _run_with_checkpoint(tmp_path / "cycle", {"operator": {"operator": "cyclegan", "config": {}},
                                                    "meta": {"format": 2, "operator": "cyclegan"}})
+    expected = {"interpolate": "'ganfactory interpolate' needs a stylegan run folder",
+                "generate": "'ganfactory generate' needs --source PATH for it"}
     for args in (("generate", run, tmp_path / "out"), ("interpolate", run, "--seeds", "1,2")):
         result = _cli(*args)
         assert result.returncode == 2, result.stderr
         line = result.stderr.strip()
         assert line.startswith("error: ") and "is a cyclegan model" in line and len(line.splitlines()) == 1
-        assert "stylegan" in line and "internal error" not in line
+        assert expected[str(args[0])] in line and "internal error" not in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_export_of_a_foreign_or_old_file_is_one_sentence(tmp_path: Path) -> None:

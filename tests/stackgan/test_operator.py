@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from tests.run_outputs import image_files, manifest_lines, tree_digest
 
 from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
@@ -87,3 +88,31 @@ def test_resume_inside_a_stage_equals_an_uninterrupted_run(prepared: Path, tmp_p
         for net in ("G", "D"):
             assert not _equal_states(a[net], b[net]), f"{stage} {net}"
     assert tree_digest(whole.run.data_dir) == tree_digest(resumed.run.data_dir)
+
+
+def test_generate_command_from_a_captions_file_or_the_prepared_test_split(trained, prepared: Path, in_process,
+                                                                           tmp_path: Path) -> None:
+    """`ganfactory generate RUN OUT` dispatches to StackGAN's sampler: --generate-num images per caption of
+    --captions FILE (or of --data DIR's test split), stage-II size; without either, or with a StyleGAN flag,
+    one sentence and exit 2."""
+    result, _ = trained
+    captions = tmp_path / "captions.txt"
+    captions.write_text("a small red bird\na white flower\n", encoding="utf-8")
+    out = tmp_path / "from_captions"
+    done = in_process("generate", result.run.root, out, "--captions", captions, "--generate-num", "2", "--device",
+                      "cpu")
+    assert done.returncode == 0, done.stderr
+    files = image_files(out / "Data")
+    assert len(files) == len(manifest_lines(out)) == 4 and "Wrote 4 images" in done.stdout
+    for path in files:
+        with Image.open(path) as image:
+            assert image.size == (32, 32)
+    assert {line["caption"] for line in manifest_lines(out)} == {"a small red bird", "a white flower"}
+    split = in_process("generate", result.run.root, tmp_path / "from_split", "--data", prepared, "--generate-num", "2",
+                       "--device", "cpu")
+    assert split.returncode == 0 and len(image_files(tmp_path / "from_split" / "Data")) == 10, split.stderr
+    for options, expected in (((), "Nothing to generate from: pass --captions FILE"),
+                              (("--captions", captions, "--truncation", "0.5"), "takes no --truncation; drop it")):
+        refused = in_process("generate", result.run.root, tmp_path / "refused", *options, "--device", "cpu")
+        lines = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+        assert refused.returncode == 2 and len(lines) == 1 and expected in lines[0], refused.stderr

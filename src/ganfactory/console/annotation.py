@@ -20,7 +20,7 @@ from PIL import Image
 from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.annotations import read_palette_png
 from ganfactory.operators.datasetgan.classes import SegmentationClass
-from ganfactory.operators.datasetgan.layout import AnnotationFolder as DatasetGANFolder
+from ganfactory.output.annotation import AnnotationFolder as DatasetGANFolder
 from ganfactory.output.atomic import atomic_write
 
 ANNOTATION = "annotation"

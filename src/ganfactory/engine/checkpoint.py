@@ -171,6 +171,15 @@ def checkpoint_provenance(path: Path) -> dict[str, str]:
     return {"checkpoint_sha256": file_sha256(path), "checkpoint": path.name}
 
 
+def checkpoint_run_root(checkpoint: Path) -> Path:
+    """The run folder RUN of RUN/model/ckpt.pt or RUN/model/<stage>/ckpt.pt (for a checkpoint outside a model/
+    folder: the folder above the one holding it)."""
+    for parent in checkpoint.parents:
+        if parent.name == "model":
+            return parent.parent
+    return checkpoint.parent.parent
+
+
 def checkpoint_operator(state: dict[str, Any]) -> str | None:
     """The operator that wrote a checkpoint: its "meta" (format 2), else the operator state's own "operator"
     field (format 1); None when neither says."""

@@ -55,8 +55,7 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
     with stop, distributed_session(device) as (context, rank_device), ExitStack() as held:
         given = tuple(Path(p) for p in inputs if p is not None)
         model = config.resume if (config.predict or sampler_only) else None
-        read_too = getattr(config, "training_data", "")  # generation's --training-data is an input as well
-        run = open_run_folder(out, inputs=given + ((Path(read_too),) if read_too else ()), model=model or None,
+        run = open_run_folder(out, inputs=given + config.read_paths, model=model or None,
                               model_file=find_checkpoint(Path(model), prefer=config.use_checkpoint) if model else None,
                               command=spec.name)
         if context.is_main:  # one writer per OUT (the main rank for a distributed run): a second one is refused
@@ -130,16 +129,12 @@ def _require_same_architecture(run: RunFolder, stage: Stage, trainable: Trainabl
                               f"it, or train into a new OUT with --resume {run.root} to start from what fits.")
 
 
-# Options that name a file or folder; recorded absolute like the inputs.
-_PATH_OPTIONS = ("resume", "training_data", "features", "captions")
-
-
 def _write_config(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan) -> None:
     # Absolute paths: generation, export and interpolation read the recorded data from any folder later.
     inputs = dict(zip(spec.input_names, (os.path.abspath(p) for p in env.inputs)))
     resolved = {"precision": str(env.precision), "device": str(env.device), "world_size": env.context.world_size}
     options = env.config.to_json_dict()
-    options.update({key: os.path.abspath(Path(options[key]).expanduser()) for key in _PATH_OPTIONS
+    options.update({key: os.path.abspath(Path(options[key]).expanduser()) for key in env.config.path_fields
                     if isinstance(options.get(key), str) and options[key]})
     record = {"operator": spec.name, **inputs, **options, **plan.config_record}
     record["resolved"] = {**resolved, **record.get("resolved", {})}

@@ -15,7 +15,8 @@ def export_run(run: Path, output: Path | None = None) -> Path:
     """Export RUN (a run folder or checkpoint) to `output` (default RUN/model/generator.onnx).
 
     Raises CheckpointError when no checkpoint is found or its operator has nothing to export."""
-    from ganfactory.engine.checkpoint import load_checkpoint, resolve_checkpoint_path  # torch: only when exporting
+    # torch: only when exporting
+    from ganfactory.engine.checkpoint import checkpoint_run_root, load_checkpoint, resolve_checkpoint_path
     from ganfactory.operators.registry import operator_of_checkpoint
 
     run = Path(run)
@@ -26,19 +27,11 @@ def export_run(run: Path, output: Path | None = None) -> Path:
         what = f"the {spec.name} operator has no exporter" if spec else "it holds no ganfactory generator"
         raise CheckpointError(f"{checkpoint} cannot be exported: {what}; pass a run folder of an operator that "
                               "exports (stylegan, cyclegan).")
-    root = run if run.is_dir() and (run / "model").is_dir() else _run_root(checkpoint)
+    root = run if run.is_dir() and (run / "model").is_dir() else checkpoint_run_root(checkpoint)
     output = output or root / "model" / "generator.onnx"
     refuse_overlap(inputs=[checkpoint, *recorded_inputs(checkpoint)], outputs=[output], command="export")
     require_writable_output(Path(output).parent)
     return spec.exporter(state, output)
-
-
-def _run_root(checkpoint: Path) -> Path:
-    """RUN of RUN/model/ckpt.pt or RUN/model/<stage>/ckpt.pt."""
-    for parent in checkpoint.parents:
-        if parent.name == "model":
-            return parent.parent
-    return checkpoint.parent.parent
 
 
 @click.command("export")

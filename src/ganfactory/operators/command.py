@@ -138,6 +138,19 @@ class OperatorCommand(click.Command):
                                config=config)
 
 
+def operator_commands(specs: list[OperatorSpec]) -> list[click.Command]:
+    """Every command the operators declare: `ganfactory NAME` per spec and its extra `commands`.
+    Raises TypeError when two of them share a name."""
+    commands: list[click.Command] = []
+    for spec in specs:
+        commands += [operator_command(spec), *(make(spec) for make in spec.commands)]
+    names = [command.name for command in commands]
+    clash = next((name for name in names if names.count(name) > 1), None)
+    if clash is not None:
+        raise TypeError(f"Two operator commands are named '{clash}'; rename one.")
+    return commands
+
+
 def operator_command(spec: OperatorSpec) -> OperatorCommand:
     """`ganfactory NAME INPUTS... OUT [options]`: parse, run the driver, print the operator's report.
     An operator with its own `command` (a group of steps) builds it itself."""

@@ -61,14 +61,7 @@ def get_operator(name: str) -> OperatorSpec:
 
 def operator_of_checkpoint(state: dict[str, Any]) -> OperatorSpec | None:
     """The operator that wrote a checkpoint (its meta, its operator state, or a spec recognising an old file)."""
-    from ganfactory.engine.checkpoint import checkpoint_operator
+    from ganfactory.operators.model_identity import checkpoint_operator_name
 
-    name = checkpoint_operator(state)
-    if name is not None:
-        return _load().get(name)
-    inner = state.get("operator")
-    if isinstance(inner, dict):
-        for spec in _load().values():
-            if spec.recognises is not None and spec.recognises(inner):
-                return spec
-    return None
+    name = checkpoint_operator_name(state, _load().values())
+    return _load().get(name) if name is not None else None

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ganfactory.config import RunOptions, check_power_of_two
+from ganfactory.config import RunOptions, check_power_of_two, options_subset
 
 
 class CycleGANConfig(RunOptions):
@@ -92,3 +92,9 @@ class CycleGANConfig(RunOptions):
             scale = 286 / 256  # the reference's 286 -> 256 jitter
         return (max(self.image_height, round(self.image_height * scale)),
                 max(self.image_width, round(self.image_width * scale)))
+
+
+CycleGANSampleOptions = options_subset(
+    CycleGANConfig, "CycleGANSampleOptions", ("translate_batch", "image_format", "device", "precision"),
+    "What `ganfactory generate MODEL OUT --source DIR` reads for a CycleGAN model (its size and direction come "
+    "from MODEL).")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ganfactory.config import OperatorConfig, RunOptions
+from ganfactory.config import OperatorConfig, RunOptions, options_subset
 from ganfactory.output.shards import Shard
 
 
@@ -45,6 +45,13 @@ class DatasetGANConfig(RunOptions):
     @property
     def shard_part(self) -> Shard | None:
         return Shard.parse(self.shard) if self.shard else None
+
+
+DatasetGANSampleOptions = options_subset(
+    DatasetGANConfig, "DatasetGANSampleOptions",
+    ("num", "truncation", "class_name", "drop_uncertain", "batch", "pixel_chunk", "shard", "seed", "device"),
+    "What `ganfactory generate FOLDER OUT` reads for a DatasetGAN folder (its interpreter, generator and classes "
+    "come from FOLDER).")
 
 
 class SegmentationEvalConfig(OperatorConfig):

@@ -1,44 +1,8 @@
-"""Where a DatasetGAN folder keeps its parts (next to the usual run folder layout of output.layout)."""
+"""Where a DatasetGAN folder keeps its parts: the layout lives in ganfactory.output.annotation (the console reads
+it too, without importing an operator); these names stay importable from here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from ganfactory.output.annotation import AnnotationFolder, annotation_folder
 
-
-@dataclass(frozen=True)
-class AnnotationFolder:
-    root: Path  # OUT/annotation
-
-    @property
-    def images_dir(self) -> Path:
-        return self.root / "images"
-
-    @property
-    def masks_dir(self) -> Path:
-        return self.root / "masks"
-
-    @property
-    def classes_path(self) -> Path:
-        return self.root / "classes.json"
-
-    @property
-    def latents_path(self) -> Path:
-        return self.root / "latents.safetensors"
-
-    @property
-    def generator_path(self) -> Path:
-        return self.root / "generator.safetensors"
-
-    @property
-    def reconstructions_dir(self) -> Path:
-        """G(w) of projected real images (`datasetgan add-real`); masks are drawn on images/, the real ones."""
-        return self.root / "reconstructions"
-
-    @property
-    def samples_path(self) -> Path:
-        return self.root / "samples.json"
-
-
-def annotation_folder(out: Path) -> AnnotationFolder:
-    return AnnotationFolder(Path(out) / "annotation")
+__all__ = ["AnnotationFolder", "annotation_folder"]

@@ -14,6 +14,7 @@ import torch
 from ganfactory.engine.checkpoint import (
     checkpoint_architecture,
     checkpoint_provenance,
+    checkpoint_run_root,
     load_checkpoint,
     load_latest,
     require_operator,
@@ -118,10 +119,11 @@ def _plan(config: DatasetGANConfig) -> PairPlan:
                     class_name=config.class_name, shard=config.shard_part)
 
 
-def _generate(env: RunEnv, ensemble: PixelEnsemble, provenance: dict[str, Any]) -> int:
+def _generate(env: RunEnv, ensemble: PixelEnsemble, provenance: dict[str, Any], folder: AnnotationFolder) -> int:
+    """Pairs from `folder`'s generator and classes into env.run (the DatasetGAN folder itself, or the OUT of
+    `ganfactory generate FOLDER OUT`)."""
     config = env.config
     assert isinstance(config, DatasetGANConfig)
-    folder = annotation_folder(env.run.root)
     source = load_generator(folder.generator_path, device=env.device)
     provenance = {**provenance, "generator_checkpoint_sha256": source.checkpoint_sha256}
     return generate_pairs(source, ensemble, run=env.run, plan=_plan(config),
@@ -132,7 +134,7 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
     """`train ... --num N` also generates N pairs; without --num only the interpreter is trained."""
     config = env.config
     assert isinstance(config, DatasetGANConfig)
-    return _generate(env, trainables[-1].ensemble, provenance) if config.num else 0
+    return _generate(env, trainables[-1].ensemble, provenance, annotation_folder(env.run.root)) if config.num else 0
 
 
 def load_interpreter(path: Path, *, annotations_sha256: str | None = None,
@@ -155,16 +157,17 @@ def load_interpreter(path: Path, *, annotations_sha256: str | None = None,
 
 
 def generate_from_checkpoint(env: RunEnv, model: Path) -> int:
-    """`datasetgan generate OUT`: pairs from OUT's latest interpreter checkpoint."""
+    """`datasetgan generate OUT` (pairs into OUT from its latest interpreter checkpoint) and `ganfactory generate
+    FOLDER OUT` (pairs into OUT from FOLDER's): the annotations are read from the folder the checkpoint is in."""
     config = env.config
     assert isinstance(config, DatasetGANConfig)
     if not config.num:
         raise InputError("Give --num N (at least 1): how many image + mask pairs to write.")
-    folder = annotation_folder(env.run.root)
+    folder = annotation_folder(checkpoint_run_root(model))
     classes = read_classes(folder.classes_path)
     try:
         _, _, _, _, digest = current_annotations(folder, load_generator(folder.generator_path, device=env.device))
     except InputError:  # samples still being annotated (sampled again): the interpreter is what there is
         digest = None
     ensemble = load_interpreter(model, annotations_sha256=digest, num_classes=len(classes))
-    return _generate(env, ensemble.to(env.device), checkpoint_provenance(model))
+    return _generate(env, ensemble.to(env.device), checkpoint_provenance(model), folder)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ganfactory.engine.contract import OperatorSpec, RunResult, lazy
-from ganfactory.operators.datasetgan.config import DatasetGANConfig
+from ganfactory.operators.datasetgan.config import DatasetGANConfig, DatasetGANSampleOptions
 
 _OPERATOR = "ganfactory.operators.datasetgan.operator"
 
@@ -30,4 +30,5 @@ DATASETGAN = OperatorSpec(
     summary="DatasetGAN: image + segmentation-mask pairs from a few annotated StyleGAN samples.",
     config=DatasetGANConfig, inputs="run",
     plan=lazy(f"{_OPERATOR}:plan_datasetgan"), generate=lazy(f"{_OPERATOR}:generate_after_training"),
-    sampler=lazy(f"{_OPERATOR}:generate_from_checkpoint"), report=_report, command=_command)
+    sampler=lazy(f"{_OPERATOR}:generate_from_checkpoint"), sample_options=DatasetGANSampleOptions, report=_report,
+    command=_command)

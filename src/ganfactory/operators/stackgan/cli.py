@@ -1,10 +1,13 @@
-"""`ganfactory stackgan-prepare DATA OUT`: parse, call prepare_stackgan_dataset, print the summary."""
+"""`ganfactory stackgan-prepare DATA OUT`, StackGAN's extra command (declared by its spec): parse, call
+prepare_stackgan_dataset, print the summary."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+
+from ganfactory.engine.contract import OperatorSpec
 
 PATH = click.Path(path_type=Path)
 
@@ -42,5 +45,7 @@ def prepare_command(data: Path, out: Path, test_fraction: float, split_by_class:
         click.echo(f"  {line}")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(prepare_command)
+def stackgan_prepare(spec: OperatorSpec) -> click.Command:
+    """The command the StackGAN spec declares: `ganfactory stackgan-prepare`, whose output `ganfactory stackgan`
+    trains on."""
+    return prepare_command

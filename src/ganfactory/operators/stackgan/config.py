@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, field_validator, model_validator
 
-from ganfactory.config import RunOptions, check_power_of_two
+from ganfactory.config import RunOptions, check_power_of_two, options_subset
 
 
 class StackGANConfig(RunOptions):
+    path_fields: ClassVar[tuple[str, ...]] = ("resume", "captions")
+
     stage1_resolution: int = Field(64, description="Stage-I image size (the paper: 64).")
     resolution: int = Field(256, description="Stage-II image size (the paper: 256 = 4 x stage I).")
     stage1_epochs: int = Field(600, ge=1)
@@ -57,3 +61,9 @@ class StackGANConfig(RunOptions):
             raise ValueError(f"resolution ({self.resolution}) must be larger than stage1_resolution "
                              f"({self.stage1_resolution}); the paper uses 256 over 64")
         return self
+
+
+StackGANSampleOptions = options_subset(
+    StackGANConfig, "StackGANSampleOptions",
+    ("captions", "generate_num", "seed", "encoder", "image_format", "device", "precision"),
+    "What `ganfactory generate MODEL OUT` reads for a StackGAN model (the networks come from MODEL).")

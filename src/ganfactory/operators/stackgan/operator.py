@@ -103,7 +103,8 @@ def _requests(env: RunEnv, data: PreparedData | None, encoder: str) -> list[Capt
     if config.captions:
         return captions_from_file(Path(config.captions), config.encoder or encoder)
     if data is None:
-        raise InputError("Nothing to generate from: pass --captions FILE (one sentence a line) or a prepared DATA.")
+        raise InputError("Nothing to generate from: pass --captions FILE (one sentence a line) or a folder prepared by "
+                         "'ganfactory stackgan-prepare' (DATA; --data DIR for 'ganfactory generate').")
     rows = data.subset(test=True)
     if not rows:
         raise InputError(f"{data.root} has no test images to take captions from, so nothing could be generated "

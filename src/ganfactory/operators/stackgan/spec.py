@@ -1,10 +1,11 @@
-"""The StackGAN operator as the CLI, `export` and the job queue see it (engine.contract).
+"""The StackGAN operator as the CLI, `export`, `generate` and the job queue see it (engine.contract), with its
+extra command `stackgan-prepare`.
 Its parts are imported on first use, so listing the commands does not load torch."""
 
 from __future__ import annotations
 
-from ganfactory.engine.contract import OperatorSpec, RunResult, lazy
-from ganfactory.operators.stackgan.config import StackGANConfig
+from ganfactory.engine.contract import ExtraInput, OperatorSpec, RunResult, lazy
+from ganfactory.operators.stackgan.config import StackGANConfig, StackGANSampleOptions
 
 _OPERATOR = "ganfactory.operators.stackgan.operator"
 
@@ -22,4 +23,8 @@ STACKGAN = OperatorSpec(
     config=StackGANConfig, inputs="folder",
     plan=lazy(f"{_OPERATOR}:plan_stackgan"), generate=lazy(f"{_OPERATOR}:generate_after_training"),
     predict=lazy(f"{_OPERATOR}:predict_stackgan"), sampler=lazy(f"{_OPERATOR}:predict_stackgan"),
-    exporter=lazy("ganfactory.operators.stackgan.onnx:export_stackgan"), report=_report)
+    sample_options=StackGANSampleOptions,
+    sample_inputs=(ExtraInput("data", "A folder prepared by 'ganfactory stackgan-prepare': generate from its test "
+                                      "split's captions (instead of --captions FILE).", required=False),),
+    exporter=lazy("ganfactory.operators.stackgan.onnx:export_stackgan"), report=_report,
+    commands=(lazy("ganfactory.operators.stackgan.cli:stackgan_prepare"),))

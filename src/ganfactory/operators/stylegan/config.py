@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -51,6 +52,10 @@ class GenerationChoices(OperatorConfig):
         return Shard.parse(self.shard) if self.shard else None
 
     @property
+    def read_paths(self) -> tuple[Path, ...]:
+        return (Path(self.training_data),) if self.training_data else ()
+
+    @property
     def needs_training_images(self) -> bool:
         return (self.balance or self.per_class_target is not None or self.gate_active
                 or self.min_class_confidence is not None)
@@ -61,6 +66,7 @@ class GenerationChoices(OperatorConfig):
 
 
 class StyleGANConfig(RunOptions, GenerationChoices):
+    path_fields: ClassVar[tuple[str, ...]] = ("resume", "training_data", "features")
     # ModelArts contract (with predict, resume, do_validation from RunOptions)
     resolution: int = 256
     batch_size: int = Field(8, ge=1, le=4096)

@@ -1,4 +1,5 @@
-"""The StyleGAN2-ADA operator as the CLI, `export`, `generate` and the job queue see it (engine.contract).
+"""The StyleGAN2-ADA operator as the CLI, `export`, `generate` and the job queue see it (engine.contract), with
+its extra commands `interpolate` and `project`.
 Its parts are imported on first use, so listing the commands does not load torch."""
 
 from __future__ import annotations
@@ -29,4 +30,6 @@ STYLEGAN = OperatorSpec(
     plan=lazy(f"{_OPERATOR}:plan_stylegan"), generate=lazy(f"{_OPERATOR}:generate_after_training"),
     predict=lazy(f"{_OPERATOR}:predict_stylegan"), sampler=lazy(f"{_OPERATOR}:predict_stylegan"),
     sample_options=StyleGANSampleOptions,
+    commands=(lazy("ganfactory.operators.stylegan.cli:interpolate_command"),
+              lazy("ganfactory.operators.stylegan.projection.cli:project_command")),
     exporter=lazy(f"{_OPERATOR}:export_checkpoint"), recognises=is_legacy_stylegan, report=_report)

@@ -5,10 +5,10 @@ Following the paper: the search starts at the average w (per class for a conditi
 (betas 0.9, 0.999) with the learning rate ramped up over the first 5% of the steps and down by a cosine over
 the last 25%, and Gaussian noise added to w whose scale, w_std * 0.05 at the start, falls quadratically to zero
 at 75% of the steps (it explores early and settles late). Deviations: the loss is our perceptual distance
-(ganfactory.projection.perceptual) plus a weighted pixel MSE instead of LPIPS; the per-layer noise inputs are
-held constant (noise_mode "const", so a latent alone reproduces its image, which DatasetGAN needs) instead of
-optimised with the paper's noise regularisation; W+ is a second stage that starts from the W result and
-optimises one w per layer with the same schedule and no latent noise.
+(ganfactory.operators.stylegan.projection.perceptual) plus a weighted pixel MSE instead of LPIPS; the per-layer
+noise inputs are held constant (noise_mode "const", so a latent alone reproduces its image, which DatasetGAN
+needs) instead of optimised with the paper's noise regularisation; W+ is a second stage that starts from the W
+result and optimises one w per layer with the same schedule and no latent noise.
 All images of a batch are optimised together; each has its own latent, so the batch does not mix them.
 """
 
@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from ganfactory.operators.stylegan.networks import Generator
-from ganfactory.projection.perceptual import FeatureFn, feature_distance
+from ganfactory.operators.stylegan.projection.perceptual import FeatureFn, feature_distance
 
 Space = Literal["w", "w+"]
 

@@ -20,14 +20,19 @@ import torch
 from ganfactory.engine.checkpoint import find_checkpoint
 from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.generator import write_latents
+from ganfactory.operators.stylegan.projection.networks import ProjectionNetworks, load_projection_networks
+from ganfactory.operators.stylegan.projection.optimise import (
+    ProjectionResult,
+    ProjectionSettings,
+    project,
+    w_statistics,
+)
+from ganfactory.operators.stylegan.projection.perceptual import Perceptual, perceptual_features
+from ganfactory.operators.stylegan.projection.targets import Targets, load_targets
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid, save_image, to_uint8
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 from ganfactory.output.writable import require_writable_output
-from ganfactory.projection.networks import ProjectionNetworks, load_projection_networks
-from ganfactory.projection.optimise import ProjectionResult, ProjectionSettings, project, w_statistics
-from ganfactory.projection.perceptual import Perceptual, perceptual_features
-from ganfactory.projection.targets import Targets, load_targets
 
 log = logging.getLogger(__name__)
 
