@@ -153,8 +153,16 @@ def checkpoint_folders(run: Path) -> list[Path]:
             if list_checkpoints(folder)]
 
 
+# The global Python and NumPy generators: no operator draws from them (it would show in the weights), nothing seeds
+# them, and each process starts them from the OS's entropy, so two processes never hold the same states there.
+UNSEEDED = frozenset({"/rng/python", "/rng/numpy"})
+
+
 def assert_identical(a: Any, b: Any, where: str = "") -> None:
-    """Bitwise equality of two checkpoint trees (tensors with torch.equal, everything else with ==)."""
+    """Bitwise equality of two checkpoint trees (tensors with torch.equal, everything else with ==), but for the
+    UNSEEDED generators' states."""
+    if where in UNSEEDED:
+        return
     if isinstance(a, dict):
         assert isinstance(b, dict) and a.keys() == b.keys(), f"{where}: {sorted(a)} != {sorted(b)}"
         for key in a:
@@ -261,7 +269,7 @@ class OperatorBattery:
             whole = list_checkpoints(folder)[0]
             resumed = list_checkpoints(interrupted.out / folder.relative_to(uninterrupted))[0]
             assert whole.name == resumed.name
-            assert_identical(load_checkpoint(whole), load_checkpoint(resumed), str(folder.relative_to(uninterrupted)))
+            assert_identical(load_checkpoint(whole), load_checkpoint(resumed))
         data = RunFolder(uninterrupted).data_dir
         assert tree_digest(data) == tree_digest(RunFolder(interrupted.out).data_dir)
 
