@@ -1,4 +1,4 @@
-"""Training the interpreter through the engine (loss drops, stop and resume equal an uninterrupted run) and
+"""Training the interpreter through the engine (loss drops; stop and resume: test_battery.py) and
 generating pairs (files, manifest lines, most uncertain dropped, resume without duplicates), and the CLI."""
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ import torch
 from PIL import Image
 
 from ganfactory.engine.driver import run_operator
-from ganfactory.engine.loop import TrainingInterrupted
-from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.datasetgan import generate as generate_module
 from ganfactory.operators.datasetgan.generator import GENERATE_SEED_OFFSET
 from ganfactory.operators.datasetgan.spec import DATASETGAN
-from ganfactory.operators.datasetgan.training import InterpreterTrainable
 from ganfactory.output.manifest import SEGMENTATION, read_manifest
 
 from .conftest import CLASSES, tiny
@@ -42,33 +39,6 @@ def test_training_lowers_the_loss(annotated):
     losses = [t["loss"] for t in ticks if "loss" in t]
     assert losses[-1] < losses[0] and result.done == 6
     assert result.images_written == 0  # no --num: only the interpreter
-
-
-def test_stop_and_resume_equal_uninterrupted(annotated, tmp_path, monkeypatch):
-    import shutil
-
-    other = tmp_path / "uninterrupted"
-    shutil.copytree(annotated, other)
-    _train(other)
-    stop, original = StopRequest(), InterpreterTrainable.train_step
-
-    def step(self):
-        values = original(self)
-        if self.steps == 5:  # mid-epoch, mid-window: the stop itself saves
-            stop.set("test")
-        return values
-
-    monkeypatch.setattr(InterpreterTrainable, "train_step", step)
-    with pytest.raises(TrainingInterrupted):
-        run_operator(DATASETGAN, (), annotated, tiny(), progress_bar=False, stop=stop)
-    monkeypatch.setattr(InterpreterTrainable, "train_step", original)
-    assert _weights(annotated)[1] == 5
-    _train(annotated)
-    resumed, steps = _weights(annotated)
-    expected, expected_steps = _weights(other)
-    assert steps == expected_steps == 32
-    for key in expected:
-        torch.testing.assert_close(resumed[key], expected[key], rtol=0, atol=0)
 
 
 def test_early_stop(annotated):
