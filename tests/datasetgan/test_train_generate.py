@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from ganfactory.engine.driver import run_operator
@@ -26,11 +25,6 @@ CLI_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def _train(out, **overrides):
     return run_operator(DATASETGAN, (), out, tiny(**overrides), progress_bar=False)
-
-
-def _weights(out):
-    state = torch.load(out / "model" / (out / "model" / "latest").read_text().strip(), weights_only=True)
-    return state["operator"]["ensemble"], state["operator"]["steps"]
 
 
 def test_training_lowers_the_loss(annotated):
