@@ -153,7 +153,8 @@ class RunFolder:
             require_writable(folder)
         remove_stale_temp_files(self.root)
         for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
-            remove_stale_temp_files(folder, recursive=folder == self.data_dir)  # Data/<class>/ too
+            # Data/<class>/ and model/<stage>/ too (a stage's checkpoint killed mid-write is as big as any)
+            remove_stale_temp_files(folder, recursive=folder in (self.data_dir, self.model_dir))
         return self
 
     def write_config(self, config: dict[str, Any]) -> Path:
