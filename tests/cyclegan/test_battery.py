@@ -3,12 +3,13 @@ fastcut): 16x32 px, 3 epochs of 2 steps with a checkpoint each, a pool of 2 so i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import get_args
 
 import pytest
 
 from ganfactory.operators.cyclegan.config import CycleGANConfig
-from operator_battery import BatteryCase, OperatorBattery
+from operator_battery import BatteryCase, Interrupted, OperatorBattery
 
 from .conftest import TINY_FLAGS
 
@@ -27,3 +28,12 @@ class TestBattery(OperatorBattery):
     @classmethod
     def battery_case(cls, request, domains) -> BatteryCase:
         return BatteryCase(operator="cyclegan", inputs=domains, flags=_flags(request.param))
+
+    # Weights, optimisers, pool, sampler and counters match bitwise; the global torch generator's state in the
+    # last checkpoint does not (every mode, found by this battery; the hand-written resume tests compared the
+    # networks only and stay until this is fixed).
+    @pytest.mark.subprocess
+    @pytest.mark.xfail(strict=True, reason="CycleGAN: the global torch RNG state after a resume differs from an "
+                       "uninterrupted run's")
+    def test_the_rerun_equals_an_uninterrupted_run(self, interrupted: Interrupted, uninterrupted: Path) -> None:
+        super().test_the_rerun_equals_an_uninterrupted_run(interrupted, uninterrupted)
