@@ -26,7 +26,8 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 # One pytest worker per core (tests run one torch thread each); a test file stays on one worker, so its
-# module fixtures (tiny trained runs) are built once.
+# module fixtures (tiny trained runs) are built once. The files without a `subprocess` test run first
+# (tests/conftest.py orders them), so a quick failure shows early; `-m "not subprocess"` runs only those.
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -n auto --dist loadfile
 	# The tests whose outcome depends on the CPU's native bf16 run again as on a CPU without it (AVX2-only),

@@ -14,6 +14,14 @@ import torch
 torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tests first: a file that holds a `subprocess` test (child processes, seconds each) runs after every
+    file that holds none, so a quick failure shows early. A file stays whole (its module fixtures are built once,
+    and `--dist loadfile` hands whole files to workers in this order)."""
+    slow = {item.path for item in items if item.get_closest_marker("subprocess") is not None}
+    items.sort(key=lambda item: item.path in slow)  # stable: collection order within each group
+
+
 @pytest.fixture
 def in_process(capsys):
     """`ganfactory.cli.main`, the function `python -m ganfactory` runs, in this process (a subprocess costs

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from tests.console.conftest import TOKEN, run_id_of
-from tests.stylegan.conftest import CLASSES, PER_CLASS, train, write_images
+from tests.operators.stylegan.conftest import CLASSES, PER_CLASS, train, write_images
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from ganfactory.errors import ConfigError
 
 from .conftest import CYCLEGAN_FLAGS, STYLEGAN_FLAGS, manifest_lines, rank_digests, stats_lines
 
+pytestmark = pytest.mark.subprocess  # child processes: run after the fast files (tests/conftest.py)
+
 # Parts of the training state each rank keeps for itself: its random streams (different data and latents per rank)
 # and CycleGAN's image pools (filled with that rank's fakes). Everything else must agree bit for bit.
 PER_RANK = {"stylegan": {"data_rng", "noise_rng"}, "cyclegan": {"data_rng", "pools"}}

@@ -19,6 +19,8 @@ from PIL import Image
 
 from ganfactory.engine.checkpoint import list_checkpoints
 
+pytestmark = pytest.mark.subprocess  # child processes: run after the fast files (tests/conftest.py)
+
 HERE = Path(__file__).parent
 
 

@@ -19,6 +19,8 @@ import pytest
 from ganfactory.jobs.commands import format_table, list_jobs
 from ganfactory.jobs.model import JobStatus
 
+pytestmark = pytest.mark.subprocess  # child processes: run after the fast files (tests/conftest.py)
+
 JOBS = 12
 STEPS = 40
 STEP_TIME = 0.05  # 2 s of "training" per job

@@ -20,6 +20,8 @@ from ganfactory.engine.checkpoint import list_checkpoints
 from ganfactory.jobs.commands import submit
 from ganfactory.jobs.model import JobStatus
 
+pytestmark = pytest.mark.subprocess  # child processes: run after the fast files (tests/conftest.py)
+
 # 0.2 kimg = 50 steps of 4 images, a checkpoint every 10: the kill after the first one lands mid-run.
 FLAGS = ["--resolution", "16", "--cfg", "small", "--cbase", "256", "--cmax", "32", "--batch-size", "4",
          "--total-kimg", "0.2", "--tick-kimg", "0.04", "--generate-num", "3", "--min-images", "6", "--device", "cpu"]

@@ -14,6 +14,8 @@ from ganfactory.jobs.launch import torchrun_prefix
 from ganfactory.jobs.model import JobStatus
 from ganfactory.jobs.worker import run_worker
 
+pytestmark = pytest.mark.subprocess  # child processes: run after the fast files (tests/conftest.py)
+
 
 def test_a_submitted_job_runs_to_done(home, queue, submit_fake, work, tmp_path, kit) -> None:
     job_id = submit_fake("run", total=8)

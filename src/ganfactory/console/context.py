@@ -21,6 +21,7 @@ from ganfactory.curation.decisions import DecisionStore
 from ganfactory.curation.items import GalleryItem, load_items
 from ganfactory.jobs.commands import open_queue
 from ganfactory.jobs.queue import JobQueue
+from ganfactory.output.layout import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class Console:
 
     def items(self, root: Path) -> list[GalleryItem]:
         """The run's manifest items, re-read only when the manifest changed (5,000 lines take ~50 ms to parse)."""
-        manifest = root / "output_0.manifest"
+        manifest = RunFolder(root).manifest_path
         try:
             stat = manifest.stat()
         except OSError:

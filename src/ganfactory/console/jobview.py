@@ -10,6 +10,7 @@ from pathlib import Path
 from ganfactory.console.runs import run_id
 from ganfactory.jobs.model import Job, JobStatus
 from ganfactory.jobs.progress import duration_text, eta_seconds, progress_text, read_progress
+from ganfactory.output.layout import RunFolder
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _stage(run_folder: Path | None) -> str:
     if run_folder is None:
         return ""
     try:
-        return str(json.loads((run_folder / "logs" / "progress.json").read_text(encoding="utf-8")).get("stage", ""))
+        return str(json.loads(RunFolder(run_folder).progress_path.read_text(encoding="utf-8")).get("stage", ""))
     except (OSError, ValueError, AttributeError):
         return ""
 

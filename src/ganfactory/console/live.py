@@ -12,6 +12,7 @@ from ganfactory.console import runinfo
 from ganfactory.console.annotation import annotation_folder
 from ganfactory.jobs.model import Job
 from ganfactory.jobs.progress import Progress, progress_text, read_progress
+from ganfactory.output.layout import RunFolder
 
 # A run with no job in the queue (started on the command line) counts as running while its progress.json says
 # so and was rewritten this recently; a run killed without a word must not keep its page polling for ever.
@@ -42,7 +43,7 @@ def is_live(job: Job | None, progress: Progress | None, *, now: float | None = N
 def started_at(root: Path) -> float | None:
     """When the run wrote its config.json (its start), or None."""
     try:
-        return (root / "config.json").stat().st_mtime
+        return RunFolder(root).config_path.stat().st_mtime
     except OSError:
         return None
 
@@ -50,7 +51,7 @@ def started_at(root: Path) -> float | None:
 def stats_stamp(root: Path) -> str:
     """Changes whenever logs/stats.jsonl does, so the page refetches the curves only after a new tick."""
     try:
-        stat = (root / "logs" / "stats.jsonl").stat()
+        stat = RunFolder(root).stats_path.stat()
     except OSError:
         return ""
     return f"{stat.st_size}-{stat.st_mtime_ns}"
@@ -62,16 +63,16 @@ def live_parts(root: Path, jobs: list[Job], stats: runinfo.StatsCache) -> dict[s
     progress = read_progress(root)
     checkpoints = runinfo.checkpoints(root)
     metrics = runinfo.read_json(root / "metrics.json")
-    parsed = stats.parsed(root / "logs" / "stats.jsonl")
+    parsed = stats.parsed(RunFolder(root).stats_path)
     frames = runinfo.sample_timeline(root, parsed.by_steps)
     parts = {"live": is_live(job_of(jobs, root), progress, started=started_at(root)),
              "progress": progress_text(progress),
              "checkpoints": checkpoints,
-             "can_generate": can_generate(runinfo.read_json(root / "config.json").data, checkpoints),
+             "can_generate": can_generate(runinfo.read_json(RunFolder(root).config_path).data, checkpoints),
              "alerts": runinfo.run_alerts(root, parsed),
              "metrics": runinfo.metric_rows(metrics.data),
              "metrics_error": metrics.error, "frames": frames, "stats_stamp": stats_stamp(root),
-             "exists": root.is_dir(), "has_manifest": (root / "output_0.manifest").is_file(),
+             "exists": root.is_dir(), "has_manifest": RunFolder(root).manifest_path.is_file(),
              "has_annotation": annotation_folder(root) is not None}
     if not parts["stats_stamp"]:
         # Before the first tick: the config and validation reports may be appearing. Not after, so that a reader
@@ -82,7 +83,7 @@ def live_parts(root: Path, jobs: list[Job], stats: runinfo.StatsCache) -> dict[s
 
 def setup_parts(root: Path) -> dict[str, Any]:
     """The configuration and validation reports, as the run page shows them."""
-    config = runinfo.read_json(root / "config.json")
+    config = runinfo.read_json(RunFolder(root).config_path)
     return {"config": config, "validations": runinfo.validation_reports(root),
             "config_text": json.dumps(config.data, indent=2, ensure_ascii=False) if config.data is not None else ""}
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganfactory.output.layout import LATEST_POINTER, RunFolder
+
 log = logging.getLogger(__name__)
 
 _SAMPLE = re.compile(r"^(?P<prefix>.*?)(?P<steps>\d+|init)\.png$")
@@ -96,9 +98,9 @@ class StatsCache:
 
 
 def run_alerts(root: Path, stats: ParsedStats, *, limit: int = 20) -> list[str]:
-    """The training's warnings (collapse watch, divergence): logs/progress.json's alerts, else those in the
+    """The training's warnings (collapse watch, divergence): the progress file's alerts, else those in the
     stats records; text only, without repeats, the latest `limit`."""
-    progress = read_json(root / "logs" / "progress.json").data
+    progress = read_json(RunFolder(root).progress_path).data
     found = progress.get("alerts") if isinstance(progress, dict) else None
     if not isinstance(found, list):
         found = stats.alerts
@@ -166,7 +168,7 @@ def sample_timeline(root: Path, by_steps: dict[int, dict[str, Any]]) -> list[Sam
     frames = []
     try:
         # Written in training order; a later stage's step counter may start again, so order by time.
-        files = sorted((root / "samples").glob("*.png"), key=lambda p: (_mtime(p), p.name))
+        files = sorted(RunFolder(root).samples_dir.glob("*.png"), key=lambda p: (_mtime(p), p.name))
     except OSError:
         return []
     for path in files:
@@ -204,7 +206,8 @@ def grid_row_labels(config: Any) -> list[str]:
 
 def animations(root: Path) -> list[str]:
     try:
-        return [f"samples/{p.name}" for p in sorted((root / "samples").glob("*.gif"))]
+        samples = RunFolder(root).samples_dir
+        return [p.relative_to(root).as_posix() for p in sorted(samples.glob("*.gif"))]
     except OSError:
         return []
 
@@ -234,13 +237,13 @@ class CheckpointFile:
 
 def checkpoints(root: Path) -> list[CheckpointFile]:
     """Checkpoints and exported models under model/ (stage folders included), newest first."""
-    model = root / "model"
+    model = RunFolder(root).model_dir
     try:
         files = [p for p in model.rglob("*") if p.is_file() and p.suffix in (".pt", ".onnx", ".safetensors")]
     except OSError:
         return []
     folders = [model, *[p for p in model.iterdir() if p.is_dir()]] if model.is_dir() else []
-    latest = {_pointer(folder / "latest") for folder in folders}
+    latest = {_pointer(folder / LATEST_POINTER) for folder in folders}
     # model/best: the pointer the metrics issue keeps for the best checkpoint (or a file named *best*)
     best = {_pointer(folder / "best") for folder in folders} | {p.resolve() for p in files if "best" in p.name}
     result = []

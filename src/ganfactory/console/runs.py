@@ -11,10 +11,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ganfactory.output.layout import RUN_MARKERS
+
 log = logging.getLogger(__name__)
 
 # Any one of these marks a run folder (a DatasetGAN sample folder has only annotation/).
-RUN_MARKERS = ("config.json", "output_0.manifest", "model", "logs", "samples", "annotation")
+MARKERS = (*RUN_MARKERS, "annotation")
 SEARCH_DEPTH = 2  # --runs DIR finds DIR itself, DIR/<run> and DIR/<group>/<run>
 
 
@@ -34,7 +36,7 @@ def run_id(root: Path) -> str:
 
 def is_run_folder(folder: Path) -> bool:
     try:
-        return folder.is_dir() and any((folder / marker).exists() for marker in RUN_MARKERS)
+        return folder.is_dir() and any((folder / marker).exists() for marker in MARKERS)
     except OSError:
         return False
 

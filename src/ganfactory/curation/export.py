@@ -1,7 +1,7 @@
 """`ganfactory curate export RUN OUT`: copy the accepted images of a run to OUT with a manifest of them only.
 
 OUT is a training-ready folder: OUT/<class>/<file> for a class-conditional run, OUT/<file> otherwise, plus
-OUT/output_0.manifest (the run's lines for those images, `source` pointing at the copies). Image + mask pairs
+OUT's manifest (the run's lines for those images, `source` pointing at the copies). Image + mask pairs
 (DatasetGAN) go to OUT/images/, OUT/masks/ and OUT/previews/, and their lines point at those copies too. It is
 built in a temporary sibling folder and renamed into place, so OUT is either the old export or the complete new
 one.
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ganfactory.curation.decisions import Decision, read_decisions
-from ganfactory.curation.items import MANIFEST_NAME, GalleryItem, _relative_source, load_items
+from ganfactory.curation.items import GalleryItem, _relative_source, load_items
 from ganfactory.errors import InputError
 from ganfactory.output.atomic import fsync_directory
+from ganfactory.output.layout import PairFolder, RunFolder
 from ganfactory.output.writable import require_writable_output
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class ExportResult:
 
 
 def _check_out(run: Path, out: Path) -> None:
-    data = (run / "Data").resolve()
+    data = RunFolder(run).data_dir.resolve()
     if out == run or out == data or data in out.parents or out in run.parents:
         raise InputError(f"The export folder {out} overlaps the run folder's Data/; choose a folder outside "
                          f"{data} (for example {run / 'curated'}).")
@@ -64,7 +65,7 @@ def _inside(run: Path, item: GalleryItem, recorded: str, what: str) -> Path | No
     path = (run / relative).resolve()
     if not path.is_relative_to(run):
         raise InputError(f"The manifest line of image {item.id!r} names the {what} {recorded!r}, which is outside "
-                         f"the run folder {run}; correct or remove that line of {run / MANIFEST_NAME}.")
+                         f"the run folder {run}; correct or remove that line of {RunFolder(run).manifest_path}.")
     return path
 
 
@@ -90,14 +91,14 @@ def _copies(run: Path, item: GalleryItem) -> tuple[Copies, Copies]:
     masks = [str(a["annotation-loc"]) for a in item.entry.get("annotation", [])
              if isinstance(a, dict) and a.get("annotation-loc")]
     image = _inside(run, item, str(item.entry["source"]), "source") if item.path else None
-    required = [("source", image, PurePosixPath("images") / target if masks else target)]
-    masks_dir = PurePosixPath("masks") / target.parent
+    required = [("source", image, PairFolder.export_place("image", target) if masks else target)]
+    masks_dir = PairFolder.export_place("mask", target.parent)
     required += [(loc, _inside(run, item, loc, "mask"), masks_dir / PurePosixPath(loc).name) for loc in masks]
     preview = item.entry.get("preview")
     optional: Copies = []
     if isinstance(preview, str) and preview:
         optional.append((preview, _inside(run, item, preview, "preview"),
-                         PurePosixPath("previews") / target.parent / PurePosixPath(preview).name))
+                         PairFolder.export_place("preview", target.parent / PurePosixPath(preview).name)))
     return required, optional
 
 
@@ -132,7 +133,7 @@ def _write(staging: Path, out: Path, plan: list[tuple[GalleryItem, Copies, Copie
         lines.append(json.dumps(_exported_entry(item, out, {key: place for key, _, place in files}),
                                 ensure_ascii=False))
         written += 1
-    with open(staging / MANIFEST_NAME, "w", encoding="utf-8") as handle:
+    with open(RunFolder(staging).manifest_path, "w", encoding="utf-8") as handle:
         handle.write("".join(line + "\n" for line in lines))
         handle.flush()
         os.fsync(handle.fileno())
@@ -141,7 +142,7 @@ def _write(staging: Path, out: Path, plan: list[tuple[GalleryItem, Copies, Copie
 
 
 def export_curated(run: Path, out: Path) -> ExportResult:
-    """Copy the accepted images of RUN to OUT and write OUT/output_0.manifest for them.
+    """Copy the accepted images of RUN to OUT and write OUT's manifest for them.
 
     Raises InputError when RUN has no manifest or no accepted image, or OUT overlaps RUN/Data or holds
     files of its own. The run folder is only read."""
@@ -166,7 +167,7 @@ def export_curated(run: Path, out: Path) -> ExportResult:
         raise
     rejected = sum(1 for item in items if decisions.get(item.id) is Decision.REJECT)
     log.info("Exported %d accepted image(s) of %s to %s.", written, run, out)
-    return ExportResult(out=out, manifest=out / MANIFEST_NAME, written=written, missing=missing,
+    return ExportResult(out=out, manifest=RunFolder(out).manifest_path, written=written, missing=missing,
                         rejected=rejected, total=len(items))
 
 

@@ -9,11 +9,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ganfactory.errors import GanFactoryError
+from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import validate_entry
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "output_0.manifest"
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,8 @@ def _relative_source(root: Path, source: str) -> str | None:
         return path.relative_to(root).as_posix()
     except ValueError:
         pass
-    parts = path.parts
-    if "Data" in parts:
-        index = len(parts) - 1 - parts[::-1].index("Data")
-        return PurePosixPath(*parts[index:]).as_posix()
-    return None
+    moved = RunFolder.under_data(path)
+    return PurePosixPath(moved).as_posix() if moved is not None else None
 
 
 def _class_of(entry: dict[str, Any]) -> str:
@@ -59,16 +56,16 @@ def _class_of(entry: dict[str, Any]) -> str:
 
 
 def load_items(root: Path) -> list[GalleryItem]:
-    """Every readable line of RUN/output_0.manifest in file order; a torn or invalid line is skipped
+    """Every readable line of RUN's manifest in file order; a torn or invalid line is skipped
     (a run may be writing the manifest right now). Raises GanFactoryError when there is no manifest."""
     root = Path(root).resolve()
-    path = root / MANIFEST_NAME
+    path = RunFolder(root).manifest_path
     items: list[GalleryItem] = []
     skipped = 0
     try:
         handle = path.open(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        raise GanFactoryError(f"{root} has no {MANIFEST_NAME} (no generated images yet); "
+        raise GanFactoryError(f"{root} has no {RunFolder(root).manifest_path.name} (no generated images yet); "
                               "wait for the run to generate, or pick another run folder.") from None
     except OSError as exc:
         raise GanFactoryError(f"Cannot read {path} ({exc.strerror}); check its permissions.") from None

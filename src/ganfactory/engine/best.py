@@ -1,7 +1,8 @@
 """The best checkpoint: a copy of the checkpoint with the best primary metric, never pruned by keep-N.
 
-A Trainable may offer a metric hook (`tick_metrics()` -> {name: value}, lower is better, and `primary_metric`,
-the name that decides); the loop calls it every `metrics_ticks` ticks, and when the primary value improves it
+A Trainable may offer a metric hook (`tick_metrics()` -> {name: value}, and `primary_metric`, a PrimaryMetric that
+names the value that decides and whether higher or lower is better); the loop calls it every `metrics_ticks` ticks,
+and when the primary value improves it
 saves a checkpoint and copies it to `best.pt` beside the numbered ones, with `best.json` saying which it was.
 `best.pt` does not match the ckpt-<step>.pt pattern, so pruning and `load_latest` never see it. The engine
 knows nothing of what the metric measures.
@@ -13,6 +14,7 @@ import json
 import logging
 import math
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +33,47 @@ def best_checkpoint(model_dir: Path) -> Path | None:
 
 
 def read_best(model_dir: Path) -> dict[str, Any] | None:
-    """best.json ({"metric", "value", "step", "done", "unit", "checkpoint"}), or None when absent or unreadable."""
+    """best.json ({"metric", "higher_is_better", "value", "step", "done", "unit", "checkpoint"}), or None when absent
+    or unreadable."""
     try:
         return json.loads((Path(model_dir) / BEST_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def improves(value: float, best: float | None) -> bool:
-    """Lower is better; a NaN or infinite value never improves."""
-    return math.isfinite(value) and (best is None or value < best)
+@dataclass(frozen=True)
+class PrimaryMetric:
+    """The training metric that picks the best checkpoint: its key in `tick_metrics()`'s dict and its direction
+    (FID and KID: lower is better; an accuracy or a precision: higher is better)."""
+
+    name: str
+    higher_is_better: bool = False
+
+    def improves(self, value: float, best: float | None) -> bool:
+        """Whether `value` beats `best` (None: nothing yet) in this metric's direction; a NaN or infinite value
+        never improves."""
+        if not math.isfinite(value):
+            return False
+        if best is None:
+            return True
+        return value > best if self.higher_is_better else value < best
+
+    def worse(self, value: float, previous: float) -> bool:
+        """Whether `value` is worse than `previous` in this metric's direction (NaN or infinite: worse)."""
+        if not math.isfinite(value):
+            return True
+        return value < previous if self.higher_is_better else value > previous
+
+
+def primary_metric_of(trainable: object) -> PrimaryMetric | None:
+    """The trainable's `primary_metric` (None: no metric picks a best checkpoint). A plain name, as plugins written
+    before the direction was declared give, means lower is better. TypeError for anything else."""
+    declared = getattr(trainable, "primary_metric", None)
+    if declared is None or isinstance(declared, PrimaryMetric):
+        return declared
+    if isinstance(declared, str):
+        return PrimaryMetric(declared)
+    raise TypeError(f"primary_metric must be a PrimaryMetric or a metric name, not {type(declared).__name__}.")
 
 
 def keep_best(checkpoint: Path, model_dir: Path, record: dict[str, Any]) -> Path:

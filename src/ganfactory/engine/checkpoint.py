@@ -18,10 +18,10 @@ import torch
 
 from ganfactory.errors import CheckpointError
 from ganfactory.output.atomic import atomic_write, atomic_write_text, free_bytes
+from ganfactory.output.layout import LATEST_POINTER, RunFolder
 
 log = logging.getLogger(__name__)
 
-LATEST_POINTER = "latest"
 _NAME = re.compile(r"^ckpt-(\d+)\.pt$")
 
 
@@ -135,7 +135,7 @@ def resolve_checkpoint_path(path: Path, *, prefer: str = "latest") -> Path:
     """
     path = Path(path)
     if path.is_dir():
-        model_dir = path / "model" if (path / "model").is_dir() else path
+        model_dir = RunFolder(path).model_dir if RunFolder(path).model_dir.is_dir() else path
         best = model_dir / "best.pt"
         if prefer == "best" and best.is_file():
             return best

@@ -5,8 +5,8 @@ has come in its own unit (kimg for StyleGAN, epochs for CycleGAN) and can save a
 state. The loop owns everything around the steps. A Trainable may also stop early (`stopped_early`, e.g.
 early stopping on a validation loss) and may have no samples to draw (no `write_samples`: a classifier).
 Optional per-tick hooks: `tick_health()` (indicators), `tick_alerts()` (warning sentences, e.g. divergence) and
-a metric hook (`tick_metrics()` with `primary_metric`, every `metrics_ticks` ticks: the loop keeps the best
-checkpoint, see engine.best).
+a metric hook (`tick_metrics()` with `primary_metric`, an engine.best.PrimaryMetric that says which way is
+better, every `metrics_ticks` ticks: the loop keeps the best checkpoint, see engine.best).
 A run may train in named stages: each stage's checkpoints live in model/<stage>/.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from ganfactory.engine.best import improves, keep_best
+from ganfactory.engine.best import keep_best, primary_metric_of
 from ganfactory.engine.checkpoint import load_latest, save_checkpoint
 from ganfactory.engine.distributed import DistributedContext, any_rank
 from ganfactory.engine.rng import capture_rng_state, fork_global_rng_for_rank, restore_rng_state
@@ -113,7 +113,7 @@ class TrainingLoop:
         self.stats = StatsLogger(run.logs_dir, enabled=context.is_main)
         self.means = RunningMeans()
         self.tick = 0
-        self.best: float | None = None  # the best primary metric so far (lower is better)
+        self.best: float | None = None  # the best primary metric so far (in the metric's own direction)
         self.next_tick_at = schedule.tick_units
         self.progress_bar = progress_bar and context.is_main
 
@@ -267,7 +267,9 @@ class TrainingLoop:
         if finished or self.budget_reached or self.tick % self.schedule.checkpoint_ticks == 0 or improved:
             path = self.save()
             if improved and path is not None:
-                keep_best(path, self.model_dir, {"metric": getattr(trainable, "primary_metric", None),
+                primary = primary_metric_of(trainable)
+                assert primary is not None  # only a declared metric improves
+                keep_best(path, self.model_dir, {"metric": primary.name, "higher_is_better": primary.higher_is_better,
                                                  "value": self.best,
                                                  "step": trainable.steps, "done": round(trainable.done, 4),
                                                  "unit": trainable.unit, "tick": self.tick})
@@ -284,10 +286,10 @@ class TrainingLoop:
 
     def _improves_best(self, metrics: dict[str, float]) -> bool:
         """Whether the primary metric beat the best so far (and if so, remember it)."""
-        name = getattr(self.trainable, "primary_metric", None)
-        if name is None or name not in metrics or not improves(metrics[name], self.best):
+        primary = primary_metric_of(self.trainable)
+        if primary is None or primary.name not in metrics or not primary.improves(metrics[primary.name], self.best):
             return False
-        self.best = float(metrics[name])
+        self.best = float(metrics[primary.name])
         return True
 
     def _tick_line(self, means: dict[str, float], sec_per_unit: float) -> str:

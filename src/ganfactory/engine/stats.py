@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ganfactory.output.atomic import atomic_write_json
+from ganfactory.output.layout import PROGRESS_FILE, STATS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class StatsLogger:
     def tick(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        with open(self.logs_dir / "stats.jsonl", "a", encoding="utf-8") as handle:
+        with open(self.logs_dir / STATS_FILE, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         if self._writer is not None:
             self._writer.flush()
@@ -92,7 +93,7 @@ class StatsLogger:
 def write_progress(logs_dir: Path, *, unit: str, done: float, total: float, sec_per_unit: float | None, phase: str,
                    stage: str = "", health: dict[str, float] | None = None, alerts: list[str] | None = None) -> None:
     """The run's progress.json (read by `jobs list` and the console), written atomically."""
-    atomic_write_json(logs_dir / "progress.json", {
+    atomic_write_json(logs_dir / PROGRESS_FILE, {
         "unit": unit, "done": round(done, 4), "total": total, "sec_per_unit": sec_per_unit, "phase": phase,
         "stage": stage, "updated": time.time(), "health": health or {}, "alerts": alerts or []})
 
@@ -105,7 +106,7 @@ def set_phase(logs_dir: Path, phase: str) -> None:
 def update_progress(logs_dir: Path, **fields: Any) -> None:
     """Set these top-level fields of progress.json, keeping the rest; nothing when the run has none (a
     `generate` into a fresh folder has no training progress to add to)."""
-    path = logs_dir / "progress.json"
+    path = logs_dir / PROGRESS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

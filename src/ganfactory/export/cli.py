@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ganfactory.errors import CheckpointError
+from ganfactory.output.layout import RunFolder
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 from ganfactory.output.writable import require_writable_output
 
@@ -27,8 +28,8 @@ def export_run(run: Path, output: Path | None = None) -> Path:
         what = f"the {spec.name} operator has no exporter" if spec else "it holds no ganfactory generator"
         raise CheckpointError(f"{checkpoint} cannot be exported: {what}; pass a run folder of an operator that "
                               "exports (stylegan, cyclegan).")
-    root = run if run.is_dir() and (run / "model").is_dir() else checkpoint_run_root(checkpoint)
-    output = output or root / "model" / "generator.onnx"
+    root = run if run.is_dir() and RunFolder(run).model_dir.is_dir() else checkpoint_run_root(checkpoint)
+    output = output or RunFolder(root).onnx_path
     refuse_overlap(inputs=[checkpoint, *recorded_inputs(checkpoint)], outputs=[output], command="export")
     require_writable_output(Path(output).parent)
     return spec.exporter(state, output)

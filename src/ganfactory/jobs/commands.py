@@ -17,6 +17,7 @@ from ganfactory.jobs.model import Job, JobStatus
 from ganfactory.jobs.progress import Progress, duration_text, eta_seconds, progress_text, read_progress
 from ganfactory.jobs.queue import JobQueue, open_queue
 from ganfactory.jobs.runfolder import resolve_job
+from ganfactory.output.layout import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ def _read_config(run_folder: Path | None) -> dict[str, Any] | None:
     if run_folder is None:
         return None
     try:
-        data = json.loads((run_folder / "config.json").read_text(encoding="utf-8"))
+        data = json.loads(RunFolder(run_folder).config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else {"config": data}

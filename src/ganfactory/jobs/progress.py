@@ -1,4 +1,5 @@
-"""Read the engine's OUT/logs/progress.json and turn it into the progress and ETA columns."""
+"""Read the engine's progress file (output.layout.RunFolder.progress_path) and turn it into the progress and ETA
+columns."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ganfactory.output.layout import RunFolder
+
 log = logging.getLogger(__name__)
-
-PROGRESS_FILE = Path("logs") / "progress.json"
-
 
 @dataclass(frozen=True)
 class Progress:
@@ -28,7 +28,7 @@ def read_progress(run_folder: Path | None) -> Progress | None:
     """The run's latest progress, or None when there is none yet or it cannot be read right now."""
     if run_folder is None:
         return None
-    path = run_folder / PROGRESS_FILE
+    path = RunFolder(run_folder).progress_path
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         speed = data.get("sec_per_unit")

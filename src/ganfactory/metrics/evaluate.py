@@ -27,6 +27,7 @@ from ganfactory.metrics.memorisation import COSINE_THRESHOLD, PIXEL_THRESHOLD
 from ganfactory.metrics.sources import ImageSource, open_source
 from ganfactory.output.atomic import atomic_write_json
 from ganfactory.output.images import save_grid
+from ganfactory.output.layout import LOGS_DIR
 from ganfactory.output.overlap import refuse_overlap
 from ganfactory.output.writable import require_writable_output
 
@@ -79,7 +80,7 @@ def run_evaluate(target: Path, real: Path, *, options: EvaluateOptions) -> Evalu
     source = open_source(target)
     out = output_folder(source, options.out)
     _refuse_writing_into_inputs(out, Path(real), source)
-    require_writable_output(out, out / "logs")  # before the features, not after them
+    require_writable_output(out, out / LOGS_DIR)  # before the features, not after them
     real_classes = discover_images(resolve_split(Path(real)).train).classes  # DATA/train when DATA is split
     real_classes = _as_generated_classes(real_classes, list(source.classes))
     network = load_feature_network(options.features, backend=options.backend, input_size=options.input_size,
@@ -113,7 +114,7 @@ def _as_generated_classes(real: dict[str, list[Path]], generated: list[str]) -> 
 def _refuse_writing_into_inputs(out: Path, real: Path, source: ImageSource) -> None:
     """The shared rule (output.overlap), both directions and through symlinks, for OUT and what goes in it.
     A run's own folder is its default OUT: its Data/ only has to stay apart from the files written there."""
-    files = [out / "metrics.json", out / "memorisation_pairs.png", out / "logs"]
+    files = [out / "metrics.json", out / "memorisation_pairs.png", out / LOGS_DIR]
     refuse_overlap(inputs=[real] + ([] if source.run else [source.root]), outputs=[out, *files], command="evaluate")
     refuse_overlap(inputs=[source.run.data_dir if source.run else source.root], outputs=files, command="evaluate")
 
@@ -146,7 +147,7 @@ def _tensorboard(report: dict[str, Any], out: Path, source: ImageSource) -> None
             if isinstance(figures.get(name), dict) and np.isfinite(figures[name]["value"]):
                 values[f"evaluate/{scope}/{name}"] = figures[name]["value"]
     values["evaluate/overall/memorisation_rate"] = report["memorisation"]["rate"]
-    logger = StatsLogger(out / "logs", enabled=True, tensorboard=True)
+    logger = StatsLogger(out / LOGS_DIR, enabled=True, tensorboard=True)
     try:
         logger.scalars(values, step=_progress_step(source))
     finally:
@@ -154,8 +155,8 @@ def _tensorboard(report: dict[str, Any], out: Path, source: ImageSource) -> None
 
 
 def _progress_step(source: ImageSource) -> int:
-    """The run's progress (kimg or epochs done) from progress.json, else 0."""
-    progress = source.run.logs_dir / "progress.json" if source.run is not None else None
+    """The run's progress (kimg or epochs done) from its progress file, else 0."""
+    progress = source.run.progress_path if source.run is not None else None
     if progress is None or not progress.is_file():
         return 0
     try:

@@ -33,7 +33,7 @@ def is_run_folder(path: Path) -> bool:
 
 
 def open_source(path: Path) -> ImageSource:
-    """Images of a run folder (Data/, classes from output_0.manifest where it names them) or of a folder.
+    """Images of a run folder (Data/, classes from its manifest where it names them) or of a folder.
     With a manifest, only the files its lines name as `source` are images: Data/ may hold more (DatasetGAN's
     masks, previews and dropped pairs).
 
@@ -56,9 +56,9 @@ def open_source(path: Path) -> ImageSource:
 def _listed_path(run: RunFolder, source: str) -> Path:
     """A manifest source as a path; one outside a moved run folder is looked up under its Data/ again."""
     path = Path(source)
-    parts = path.parts
-    if path.is_absolute() and not path.exists() and "Data" in parts:
-        path = run.data_dir.joinpath(*parts[len(parts) - parts[::-1].index("Data"):])
+    moved = RunFolder.under_data(path) if path.is_absolute() and not path.exists() else None
+    if moved is not None:
+        path = run.root / moved
     return (run.root / path if not path.is_absolute() else path).resolve()
 
 

@@ -8,7 +8,7 @@ Signs watched (each must hold for `patience` consecutive ticks or evaluations, e
   no longer rises (ADA saturated at p = 1, or --aug fixed/noaug): D separates every real image and nothing
   counters it (Karras et al. 2020, sec. 3). While ADA is still raising p, a high r_t is ADA at work (tiny sets
   show it for the first ticks), not a sign of divergence;
-- the primary training metric (lower is better) worse at each of `patience` evaluations in a row;
+- the primary training metric worse (in its declared direction) at each of `patience` evaluations in a row;
 - both losses exploding (each above `loss_ceiling`, i.e. logits in the hundreds where a working logistic GAN keeps
   them within about +-10): the networks overshoot each other at every step;
 - a non-finite loss (NaN or infinity): diverged at once.
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+from ganfactory.engine.best import PrimaryMetric
 
 
 @dataclass
@@ -77,9 +79,10 @@ class StabilityMonitor:
                               "rise; the discriminator memorised the data: add images, --mirror, or use --aug ada.")
         return new
 
-    def observe_metric(self, name: str, value: float, *, where: str) -> list[str]:
-        """One evaluation of the primary metric (lower is better); the reasons newly raised."""
-        worse = self._last_metric is not None and (not math.isfinite(value) or value > self._last_metric)
+    def observe_metric(self, metric: PrimaryMetric, value: float, *, where: str) -> list[str]:
+        """One evaluation of the primary metric (worse in its own direction); the reasons newly raised."""
+        name = metric.name
+        worse = self._last_metric is not None and metric.worse(value, self._last_metric)
         self._last_metric = value
         if self._streak("metric", worse) >= self.patience:
             return self._flag("metric", f"Training diverged {where}: {name} worsened at {self.patience} evaluations "

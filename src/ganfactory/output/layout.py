@@ -1,23 +1,75 @@
 """The run folder (ModelArts' train_url): one place that knows where everything a run writes goes.
 
-OUT/model/            checkpoints, latest pointer, exported generator
+OUT/model/            checkpoints, latest pointer, exported generator (model/<stage>/ for a stage's)
 OUT/samples/          progress grids
-OUT/Data/             generated images (Data/<class>/ when there are classes)
+OUT/Data/             generated images (Data/<class>/ when there are classes; DatasetGAN's pairs: PairFolder)
 OUT/output_0.manifest JSON lines, one per generated file
-OUT/logs/             stats.jsonl, progress.json, TensorBoard events
+OUT/logs/             stats.jsonl, progress.json, generation.json, TensorBoard events
 OUT/config.json       the resolved configuration
+
+Every name of the layout is spelled in this module only (tests/output/test_layout_names.py keeps it so): the
+engine, jobs, console, curation, metrics and export reach a run's files through RunFolder and PairFolder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from ganfactory.errors import InputError
 from ganfactory.output.atomic import atomic_write_json, remove_stale_temp_files
 from ganfactory.output.overlap import recorded_inputs, refuse_overlap
 from ganfactory.output.writable import probe_write, unwritable_error
+
+MODEL_DIR, SAMPLES_DIR, DATA_DIR, LOGS_DIR = "model", "samples", "Data", "logs"
+MANIFEST_FILE = "output_0.manifest"  # ModelArts' name for the first output manifest
+CONFIG_FILE = "config.json"
+STATS_FILE = "stats.jsonl"  # in logs/: one line per tick
+PROGRESS_FILE = "progress.json"  # in logs/: what `jobs list` and the console show
+GENERATION_FILE = "generation.json"  # in logs/: the last generation's summary
+LATEST_POINTER = "latest"  # in a checkpoint folder: the name of its newest good checkpoint
+ONNX_FILE = "generator.onnx"  # in model/: `ganfactory export`'s default output
+# What makes a folder a run folder to the console (any one of them)
+RUN_MARKERS = (CONFIG_FILE, MANIFEST_FILE, MODEL_DIR, LOGS_DIR, SAMPLES_DIR)
+
+
+# DatasetGAN's pairs under Data/: each kind of file of a pair in its own folder
+PAIR_FOLDERS = {"image": "images", "mask": "masks", "preview": "previews"}
+
+
+@dataclass(frozen=True)
+class PairFolder:
+    """DatasetGAN's image + mask pairs under a run's Data/: images/, masks/ and previews/ (coloured masks) hold
+    the kept pairs, dropped/<kind>/ the most uncertain ones, candidates.manifest every candidate labelled."""
+
+    root: Path  # OUT/Data
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / PAIR_FOLDERS["image"]
+
+    @property
+    def masks_dir(self) -> Path:
+        return self.root / PAIR_FOLDERS["mask"]
+
+    @property
+    def candidates_path(self) -> Path:
+        return self.root / "candidates.manifest"
+
+    def pair_paths(self, name: str) -> dict[str, Path]:
+        """{"image", "mask", "preview"} -> the PNG of pair `name` (e.g. gen00000003) in its kept place."""
+        return {kind: self.root / folder / f"{name}.png" for kind, folder in PAIR_FOLDERS.items()}
+
+    def dropped(self, path: Path) -> Path:
+        """Where a kept pair's file (Data/<kind>/<name>.png) goes when the pair is dropped."""
+        return self.root / "dropped" / path.parent.name / path.name
+
+    @staticmethod
+    def export_place(kind: str, relative: PurePosixPath) -> PurePosixPath:
+        """Where a pair's file of `kind` ("image", "mask", "preview") goes in a folder exported with the pair
+        layout (curation): images/, masks/ or previews/, then `relative`."""
+        return PurePosixPath(PAIR_FOLDERS[kind]) / relative
 
 
 @dataclass(frozen=True)
@@ -26,27 +78,60 @@ class RunFolder:
 
     @property
     def model_dir(self) -> Path:
-        return self.root / "model"
+        return self.root / MODEL_DIR
+
+    def stage_dir(self, stage: str) -> Path:
+        """The checkpoints of a training stage: model/<stage>/, or model/ itself for "" (one stage)."""
+        return self.model_dir / stage if stage else self.model_dir
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.model_dir / ONNX_FILE
 
     @property
     def samples_dir(self) -> Path:
-        return self.root / "samples"
+        return self.root / SAMPLES_DIR
 
     @property
     def data_dir(self) -> Path:
-        return self.root / "Data"
+        return self.root / DATA_DIR
+
+    @property
+    def pairs(self) -> PairFolder:
+        return PairFolder(self.data_dir)
 
     @property
     def logs_dir(self) -> Path:
-        return self.root / "logs"
+        return self.root / LOGS_DIR
+
+    @property
+    def stats_path(self) -> Path:
+        return self.logs_dir / STATS_FILE
+
+    @property
+    def progress_path(self) -> Path:
+        return self.logs_dir / PROGRESS_FILE
+
+    @property
+    def generation_path(self) -> Path:
+        return self.logs_dir / GENERATION_FILE
 
     @property
     def manifest_path(self) -> Path:
-        return self.root / "output_0.manifest"
+        return self.root / MANIFEST_FILE
 
     @property
     def config_path(self) -> Path:
-        return self.root / "config.json"
+        return self.root / CONFIG_FILE
+
+    @staticmethod
+    def under_data(path: PurePath) -> PurePath | None:
+        """The part of a recorded path from its last Data/ on (Data/cats/seed1.png): where a file of a moved run
+        folder is found again. None when the path has no Data/ part."""
+        parts = path.parts
+        if DATA_DIR not in parts:
+            return None
+        return type(path)(*parts[len(parts) - 1 - parts[::-1].index(DATA_DIR):])
 
     def class_dir(self, class_name: str | None) -> Path:
         """Data/<class>/ for a class-conditional run, Data/ for a single class."""
@@ -68,7 +153,8 @@ class RunFolder:
             require_writable(folder)
         remove_stale_temp_files(self.root)
         for folder in (self.model_dir, self.samples_dir, self.data_dir, self.logs_dir):
-            remove_stale_temp_files(folder, recursive=folder == self.data_dir)  # Data/<class>/ too
+            # Data/<class>/ and model/<stage>/ too (a stage's checkpoint killed mid-write is as big as any)
+            remove_stale_temp_files(folder, recursive=folder in (self.data_dir, self.model_dir))
         return self
 
     def write_config(self, config: dict[str, Any]) -> Path:

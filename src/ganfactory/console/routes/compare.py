@@ -11,11 +11,12 @@ from starlette.routing import Route
 from ganfactory.console import runinfo
 from ganfactory.console.context import NotFound, console_of
 from ganfactory.console.runs import KnownRun
+from ganfactory.output.layout import RunFolder
 
 
 def _column(run: KnownRun, stats: runinfo.StatsCache) -> dict:
     """One run's metrics and timed sample grids (blocking: reads the run's files)."""
-    by_steps = stats.parsed(run.root / "logs" / "stats.jsonl").by_steps
+    by_steps = stats.parsed(RunFolder(run.root).stats_path).by_steps
     frames = [f for f in runinfo.sample_timeline(run.root, by_steps) if f.at is not None]
     return {"run": run, "metrics": dict(runinfo.metric_rows(runinfo.read_json(run.root / "metrics.json").data)),
             "frames": [{"at": f.at, "src": f"/runs/{run.id}/files/{f.path}", "label": f.label} for f in frames]}

@@ -33,6 +33,7 @@ from ganfactory.curation.decisions import Decision, read_decisions
 from ganfactory.curation.export import export_curated
 from ganfactory.curation.items import numeric_fields
 from ganfactory.errors import GanFactoryError
+from ganfactory.output.layout import RunFolder
 
 MAX_CHANGES = 5000
 
@@ -73,7 +74,8 @@ async def gallery_page(request: Request) -> HTMLResponse:
 def _source_folders(console: Console, run: KnownRun) -> list[Path]:
     """Where a manifest's source images may be served from: the known run folders and the input folders this
     run's config.json records (blocking: reads config.json)."""
-    return [known.root for known in console.runs()] + input_folders(runinfo.read_json(run.root / "config.json").data)
+    recorded = runinfo.read_json(RunFolder(run.root).config_path).data
+    return [known.root for known in console.runs()] + input_folders(recorded)
 
 
 def _source_of(console: Console, run: KnownRun, item_id: str) -> SourceImage | None:

@@ -20,13 +20,14 @@ from ganfactory.console.runs import KnownRun
 from ganfactory.errors import GanFactoryError
 from ganfactory.jobs.model import Job
 from ganfactory.jobs.progress import progress_text, read_progress
+from ganfactory.output.layout import RunFolder
 
 
 def run_summary(run: KnownRun) -> dict:
-    config = runinfo.read_json(run.root / "config.json").data
+    config = runinfo.read_json(RunFolder(run.root).config_path).data
     return {"run": run, "exists": run.root.is_dir(), "progress": progress_text(read_progress(run.root)),
             "operator": config.get("operator", "") if isinstance(config, dict) else "",
-            "has_manifest": (run.root / "output_0.manifest").is_file(),
+            "has_manifest": RunFolder(run.root).manifest_path.is_file(),
             "has_annotation": annotation_folder(run.root) is not None}
 
 
@@ -42,8 +43,8 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache, jobs: list[Job]) -> di
     parses files): run it in the thread pool."""
     root = run.root
     progress = read_progress(root)
-    stats_file = stats.parsed(root / "logs" / "stats.jsonl")
-    config = runinfo.read_json(root / "config.json")
+    stats_file = stats.parsed(RunFolder(root).stats_path)
+    config = runinfo.read_json(RunFolder(root).config_path)
     metrics = runinfo.read_json(root / "metrics.json")
     saved = runinfo.checkpoints(root)
     return {
@@ -56,9 +57,9 @@ def run_context(run: KnownRun, stats: runinfo.StatsCache, jobs: list[Job]) -> di
         "metrics": runinfo.metric_rows(metrics.data), "metrics_error": metrics.error,
         "progress": progress_text(progress), "alerts": runinfo.run_alerts(root, stats_file),
         "live": is_live(job_of(jobs, root), progress, started=started_at(root)), "stats_stamp": stats_stamp(root),
-        "has_manifest": (root / "output_0.manifest").is_file(),
+        "has_manifest": RunFolder(root).manifest_path.is_file(),
         "has_annotation": annotation_folder(root) is not None,
-        "onnx": (root / "model" / "generator.onnx").is_file(),
+        "onnx": RunFolder(root).onnx_path.is_file(),
         "can_generate": can_generate(config.data, saved),
     }
 
@@ -73,7 +74,7 @@ async def run_page(request: Request) -> HTMLResponse:
 
 def curves_of(run: KnownRun, stats: runinfo.StatsCache) -> dict:
     """The run's curves, downsampled for the browser (blocking: parses stats.jsonl when it changed)."""
-    return stats.parsed(run.root / "logs" / "stats.jsonl").curves
+    return stats.parsed(RunFolder(run.root).stats_path).curves
 
 
 async def run_curves(request: Request) -> JSONResponse:

@@ -2,11 +2,12 @@
 
 ceil(N / (1 - drop)) candidates are labelled (seeds `--seed` + 1e6 + i, never an annotated sample's); each
 is written to Data/images, Data/masks (index PNG) and Data/previews (image | colours) and listed with its
-uncertainty in Data/candidates.manifest. When every candidate is there, the N least uncertain are listed
-in output_0.manifest and the others moved to Data/dropped/. A rerun skips what is written as asked (StyleGAN's rule:
-the same interpreter, generator, seed, truncation and class) and makes the rest again: no duplicates, no stale pairs.
+uncertainty in the candidates list (output.layout.PairFolder). When every candidate is there, the N least
+uncertain are listed in the run's manifest and the others moved to Data/dropped/. A rerun skips what is written
+as asked (StyleGAN's rule: the same interpreter, generator, seed, truncation and class) and makes the rest again:
+no duplicates, no stale pairs.
 With `--shard K/N` only every N-th candidate is labelled, listed in OUT/shards/K-of-N.manifest; the shard that
-completes the set merges the lists into candidates.manifest and selects (output/shards.py).
+completes the set merges the lists into the candidates list and selects (output/shards.py).
 """
 
 from __future__ import annotations
@@ -57,9 +58,7 @@ def pair_id(seed: int) -> str:
 
 
 def _paths(run: RunFolder, name: str) -> dict[str, Path]:
-    data = run.data_dir
-    return {"image": data / "images" / f"{name}.png", "mask": data / "masks" / f"{name}.png",
-            "preview": data / "previews" / f"{name}.png"}
+    return run.pairs.pair_paths(name)
 
 
 def colour_mask(mask: np.ndarray, classes: list[SegmentationClass]) -> np.ndarray:
@@ -74,7 +73,7 @@ def _write_pair(run: RunFolder, name: str, image: torch.Tensor, mask: torch.Tens
     paths = _paths(run, name)
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-        _dropped_path(path).unlink(missing_ok=True)  # an older pair of this seed, dropped before: never restored
+        run.pairs.dropped(path).unlink(missing_ok=True)  # an older pair of this seed, dropped before: never restored
     save_image(image, paths["image"])
     mask_np = mask.numpy()
     atomic_write(paths["mask"], lambda tmp: Image.fromarray(mask_np, mode="L").save(tmp, format="PNG"))
@@ -111,7 +110,7 @@ def _pending(source: SourceGenerator, run: RunFolder, plan: PairPlan, candidates
         if plan.shard is not None and not plan.shard.owns(index):
             continue
         name = pair_id(plan.seed + GENERATE_SEED_OFFSET + index)
-        written = all(p.exists() or _dropped_path(p).exists() for p in _paths(run, name).values())
+        written = all(p.exists() or run.pairs.dropped(p).exists() for p in _paths(run, name).values())
         entry = candidates.get(stable_id("datasetgan", name))
         if written and is_current(entry, _determinants(source, plan, provenance, index)):
             continue
@@ -127,7 +126,7 @@ def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: R
     truncation or class is made again, its files and line replaced); returns the ids written now.
     Raises RunInterrupted (exit 75) between batches once `stop` is set (SIGTERM, Ctrl-C, the job worker)."""
     written: list[str] = []
-    listing = run.data_dir / "candidates.manifest" if plan.shard is None else start_shard(run.root, plan.shard)
+    listing = run.pairs.candidates_path if plan.shard is None else start_shard(run.root, plan.shard)
     with ManifestWriter(listing) as candidates:
         todo, stale = _pending(source, run, plan, candidates, provenance)
         if stale:
@@ -151,10 +150,6 @@ def label_candidates(source: SourceGenerator, ensemble: PixelEnsemble, *, run: R
             candidates.flush()  # replaced lines follow their files batch by batch
             log.info("Labelled %d of %d candidates.", start + len(indices), len(todo))
     return written
-
-
-def _dropped_path(path: Path) -> Path:
-    return path.parent.parent / "dropped" / path.parent.name / path.name
 
 
 def _quotas(sizes: dict[Any, int], keep: int) -> dict[Any, int]:
@@ -188,13 +183,14 @@ def keep_least_uncertain(source: SourceGenerator, run: RunFolder, plan: PairPlan
     manifest lists. Only candidates made as asked count (one line per id, the last)."""
     wanted = {stable_id("datasetgan", pair_id(plan.seed + GENERATE_SEED_OFFSET + i)):
               _determinants(source, plan, provenance, i) for i in range(plan.candidates)}
-    latest = {e["id"]: e for e in iter_manifest(run.data_dir / "candidates.manifest") if e["id"] in wanted}
+    latest = {e["id"]: e for e in iter_manifest(run.pairs.candidates_path) if e["id"] in wanted}
     entries = [e for key, e in latest.items() if is_current(e, wanted[key])]
     kept = select_least_uncertain(entries, plan.keep)
     kept_ids = {e["id"] for e in kept}
     for entry in entries:
         for path in _paths(run, pair_id(entry["seed"])).values():
-            origin, target = (_dropped_path(path), path) if entry["id"] in kept_ids else (path, _dropped_path(path))
+            dropped = run.pairs.dropped(path)
+            origin, target = (dropped, path) if entry["id"] in kept_ids else (path, dropped)
             if origin.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 origin.replace(target)
@@ -220,14 +216,14 @@ def generate_pairs(source: SourceGenerator, ensemble: PixelEnsemble, *, run: Run
 
 
 def _merge_shards(run: RunFolder, plan: PairPlan, provenance: dict[str, Any]) -> bool:
-    """Mark this shard complete; when the set is, add every shard's candidates to candidates.manifest (atomically,
+    """Mark this shard complete; when the set is, add every shard's candidates to the candidates list (atomically,
     in seed order) so the selection sees them all. False while other shards are still labelling."""
     assert plan.shard is not None
     agreed = {**provenance, "keep": plan.keep, "drop": plan.drop_uncertain, "seed": plan.seed,
               "truncation": plan.truncation, "class": plan.class_name}
     if not complete_shard(run.root, plan.shard, print_=fingerprint(agreed)):
         return False
-    listing = run.data_dir / "candidates.manifest"
+    listing = run.pairs.candidates_path
     entries = {e["id"]: e for e in iter_manifest(listing)} if listing.exists() else {}
     entries.update(shard_entries(run.root, plan.shard))
     ordered = sorted(entries.values(), key=lambda e: e["seed"])

@@ -1,7 +1,7 @@
 """The image + mask sets `datasetgan evaluate` trains and scores on, read into memory at one side length:
 
 * annotated: OUT/annotation/images + masks (the three annotation formats, read by annotations.py);
-* generated: the pairs that OUT/output_0.manifest lists (written by `datasetgan generate`);
+* generated: the pairs that OUT's manifest lists (written by `datasetgan generate`);
 * test: DIR/images/*.png + DIR/masks/<name>.(png|json), real annotated images in any annotation format.
 
 Images are read by the shared reader (data/imageio.py) as 8-bit RGB and scaled bilinearly, masks by nearest
@@ -91,7 +91,7 @@ def annotated_side(out: Path) -> int:
 
 
 def generated_pairs(out: Path, *, classes: list[SegmentationClass], size: int) -> PairSet:
-    """The pairs OUT/output_0.manifest lists; InputError when `datasetgan generate` has not written any."""
+    """The pairs OUT's manifest lists; InputError when `datasetgan generate` has not written any."""
     manifest = RunFolder(Path(out)).manifest_path
     entries = list(iter_manifest(manifest)) if manifest.is_file() else []
     if not entries:

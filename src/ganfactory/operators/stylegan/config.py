@@ -34,7 +34,7 @@ class GenerationChoices(OperatorConfig):
                                "memorisation gate and --min-class-confidence (default: DATA, or the data folder the "
                                "model's run recorded).")
     shard: str = Field("", description="K/N: write only shard K of N of the images (every N-th seed of each class), "
-                       "so N machines generate into one OUT; the last shard to finish merges output_0.manifest.")
+                       "so N machines generate into one OUT; the last shard to finish merges the manifests.")
 
     @model_validator(mode="after")
     def _one_count_rule(self) -> GenerationChoices:

@@ -282,5 +282,5 @@ def _record_summary(run: RunFolder, plan: GenerationPlan, jobs: list[_ClassJob],
     if confidence is not None:
         summary["class_confidence"] = {"min_class_confidence": confidence.min_confidence,
                                        "checked": confidence.checked, "dropped": confidence.dropped}
-    atomic_write_json(run.logs_dir / "generation.json", summary)
+    atomic_write_json(run.generation_path, summary)
     update_progress(run.logs_dir, generation=summary)

@@ -13,6 +13,7 @@ import logging
 import numpy as np
 import torch
 
+from ganfactory.engine.best import PrimaryMetric
 from ganfactory.metrics.fid import frechet_distance
 from ganfactory.metrics.kid import kernel_inception_distance
 from ganfactory.metrics.network import FeatureNetwork
@@ -43,8 +44,9 @@ class TrainingMetrics:
         self._real_features: np.ndarray | None = None  # extracted on the first evaluation, then reused
 
     @property
-    def primary(self) -> str:
-        return f"metrics/{self.names[0]}"
+    def primary(self) -> PrimaryMetric:
+        """The first name's metric; KID and FID are distances, so lower is better."""
+        return PrimaryMetric(f"metrics/{self.names[0]}", higher_is_better=False)
 
     def _fake_features(self, G: Generator, device: torch.device) -> np.ndarray:
         parts = []

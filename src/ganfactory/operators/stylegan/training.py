@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
+from ganfactory.engine.best import PrimaryMetric
 from ganfactory.engine.distributed import (
     DistributedContext,
     average_gradients,
@@ -401,7 +402,7 @@ class StyleGANTrainable:
 
     # --- metrics and stability (engine hooks: tick_metrics + primary_metric, tick_alerts) --------------
     @property
-    def primary_metric(self) -> str | None:
+    def primary_metric(self) -> PrimaryMetric | None:
         return self.metrics.primary if self.metrics is not None else None
 
     def tick_metrics(self) -> dict[str, float]:
@@ -409,8 +410,9 @@ class StyleGANTrainable:
         if self.metrics is None:
             return {}
         values = self.metrics(self.G_ema, self.device)
-        name = self.metrics.primary
-        self._pending_alerts += self.monitor.observe_metric(name, values[name], where=f"at {self.done:.3f} kimg")
+        primary = self.metrics.primary
+        self._pending_alerts += self.monitor.observe_metric(primary, values[primary.name],
+                                                            where=f"at {self.done:.3f} kimg")
         return values
 
     def tick_alerts(self) -> list[str]:

@@ -1,5 +1,5 @@
-"""The StackGAN operator in process: both stages, stage II on a frozen stage I, exact resume inside each stage,
-generation with its manifest."""
+"""The StackGAN operator in process: both stages, stage II on a frozen stage I, generation with its manifest
+(exact resume after a stop: test_battery.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from PIL import Image
 from tests.run_outputs import image_files, manifest_lines, tree_digest
 
 from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
-from ganfactory.engine.loop import TrainingInterrupted
-from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.stackgan.operator import run_stackgan
-from ganfactory.operators.stackgan.training import StackGANStage
 
 from .conftest import tiny_config
 
@@ -59,35 +56,6 @@ def test_samples_manifest_and_inputs(trained, prepared: Path) -> None:
     assert sorted({line["seed"] for line in lines}) == [0, 1]
     again = run_stackgan(prepared, result.run.root, tiny_config(), progress_bar=False)
     assert again.images_written == 0 and len(manifest_lines(result.run.root)) == 10
-
-
-@pytest.mark.parametrize("stop_stage, stop_step", [("stage1", 1), ("stage2", 2)])
-def test_resume_inside_a_stage_equals_an_uninterrupted_run(prepared: Path, tmp_path: Path, monkeypatch,
-                                                           stop_stage: str, stop_step: int) -> None:
-    # 3 epochs of one step per stage, ticks (checkpoints) every 2 epochs: the stop falls between checkpoints
-    config = tiny_config(stage1_epochs=3, stage2_epochs=3, tick_epochs=2, lr_decay_epochs=1,
-                         stage2_lr_decay_epochs=2)
-    whole = run_stackgan(prepared, tmp_path / "whole", config, progress_bar=False)
-    stop, train_step = StopRequest(), StackGANStage.train_step
-
-    def step_then_stop(self: StackGANStage) -> dict[str, float]:
-        values = train_step(self)
-        if self.stage == stop_stage and self.steps == stop_step:
-            stop.set("test")
-        return values
-
-    monkeypatch.setattr(StackGANStage, "train_step", step_then_stop)
-    with pytest.raises(TrainingInterrupted):
-        run_stackgan(prepared, tmp_path / "split", config, progress_bar=False, stop=stop)
-    monkeypatch.undo()
-    assert list_checkpoints(tmp_path / "split/model" / stop_stage)[0].name == f"ckpt-{stop_step:09d}.pt"
-    resumed = run_stackgan(prepared, tmp_path / "split", config, progress_bar=False)
-    for stage in ("stage1", "stage2"):
-        a, b = (load_checkpoint(list_checkpoints(r.run.model_dir / stage)[0])["operator"] for r in (whole, resumed))
-        assert a["steps"] == b["steps"] == 3
-        for net in ("G", "D"):
-            assert not _equal_states(a[net], b[net]), f"{stage} {net}"
-    assert tree_digest(whole.run.data_dir) == tree_digest(resumed.run.data_dir)
 
 
 def test_generate_command_from_a_captions_file_or_the_prepared_test_split(trained, prepared: Path, in_process,

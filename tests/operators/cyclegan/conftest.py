@@ -1,5 +1,6 @@
 """Fixtures and helpers for the CycleGAN operator tests: two small synthetic domains, tiny configs, tree hashes,
-the CLI. tests/cyclegan is a package, so its test modules import the helpers with `from .conftest import ...`."""
+the CLI. tests/operators/cyclegan is a package, so its test modules import the helpers with
+`from .conftest import ...`."""
 
 from __future__ import annotations
 

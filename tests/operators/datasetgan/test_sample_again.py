@@ -18,8 +18,8 @@ from ganfactory.operators.datasetgan.operator import annotated_set
 from ganfactory.operators.datasetgan.real import add_real
 from ganfactory.operators.datasetgan.sample import sample_for_annotation
 
+from ..stylegan.projection.test_projection import _real_folder
 from .conftest import copy_of, script_masks, tiny
-from .test_projection import _real_folder
 
 CPU = torch.device("cpu")
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from tests.stylegan.conftest import CLI_ENV, assert_one_line_error, cli_args
+from tests.operators.stylegan.conftest import CLI_ENV, assert_one_line_error, cli_args
 
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.signals import RunInterrupted, StopRequest

@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 
-from tests.stylegan.conftest import CLI_ENV, assert_one_line_error, cli_args
+from tests.operators.stylegan.conftest import CLI_ENV, assert_one_line_error, cli_args
 
 from ganfactory.engine.driver import run_operator
 from ganfactory.operators.datasetgan.spec import DATASETGAN

@@ -1,7 +1,7 @@
 """Fixtures and helpers for the StyleGAN operator tests: small synthetic datasets made with PIL, tiny configs,
 one trained run shared by several modules, tree hashes and the CLI as a subprocess.
 
-tests/stylegan is a package, so its test modules import the helpers with `from .conftest import ...`.
+tests/operators/stylegan is a package, so its test modules import the helpers with `from .conftest import ...`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Issue 21, section 3, fault 16: a finished run started again with a smaller --total-kimg (the 10-kimg command
 after 30 kimg) ended in "internal error: TypeError: unsupported format string passed to NoneType.__format__"
 from the progress bar, before generating. It now says in one line that the run is past that target, takes no
-step and generates. tests/cyclegan and tests/stackgan hold the same test for epochs."""
+step and generates. tests/operators/cyclegan and tests/operators/stackgan hold the same test for epochs."""
 
 from __future__ import annotations
 

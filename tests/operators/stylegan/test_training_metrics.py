@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganfactory.engine.best import PrimaryMetric
 from ganfactory.engine.checkpoint import file_sha256, list_checkpoints
 from ganfactory.metrics.stability import StabilityMonitor
 
@@ -70,10 +71,14 @@ def test_monitor_flags_collapse_pinned_rt_and_a_worsening_metric():
     flagged = monitor.observe_tick({"loss/D": 0.005, "loss/G": 8.0, "augment/rt": 0.99}, where="t3")
     assert len(flagged) == 2 and "discriminator loss collapsed" in flagged[0] and "r_t" in flagged[1]
     healthy = StabilityMonitor(patience=2)
-    assert [healthy.observe_metric("kid", v, where="") for v in (0.3, 0.2, 0.25, 0.1)] == [[], [], [], []]
+    kid, accuracy = PrimaryMetric("metrics/kid"), PrimaryMetric("metrics/accuracy", higher_is_better=True)
+    assert [healthy.observe_metric(kid, v, where="") for v in (0.3, 0.2, 0.25, 0.1)] == [[], [], [], []]
     assert not healthy.diverged
     worsening = StabilityMonitor(patience=2)
-    assert [len(worsening.observe_metric("kid", v, where="")) for v in (0.1, 0.2, 0.3)] == [0, 0, 1]
+    assert [len(worsening.observe_metric(kid, v, where="")) for v in (0.1, 0.2, 0.3)] == [0, 0, 1]
+    rising = StabilityMonitor(patience=2)  # a rising accuracy is progress, a falling one a worsening
+    assert [len(rising.observe_metric(accuracy, v, where="")) for v in (0.1, 0.2, 0.3)] == [0, 0, 0]
+    assert [len(rising.observe_metric(accuracy, v, where="")) for v in (0.2, 0.1)] == [0, 1]
     assert monitor.observe_tick({"loss/D": 0.001, "loss/G": 9.0, "augment/rt": 1.0}, where="t4") == []  # once each
     adapting = StabilityMonitor(patience=2)  # r_t at 1 while ADA keeps raising p: ADA at work, not divergence
     assert not any(adapting.observe_tick({"augment/rt": 1.0, "augment/p": 0.1 * k}, where="") for k in range(5))
