@@ -104,3 +104,17 @@ def test_the_loop_ends_on_an_early_stop_and_needs_no_samples(tmp_path: Path) -> 
     assert again.steps == 7  # resumed as finished: no further step
     progress = json.loads((run.logs_dir / "progress.json").read_text())
     assert progress["stage"] == "classifier" and progress["done"] == 7
+
+
+@pytest.mark.precision
+def test_native_bf16_means_avx512_bf16_or_amx_not_plain_avx512(monkeypatch) -> None:
+    """oneDNN also 'supports' bf16 on plain AVX-512, by emulation at about half the fp32 speed: not native."""
+    monkeypatch.delenv(CPU_BF16_ENV, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert not cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "fp32"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)  # Sapphire Rapids and later
+    assert cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)  # Cooper Lake, Zen 4
+    assert cpu_supports_bf16()
