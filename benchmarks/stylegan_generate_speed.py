@@ -50,7 +50,7 @@ def ours(sampler: Callable, seeds: list[int], out: Path, *, batch: int) -> None:
     """`generate_dataset` into a fresh run folder: what `--predict` does after loading the generator."""
     plan = GenerationPlan(class_names=["images"], conditional=False, count=len(seeds), seed=seeds[0],
                           truncation=1.0, batch_size=batch)
-    generate_dataset(sampler, run=RunFolder(out), plan=plan, provenance={"checkpoint_sha256": "benchmark"})
+    generate_dataset(sampler, run=RunFolder(out).create(), plan=plan, provenance={"checkpoint_sha256": "benchmark"})
 
 
 def generator_only(G: torch.nn.Module, seeds: list[int], *, batch: int, precision: str = "fp32") -> None:

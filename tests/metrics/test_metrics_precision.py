@@ -29,6 +29,7 @@ def test_auto_is_channels_last_fp32_without_native_bf16(tiny_torchscript, monkey
     network = load_feature_network(tiny_torchscript, backend="auto", input_size=32)
     assert (network.identity.backend, network.identity.precision) == ("torch-channels-last", "fp32")
     assert network.identity.as_dict()["precision"] == "fp32"
+    assert loaders.resolve_backend("auto", inception=True) == "onnxruntime"  # the shipped Inception: fastest fp32
     with pytest.raises(InputError, match="no native bf16"):
         load_feature_network(tiny_torchscript, backend="torch-bf16", input_size=32)
 
@@ -36,6 +37,7 @@ def test_auto_is_channels_last_fp32_without_native_bf16(tiny_torchscript, monkey
 def test_auto_is_bf16_where_native(tiny_torchscript, tiny_onnx, native_bf16):
     network = load_feature_network(tiny_torchscript, backend="auto", input_size=32)
     assert (network.identity.backend, network.identity.precision) == ("torch-bf16", "bf16")
+    assert loaders.resolve_backend("auto", inception=True) == "torch-bf16"
     onnx = load_feature_network(tiny_onnx, backend="auto")  # an ONNX file runs on onnxruntime, in fp32
     assert (onnx.identity.backend, onnx.identity.precision) == ("onnxruntime", "fp32")
 
