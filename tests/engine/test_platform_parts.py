@@ -44,25 +44,6 @@ def test_cpu_bf16_off_makes_auto_fp32_and_refuses_bf16(monkeypatch) -> None:
     assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
 
 
-@pytest.mark.precision
-def test_bf16_is_native_only_with_the_cpu_flags_for_it_not_where_onednn_emulates_it(monkeypatch, tmp_path) -> None:
-    """An AVX-512 CPU without avx512_bf16 (Ice Lake) emulates bf16 at a quarter of its fp32 speed, though oneDNN's
-    check says yes there: `auto` must stay fp32 on it."""
-    import ganfactory.engine.precision as precision
-
-    monkeypatch.delenv(CPU_BF16_ENV, raising=False)
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
-    cpuinfo = tmp_path / "cpuinfo"
-    monkeypatch.setattr(precision, "_CPUINFO", str(cpuinfo))
-    cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512bw avx512_vnni\n")
-    assert not cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "fp32"
-    for flag in ("avx512_bf16", "amx_bf16"):
-        cpuinfo.write_text(f"processor : 0\nflags : fpu avx2 avx512f {flag}\n")
-        assert cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "bf16"
-    cpuinfo.unlink()  # no /proc/cpuinfo (not Linux): oneDNN's check decides
-    assert cpu_supports_bf16()
-
-
 def test_a_spec_is_checked_when_made_and_when_registered() -> None:
     parts: dict[str, Any] = dict(summary="s", config=RunOptions, inputs="folder", plan=lambda env: None,
                                  generate=lambda env, trainables, provenance: 0)
@@ -123,3 +104,17 @@ def test_the_loop_ends_on_an_early_stop_and_needs_no_samples(tmp_path: Path) -> 
     assert again.steps == 7  # resumed as finished: no further step
     progress = json.loads((run.logs_dir / "progress.json").read_text())
     assert progress["stage"] == "classifier" and progress["done"] == 7
+
+
+@pytest.mark.precision
+def test_native_bf16_means_avx512_bf16_or_amx_not_plain_avx512(monkeypatch) -> None:
+    """oneDNN also 'supports' bf16 on plain AVX-512, by emulation at about half the fp32 speed: not native."""
+    monkeypatch.delenv(CPU_BF16_ENV, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert not cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "fp32"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)  # Sapphire Rapids and later
+    assert cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)  # Cooper Lake, Zen 4
+    assert cpu_supports_bf16()

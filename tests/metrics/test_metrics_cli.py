@@ -35,6 +35,9 @@ def test_evaluate_a_folder_writes_metrics_with_intervals_and_provenance(digits, 
     assert code == 0, err
     report = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert report["network"]["name"] == "tiny.pt" and len(report["network"]["sha256"]) == 64
+    # --feature-backend auto: bf16 where the CPU has it natively, else fp32 channels-last; recorded either way.
+    assert (report["network"]["backend"], report["network"]["precision"]) in {
+        ("torch-channels-last", "fp32"), ("torch-bf16", "bf16")}
     overall = report["overall"]
     assert overall["n_real"] == overall["n_generated"] == 90
     for name in ("fid", "kid", "precision", "recall", "density", "coverage"):
@@ -48,7 +51,9 @@ def test_evaluate_a_folder_writes_metrics_with_intervals_and_provenance(digits, 
     assert "overall" in out and "digit2" in out and "memorisation:" in out
     code, out, _ = run("evaluate", blurred, "--real", real, "--features", tiny_torchscript, "--features-size", "32",
                        "--bootstrap", "30", "--out", tmp_path / "blur")
-    blur = json.loads((tmp_path / "blur" / "metrics.json").read_text())["overall"]
+    blurred_report = json.loads((tmp_path / "blur" / "metrics.json").read_text())
+    assert blurred_report["features_reused"] == {"generated": 0, "real": 90}  # a new set against a seen real set
+    blur = blurred_report["overall"]
     assert blur["fid"]["low"] > 10 * overall["fid"]["high"]  # blurred digits are clearly further away
     assert blur["kid"]["low"] > 0.0
 

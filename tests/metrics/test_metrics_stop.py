@@ -15,18 +15,18 @@ def test_feature_extraction_stops_after_the_chunk_in_hand_and_the_rerun_reuses_i
     classes = discover_images(folder).classes
     network = load_feature_network(tiny_torchscript, backend="torch", input_size=32, batch_size=16)
     stop = StopRequest()
-    extract = network.extract
+    extract = network.extract_prepared
     chunks: list[int] = []
 
-    def extract_then_stop(images):  # the signal arrives while the first chunk is being computed
-        chunks.append(len(images))
+    def extract_then_stop(batch):  # the signal arrives while the first chunk is being computed
+        chunks.append(len(batch))
         stop.set("SIGTERM")
-        return extract(images)
+        return extract(batch)
 
-    network.extract = extract_then_stop  # type: ignore[method-assign]
+    network.extract_prepared = extract_then_stop  # type: ignore[method-assign]
     with pytest.raises(RunInterrupted, match=r"Stopped \(SIGTERM\) after the features of 64 of 150 new images"):
         folder_features(folder, classes, network=network, stop=stop)
     assert chunks == [64]  # the chunk in hand was finished, no later one was started
-    network.extract = extract  # type: ignore[method-assign]
+    network.extract_prepared = extract  # type: ignore[method-assign]
     again = folder_features(folder, classes, network=network)
     assert again.reused == 64 and len(again.files) == 150  # the rerun computes only the other 86

@@ -1,6 +1,7 @@
 """A feature cache per image folder, whose rows are keyed by each image file's content hash.
 
-One file per (folder, network, preprocessing version) under `<home>/cache/features/`; a row is reused
+One file per (folder, network, input size, precision, preprocessing version) under `<home>/cache/features/`
+(the fp32 paths share one file: their features agree to ~1e-5; bf16 rows get their own); a row is reused
 whenever an image with the same bytes is still in the folder, so re-evaluating a folder costs one read of
 its files, and adding images costs only the new ones. The input folder itself is never written to. Writes
 are atomic (temp file, fsync, rename), so a killed run leaves the old cache or the new one.
@@ -38,8 +39,12 @@ def content_hash(data: bytes) -> str:
 class FeatureCache:
     """Rows (features float32 [D], thumbnail uint8 [3, T, T]) by image content hash, for one folder and network."""
 
-    def __init__(self, *, cache_dir: Path, folder: Path, network_sha256: str, input_size: int) -> None:
-        key = "|".join((str(Path(folder).resolve()), network_sha256, str(input_size), PREPROCESSING_VERSION))
+    def __init__(self, *, cache_dir: Path, folder: Path, network_sha256: str, input_size: int,
+                 precision: str = "fp32") -> None:
+        parts = [str(Path(folder).resolve()), network_sha256, str(input_size), PREPROCESSING_VERSION]
+        if precision != "fp32":  # fp32 keys stay as they were, so caches written before precisions still count
+            parts.append(precision)
+        key = "|".join(parts)
         self.path = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
         self._rows: dict[str, tuple[np.ndarray, np.ndarray]] = self._read()
         self.hits = 0

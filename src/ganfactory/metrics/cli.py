@@ -30,8 +30,9 @@ def feature_options(command: F) -> F:
 @click.argument("target", metavar="RUN_OR_FOLDER", type=PATH)
 @click.option("--real", "real", type=PATH, required=True, help="The real images (e.g. the training data).")
 @feature_options
-@click.option("--feature-backend", type=click.Choice(BACKENDS), default="torch", show_default=True,
-              help="How the network runs: fp32 torch, channels-last, bf16 (native-bf16 CPUs only), onnxruntime.")
+@click.option("--feature-backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+              help="How the network runs: auto (bf16 where the CPU has it natively, else the fastest fp32 path), fp32 "
+                   "torch, channels-last, bf16 (native-bf16 CPUs only), onnxruntime. metrics.json records it.")
 @click.option("--bootstrap", "rounds", type=click.IntRange(10, 10000), default=100, show_default=True,
               help="Bootstrap rounds behind each interval.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the subsets and resamples.")

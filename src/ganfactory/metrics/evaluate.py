@@ -41,7 +41,7 @@ class EvaluateOptions:
     """How to evaluate: network file (None: the shipped Inception), bootstrap rounds, thresholds, where to write."""
 
     features: Path | None = None
-    backend: str = "torch"
+    backend: str = "auto"  # metrics/loaders.resolve_backend; the precision used goes into metrics.json
     input_size: int | None = None
     rounds: int = 100
     level: float = 0.95
@@ -180,7 +180,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     """The console table: one row per scope (overall, then each class), each figure with its interval."""
     level = int(round(100 * report["overall"].get("fid", {}).get("level", 0.95)))
     lines = [f"network: {report['network']['name']} (sha256 {report['network']['sha256'][:12]}…, "
-             f"{report['network']['backend']})",
+             f"{report['network']['backend']}, {report['network'].get('precision', 'fp32')})",
              f"{'scope':<16} {'n_real':>6} {'n_gen':>6}  " + "  ".join(f"{n:<26}" for n in SCALARS)]
     for scope, figures in [("overall", report["overall"]), *report["per_class"].items()]:
         cells = [_cell(figures.get(name)) for name in SCALARS]

@@ -2,7 +2,8 @@
 
 Paths (`backend`): `torch` (fp32, the reference), `torch-channels-last` (fp32, NHWC memory layout, which
 oneDNN's convolutions often prefer), `torch-bf16` (bf16 autocast, only where the CPU has native bf16; elsewhere
-it is refused because emulated bf16 is slower and less exact) and `onnxruntime` (ONNX files only).
+it is refused because emulated bf16 is slower and less exact), `onnxruntime` (ONNX files, and the shipped
+Inception exported once) and `auto` (see resolve_backend; what `evaluate` uses by default).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ganfactory.output.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "torch-channels-last", "torch-bf16", "onnxruntime")
+BACKENDS = ("auto", "torch", "torch-channels-last", "torch-bf16", "onnxruntime")
 INCEPTION_RANGE = (-1.0, 0.9921875)
 USER_RANGE = (-1.0, 1.0)
 DEFAULT_SIZE = 299
@@ -45,6 +46,8 @@ def load_feature_network(path: Path | None = None, *, backend: str = "torch", in
     """
     if backend not in BACKENDS:
         raise InputError(f"Unknown feature backend '{backend}'; use one of {', '.join(BACKENDS)}.")
+    backend = resolve_backend(backend, inception=path is None,
+                              onnx=path is not None and Path(path).suffix.lower() == ".onnx")
     if path is None and backend == "onnxruntime":
         return _cached_inception_onnx(batch_size=batch_size)
     if path is None:
@@ -62,6 +65,20 @@ def load_feature_network(path: Path | None = None, *, backend: str = "torch", in
                             backend=backend, batch_size=batch_size)
     raise InputError(f"The feature network {path} has the suffix '{path.suffix}'; --features takes a TorchScript "
                      f"file ({', '.join(TORCHSCRIPT_SUFFIXES)}) or an ONNX file (.onnx).")
+
+
+def resolve_backend(backend: str, *, inception: bool = False, onnx: bool = False) -> str:
+    """`auto` -> `torch-bf16` where the CPU has native bf16 (GANFACTORY_CPU_BF16=0 says it has not), else the
+    fastest fp32 path: `onnxruntime` for the shipped Inception (exported to ONNX once, 2.0-2.5x torch fp32 in
+    benchmarks/metrics_speed.py) and for an ONNX file, `torch-channels-last` for a TorchScript file (oneDNN's
+    NHWC convolutions, 1.1-1.5x NCHW). Other names are returned as given."""
+    if backend != "auto":
+        return backend
+    if onnx:
+        return "onnxruntime"
+    if cpu_supports_bf16():
+        return "torch-bf16"
+    return "onnxruntime" if inception else "torch-channels-last"
 
 
 def _torchscript(path: Path, *, name: str, value_range: tuple[float, float], size: int, backend: str,
@@ -90,7 +107,8 @@ def _torchscript(path: Path, *, name: str, value_range: tuple[float, float], siz
         return module(batch)
 
     identity = NetworkIdentity(name=name, sha256=sha256 or file_sha256(path), input_size=size,
-                               input_range=value_range, backend=backend)
+                               input_range=value_range, backend=backend,
+                               precision="bf16" if backend == "torch-bf16" else "fp32")
     return FeatureNetwork(run=run, identity=identity, batch_size=batch_size, channels_last=channels_last)
 
 

@@ -43,17 +43,19 @@ TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".jit")
 
 @dataclass(frozen=True)
 class NetworkIdentity:
-    """What produced a figure: a name, the sha256 of the network file, its input size and pixel convention."""
+    """What produced a figure: a name, the sha256 of the network file, its input size and pixel convention, the
+    path it ran on and that path's arithmetic (`precision`: "fp32", or "bf16" for bf16 autocast)."""
 
     name: str
     sha256: str
     input_size: int
     input_range: tuple[float, float]
     backend: str
+    precision: str = "fp32"
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "sha256": self.sha256, "input_size": self.input_size,
-                "input_range": list(self.input_range), "backend": self.backend}
+                "input_range": list(self.input_range), "backend": self.backend, "precision": self.precision}
 
 
 def find_inception_file() -> Path:
@@ -120,26 +122,34 @@ class FeatureNetwork:
         self.channels_last = channels_last
 
     def prepare(self, images: list[torch.Tensor] | torch.Tensor) -> torch.Tensor:
-        """uint8 [C, H, W] images (sizes may differ) -> float32 [N, 3, S, S] in the network's input range."""
+        """uint8 [C, H, W] images (sizes may differ) -> float32 [N, 3, S, S] in the network's input range, in
+        channels-last memory when the network prefers it. Images of one size are resized together (one call)."""
         low, high = self.identity.input_range
-        out = []
-        for image in images:
-            x = image.float().unsqueeze(0)
+        size = self.identity.input_size
+        batch = torch.empty(len(images), 3, size, size)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for index, image in enumerate(images):
+            by_shape.setdefault(tuple(image.shape), []).append(index)
+        for indices in by_shape.values():
+            x = torch.stack([images[i] for i in indices]).float()
             x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
-            out.append(tf_bilinear_resize(x, self.identity.input_size))
-        batch = torch.cat(out).clamp(0, 255)
+            batch[indices] = tf_bilinear_resize(x, size)
         # (x - 128) / 128 for the Inception's [-1, 0.9921875]; x / 127.5 - 1 for [-1, 1].
-        return batch * ((high - low) / 255.0) + low
+        batch = batch.clamp_(0, 255).mul_((high - low) / 255.0).add_(low)
+        return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
 
     @torch.inference_mode()
     def extract(self, images: list[torch.Tensor] | torch.Tensor) -> np.ndarray:
         """float32 features [N, D] for uint8 images; an empty input gives [0, 0]."""
-        chunks = []
-        for start in range(0, len(images), self.batch_size):
-            batch = self.prepare(images[start:start + self.batch_size])
-            if self.channels_last:
-                batch = batch.contiguous(memory_format=torch.channels_last)
-            chunks.append(_pool(self._run(batch)).float().cpu().numpy())
+        chunks = [self.extract_prepared(self.prepare(images[start:start + self.batch_size]))
+                  for start in range(0, len(images), self.batch_size)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
+
+    @torch.inference_mode()
+    def extract_prepared(self, batch: torch.Tensor) -> np.ndarray:
+        """float32 features [N, D] for a batch from `prepare` (run in `batch_size` pieces)."""
+        chunks = [_pool(self._run(batch[start:start + self.batch_size])).float().cpu().numpy()
+                  for start in range(0, len(batch), self.batch_size)]
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
 
 

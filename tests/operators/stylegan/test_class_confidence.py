@@ -38,7 +38,7 @@ class OffClassSampler:
         self.calls: list[tuple[int, int]] = []
 
     def __call__(self, *, seeds: list[int], class_index: int | None, truncation: float) -> torch.Tensor:
-        self.calls += [(int(class_index), seed) for seed in seeds]
+        self.calls += [(int(class_index), seed) for seed in dict.fromkeys(seeds)]  # without the batch's padding
         looks = [CLASSES[1 - class_index] if seed % 3 == 0 else CLASSES[class_index] for seed in seeds]
         pixels = np.stack([DRAW[look](500 + seed) for look, seed in zip(looks, seeds)])[:, None]
         return torch.from_numpy(pixels).float() / 127.5 - 1

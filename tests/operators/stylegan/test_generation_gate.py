@@ -63,10 +63,12 @@ class CopyingSampler:
 
     def __init__(self, training: Path) -> None:
         self.copies = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(training.iterdir())]
-        self.calls: list[int] = []
+        self.calls: list[int] = []  # the seeds asked for, without the padding that fills a batch to its shape
+        self.shapes: set[int] = set()
 
     def __call__(self, *, seeds: list[int], class_index: int | None, truncation: float) -> torch.Tensor:
-        self.calls += seeds
+        self.calls += list(dict.fromkeys(seeds))  # generate.py pads a batch by repeating its last seed
+        self.shapes.add(len(seeds))
         out = []
         for seed in seeds:
             if seed % 2 == 0:
@@ -99,6 +101,7 @@ def test_copies_of_training_images_are_dropped_counted_and_replaced(training, fe
     assert written == 5 and len(lines) == 5 and len(image_files(out / "Data")) == 5
     assert sorted(line["seed"] for line in lines) == [1, 3, 5, 7, 9]  # every even seed was a copy
     assert gate.dropped == 5 and sampler.calls == list(range(10))  # dropped, counted, never generated twice
+    assert sampler.shapes == {4}  # every batch padded to the plan's batch size: one kernel shape
     for line in lines:
         nearest = line["nearest"]
         assert nearest["cosine"] < 0.999 and Path(nearest["source"]).parent == training

@@ -21,7 +21,8 @@ from ganfactory.operators.stylegan.models import synthesize
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.sampling import image_seed
 from ganfactory.output.atomic import atomic_write_json
-from ganfactory.output.images import save_image, to_uint8
+from ganfactory.output.batch_writer import BatchWriter
+from ganfactory.output.images import to_uint8
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import ManifestWriter, class_annotation, is_current, make_entry, stable_id
 from ganfactory.output.shards import Shard, fingerprint, finish_shard, start_shard
@@ -168,38 +169,52 @@ def _generate_class(sampler: ImageSampler, *, job: _ClassJob, run: RunFolder, pl
                     manifest: ManifestWriter, provenance: dict[str, Any], filters: Filters,
                     stop: StopRequest | None, written_before: int) -> None:
     """Walk the seeds of one class in order until `job.count` images are there: files already made as asked
-    count, the rest are generated a batch at a time (never more than still needed, so nothing is overshot)."""
+    count, the rest are generated a batch at a time (never more than still needed, so nothing is overshot), and
+    each batch's files are written on a worker thread while the next batch is generated."""
     limit = job.indices * DRAW_FACTOR + DRAW_EXTRA if filters.drops else job.indices
     dropped_before = filters.gate.dropped if filters.gate is not None else 0
     index = 0
-    while job.accepted < job.count and index < limit:
-        seeds: list[int] = []
-        while len(seeds) < plan.batch_size and job.accepted + len(seeds) < job.count and index < limit:
-            seed = image_seed(plan.seed, index)
-            index += 1
-            if not plan.owns(index - 1):  # another shard's seed
+    with BatchWriter(manifest, image_format=plan.image_format) as writer:
+        while job.accepted < job.count and index < limit:
+            seeds: list[int] = []
+            while len(seeds) < plan.batch_size and job.accepted + len(seeds) < job.count and index < limit:
+                seed = image_seed(plan.seed, index)
+                index += 1
+                if not plan.owns(index - 1):  # another shard's seed
+                    continue
+                if _is_done(run, manifest, job, plan, provenance, seed, filters):
+                    job.accepted += 1
+                else:
+                    seeds.append(seed)
+            if not seeds:
                 continue
-            if _is_done(run, manifest, job, plan, provenance, seed, filters):
+            if stop is not None:
+                stop.raise_if_set(f"writing {written_before + job.written} images into {run.data_dir}")
+            images = _synthesize_fixed(sampler, seeds, job.class_index, plan)
+            files, entries = [], []
+            for seed, image, (record, confident) in zip(seeds, images, _verdicts(images, job, filters)):
+                if (record is not None and not record.kept) or (confident is not None and not confident.kept):
+                    job.unconfident += record is None or record.kept  # dropped by the confidence filter alone
+                    _discard(run, manifest, job, plan, seed)
+                    continue
+                path = _path(run, job, plan, seed)
+                files.append((image, path))
+                entries.append(_entry(run, path, seed=seed, job=job, plan=plan, provenance=provenance,
+                                      filters=filters, record=record, confident=confident))
                 job.accepted += 1
-            else:
-                seeds.append(seed)
-        if not seeds:
-            continue
-        if stop is not None:
-            stop.raise_if_set(f"writing {written_before + job.written} images into {run.data_dir}")
-        images = to_uint8(sampler(seeds=seeds, class_index=job.class_index, truncation=plan.truncation))
-        for seed, image, (record, confident) in zip(seeds, images, _verdicts(images, job, filters)):
-            if (record is not None and not record.kept) or (confident is not None and not confident.kept):
-                job.unconfident += record is None or record.kept  # dropped by the confidence filter alone
-                _discard(run, manifest, job, plan, seed)
-                continue
-            _write_one(run, manifest, image, seed=seed, job=job, plan=plan, provenance=provenance, filters=filters,
-                       record=record, confident=confident)
-            job.accepted += 1
-            job.written += 1
-        manifest.flush()  # replaced lines follow their files batch by batch
+                job.written += 1
+            writer.submit(files, entries)  # replaced lines follow their files batch by batch
     job.draws = index
     _report_class(job, run, filters, dropped=(filters.gate.dropped - dropped_before) if filters.gate else 0)
+
+
+def _synthesize_fixed(sampler: ImageSampler, seeds: list[int], class_index: int | None,
+                      plan: GenerationPlan) -> torch.Tensor:
+    """uint8 [len(seeds), C, H, W]: the batch is padded to `plan.batch_size` (repeating the last seed), so every
+    image goes through kernels of one batch shape and a seed gives the same bytes whatever its batch, count,
+    shard or resume point (another shape may take another kernel whose float sums round differently)."""
+    padded = seeds + [seeds[-1]] * (plan.batch_size - len(seeds))
+    return to_uint8(sampler(seeds=padded, class_index=class_index, truncation=plan.truncation)[:len(seeds)])
 
 
 def _verdicts(images: torch.Tensor, job: _ClassJob,
@@ -253,19 +268,19 @@ def _discard(run: RunFolder, manifest: ManifestWriter, job: _ClassJob, plan: Gen
     manifest.remove(stable_id("stylegan", path.relative_to(run.root)))
 
 
-def _write_one(run: RunFolder, manifest: ManifestWriter, image: torch.Tensor, *, seed: int, job: _ClassJob,
-               plan: GenerationPlan, provenance: dict[str, Any], filters: Filters,
-               record: NearestRecord | None, confident: ConfidenceRecord | None) -> None:
-    path = save_image(image, _path(run, job, plan, seed), image_format=plan.image_format)
+def _entry(run: RunFolder, path: Path, *, seed: int, job: _ClassJob, plan: GenerationPlan,
+           provenance: dict[str, Any], filters: Filters, record: NearestRecord | None,
+           confident: ConfidenceRecord | None) -> dict[str, Any]:
+    """The manifest line of the image `path` will hold."""
     extra: dict[str, Any] = {}
     if filters.gate is not None and record is not None:
         extra.update(memorisation_gate=filters.gate.identity, nearest=record.as_dict())
     if filters.confidence is not None and confident is not None:
         extra.update(confidence_filter=filters.confidence.identity, class_confidence=confident.as_dict())
-    manifest.put(make_entry(
+    return make_entry(
         entry_id=stable_id("stylegan", path.relative_to(run.root)), source=path.resolve(),
         annotations=[class_annotation(job.class_name)], operator="stylegan", seed=seed,
-        class_index=job.class_index, truncation=plan.truncation, **provenance, **extra))
+        class_index=job.class_index, truncation=plan.truncation, **provenance, **extra)
 
 
 def _record_summary(run: RunFolder, plan: GenerationPlan, jobs: list[_ClassJob], filters: Filters) -> None:
