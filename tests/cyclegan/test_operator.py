@@ -14,7 +14,9 @@ from PIL import Image
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_checkpoint
 from ganfactory.engine.loop import TrainingInterrupted
+from ganfactory.engine.precision import FP32
 from ganfactory.export.cli import export_run
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.operator import run_cyclegan
 from ganfactory.operators.cyclegan.training import CycleGANTrainable, build_generator
 
@@ -37,8 +39,8 @@ def trained(domains, tmp_path_factory):
 def test_training_steps_lower_the_cycle_loss(domains):
     config = tiny_config(g_learning_rate=2e-3, d_learning_rate=2e-3, max_epoch=100)
     source, target = (load_image_folder(folder, resolution=config.load_hw(), mode="crop") for folder in domains)
-    trainable = CycleGANTrainable(config=config, source=source, target=target, device=torch.device("cpu"),
-                                  precision="fp32")
+    trainable = CycleGANTrainable(hparams=CycleGANTraining.from_config(config), source=source, target=target,
+                                  device=torch.device("cpu"), precision=FP32)
     cycle = [trainable.train_step()["loss/cycle_A"] for _ in range(30)]
     assert mean(cycle[-5:]) < 0.6 * mean(cycle[:5]), cycle
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from ganfactory.engine.precision import FP32
 from ganfactory.nn.diffaugment import color, cutout, diff_augment, translation
 from ganfactory.operators.stylegan import loss as losses
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import preset_for
 
 from .conftest import tiny_config
@@ -78,8 +80,8 @@ def test_a_training_step_applies_diffaugment_and_lecam_when_asked(monkeypatch, t
     images = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8)
     data = ImageFolderData(images=images, labels=torch.arange(8) % 2, class_names=["a", "b"], conditional=True,
                            files=[])
-    t = training.StyleGANTrainable(config=config, preset=preset, data=data, device=torch.device("cpu"),
-                                   precision="fp32")
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset, data=data,
+                                   device=torch.device("cpu"), precision=FP32)
     stats = [t.train_step() for _ in range(3)]
     assert len(calls) >= 3 * 3  # G's fakes, D's fakes and D's reals every step
     assert all("loss/D_lecam" in s for s in stats) and t.lecam.real is not None
@@ -94,8 +96,8 @@ def test_the_class_mismatch_term_scores_real_images_under_wrong_labels(monkeypat
     images = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8)
     data = ImageFolderData(images=images, labels=torch.arange(8) % 2, class_names=["a", "b"], conditional=True,
                            files=[])
-    t = training.StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                   precision="fp32")
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config),
+                                   data=data, device=torch.device("cpu"), precision=FP32)
     c = torch.tensor([0, 1, 0, 1])
     assert torch.all(t._wrong_labels(c) != c)
     img = torch.randn(4, 3, 16, 16)
