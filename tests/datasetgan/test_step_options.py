@@ -14,7 +14,8 @@ from ganfactory.operators.datasetgan.sample import sample_for_annotation
 
 
 def _flags(help_text: str) -> set[str]:
-    return set(re.findall(r"--([a-z][a-z-]*)", help_text)) - {"help"}
+    """The options a --help lists, but --help and --config FILE (the same options from a file): every command's."""
+    return set(re.findall(r"--([a-z][a-z-]*)", help_text)) - {"help", "config"}
 
 
 class _Recording:
