@@ -67,6 +67,25 @@ def test_bf16_autocasts_and_an_export_computes_in_fp32_whatever_the_run() -> Non
     assert precision_for_model(Path("model/network-000010.pt"), bf16) is bf16
 
 
+@pytest.mark.precision
+def test_bf16_is_native_only_with_the_cpu_flags_for_it_not_where_onednn_emulates_it(monkeypatch, tmp_path) -> None:
+    """An AVX-512 CPU without avx512_bf16 (Ice Lake) emulates bf16 at a quarter of its fp32 speed, though oneDNN's
+    check says yes there: `auto` must stay fp32 on it."""
+    import ganfactory.engine.precision as precision
+
+    monkeypatch.delenv(CPU_BF16_ENV, raising=False)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    cpuinfo = tmp_path / "cpuinfo"
+    monkeypatch.setattr(precision, "_CPUINFO", str(cpuinfo))
+    cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512bw avx512_vnni\n")
+    assert not cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")) == FP32
+    for flag in ("avx512_bf16", "amx_bf16"):
+        cpuinfo.write_text(f"processor : 0\nflags : fpu avx2 avx512f {flag}\n")
+        assert cpu_supports_bf16() and resolve_precision("auto", torch.device("cpu")).name == "bf16"
+    cpuinfo.unlink()  # no /proc/cpuinfo (not Linux): oneDNN's check decides
+    assert cpu_supports_bf16()
+
+
 def test_a_spec_is_checked_when_made_and_when_registered() -> None:
     parts: dict[str, Any] = dict(summary="s", config=RunOptions, inputs="folder", plan=lambda env: None,
                                  generate=lambda env, trainables, provenance: 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from ganfactory.engine.precision import FP32
@@ -123,3 +125,52 @@ def test_the_small_preset_uses_lecam_and_leaves_diffaugment_as_an_option():
     small, paper = resolve_preset("small", 32), resolve_preset("stylegan2", 32)
     assert (small.lecam_weight, small.diffaugment) == (0.1, False)
     assert (paper.lecam_weight, paper.diffaugment) == (0.0, False)
+
+
+def test_the_dual_projection_scores_every_class_with_the_projection_head_and_trains_d_and_g_on_them():
+    import ganfactory.operators.stylegan.training as training
+    from ganfactory.data.dataset import ImageFolderData
+
+    config = tiny_config(dual_projection=1.0, class_mismatch=1.0)
+    images = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8)
+    data = ImageFolderData(images=images, labels=torch.arange(8) % 2, class_names=["a", "b"], conditional=True,
+                           files=[])
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config),
+                                   data=data, device=torch.device("cpu"), precision=FP32)
+    img, c = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 1, 0])
+    logits, scores = t.D.forward_with_class_scores(img, c)
+    assert scores.shape == (4, 2)
+    # the score of class k is D's projection logit for (img, k): the classifier and the projection are one head
+    assert torch.allclose(logits, t.D(img, c), atol=1e-5)
+    assert torch.allclose(scores[:, :1], t.D(img, torch.zeros(4, dtype=torch.long)), atol=1e-5)
+    assert torch.allclose(scores[:, 1:], t.D(img, torch.ones(4, dtype=torch.long)), atol=1e-5)
+    confident = torch.tensor([[20.0, -20.0], [-20.0, 20.0]])
+    assert losses.dual_projection_loss(confident, torch.tensor([0, 1])) < 1e-6
+    assert losses.dual_projection_loss(confident, torch.tensor([1, 0])) > 30
+    d_before = [p.detach().clone() for p in t.D.mapping.parameters()]
+    stats = {}
+    for _ in range(2):
+        stats.update(t.train_step())
+    assert {"loss/G_class", "loss/D_class", "loss/D_mismatch"} <= set(stats)
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, t.D.mapping.parameters()))
+
+
+def test_noise_above_the_noise_resolution_stays_out_of_training_and_so_out_of_generation():
+    import ganfactory.operators.stylegan.training as training
+    from ganfactory.data.dataset import ImageFolderData
+
+    config = tiny_config()
+    preset = dataclasses.replace(preset_for(config), noise_max_resolution=8)
+    data = ImageFolderData(images=torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8),
+                           labels=torch.zeros(8, dtype=torch.long), class_names=["a"], conditional=False, files=[])
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset, data=data,
+                                   device=torch.device("cpu"), precision=FP32)
+    for _ in range(3):
+        t.train_step()
+    strengths = {name: float(p) for name, p in t.G.named_parameters() if name.endswith("noise_strength")}
+    top = {name: s for name, s in strengths.items() if "blocks.2." in name}  # blocks 4, 8, 16 px
+    assert top and all(s == 0.0 for s in top.values()), strengths
+    assert any(s != 0.0 for name, s in strengths.items() if name not in top), strengths
+    ws = t.G.mapping(torch.randn(2, t.G.z_dim), None)
+    assert torch.equal(t.G.synthesis(ws, noise_mode="const"), t.G.synthesis(ws, noise_mode="const",
+                                                                             noise_max_resolution=8))

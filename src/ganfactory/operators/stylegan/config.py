@@ -93,6 +93,10 @@ class StyleGANConfig(RunOptions, GenerationChoices):
                                          "each real image with a wrong label and learns to call that pair fake, so "
                                          "it tells the classes apart early. Default: the preset's (3 in 'small', 0 in "
                                          "the paper's presets); 0 turns it off.")
+    dual_projection: float | None = Field(None, ge=0, description="Weight of the dual projection's class term (Han "
+                                          "et al. 2021, P2GAN): D's projection head is also trained as a classifier "
+                                          "of the real images, and G is trained to make images it classifies as "
+                                          "their class. Default: the preset's; 0 turns it off.")
     class_grouped_mbstd: bool = Field(False, description="Draw conditional batches so that each minibatch-std group "
                                       "holds one class, so the discriminator sees how varied each class is (with mixed "
                                       "classes a generator that makes one image per class looks varied to it). On real "

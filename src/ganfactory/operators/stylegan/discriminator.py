@@ -109,18 +109,27 @@ class DiscriminatorEpilogue(nn.Module):
         self.out_unconditional = EqualizedLinear(in_channels, 1) if unconditional_head else None
 
     def forward(self, x: Tensor, cmap: Tensor | None) -> Tensor:
+        return self.forward_with_embedding(x, cmap)[0]
+
+    def forward_with_embedding(self, x: Tensor, cmap: Tensor | None) -> tuple[Tensor, Tensor]:
+        """(logits as `forward` gives them, the image's embedding [B, cmap_dim] that the projection scores
+        against the label embedding cmap [B, cmap_dim]; with cmap None the embedding is the [B, 1] logit)."""
         with full_precision_scope(x, enabled=True):
             x = x.float()
             if self.mbstd is not None:
                 x = self.mbstd(x)
             x = self.conv(x)
             features = self.fc(x.flatten(1))
-            x = self.out(features)
-            if cmap is not None:
-                x = (x * cmap).sum(dim=1, keepdim=True) * (1.0 / math.sqrt(self.cmap_dim))
+            embedding = self.out(features)
+            x = embedding if cmap is None else self.project(embedding, cmap)
             if self.out_unconditional is not None:
                 x = torch.cat([self.out_unconditional(features), x], dim=1)
-        return x
+        return x, embedding
+
+    def project(self, embedding: Tensor, cmap: Tensor) -> Tensor:
+        """Projection logits <embedding_i, cmap_j> / sqrt(cmap_dim): [B, 1] for one label per image
+        (cmap [B, cmap_dim]); class_scores uses the same scale for every class at once."""
+        return (embedding * cmap).sum(dim=1, keepdim=True) * (1.0 / math.sqrt(self.cmap_dim))
 
 
 class Discriminator(nn.Module):
@@ -189,6 +198,20 @@ class Discriminator(nn.Module):
         x = self._features(img, c)
         check_labels(other, num_classes=self.num_classes, batch=img.shape[0])
         return self.epilogue(x, self._cmap(c)), self.epilogue(x, self._cmap(other))
+
+    def forward_with_class_scores(self, img: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+        """(D(img, c) [B, 1] or [B, 2], class scores [B, num_classes]) from one pass through the blocks.
+
+        The class scores are the projection logits of the image against every class's label embedding, so a
+        softmax over them is a classifier that shares D's projection head (the dual projection of Han et al.
+        2021, P2GAN); the score of class c equals D's projection logit for (img, c).
+        """
+        x = self._features(img, c)
+        logits, embedding = self.epilogue.forward_with_embedding(x, self._cmap(c))
+        assert self.mapping is not None, "class scores need a conditional discriminator"
+        every_class = torch.arange(self.num_classes, device=img.device)
+        class_maps = self.mapping(None, every_class)  # [num_classes, cmap_dim]
+        return logits, embedding.float() @ class_maps.float().T * (1.0 / math.sqrt(self.cmap_dim))
 
     def _cmap(self, c: Tensor | None) -> Tensor | None:
         return None if self.mapping is None else self.mapping(None, c)

@@ -45,6 +45,15 @@ def class_mismatch_loss(wrong_logits: Tensor) -> Tensor:
     return F.softplus(wrong_logits.float()[:, -1]).mean()
 
 
+def dual_projection_loss(class_scores: Tensor, labels: Tensor) -> Tensor:
+    """Cross-entropy of D's class scores ([B, num_classes], Discriminator.forward_with_class_scores) against the
+    labels ([B] integers): the classification term of the dual projection discriminator (Han et al. 2021,
+    P2GAN). D takes it on real images, so its projection head learns the classes as a classifier does, from the
+    first step; G takes it on its own images, so it is told which class each image should show before its images
+    are good enough for D's real/fake output to say so."""
+    return F.cross_entropy(class_scores.float(), labels.long())
+
+
 def realness_logits(logits: Tensor) -> Tensor:
     """[B] logits that ADA's r_t and R1 read: the only column, or a transitional D's unconditional one (the
     transitional reference regularises and measures that output)."""

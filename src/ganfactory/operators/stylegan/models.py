@@ -34,7 +34,8 @@ def preset_for(config: StyleGANConfig, *, device_type: str | None = None) -> Sty
                                  "mapping_layers": config.map_layers, "conditioning": config.conditioning,
                                  "t_start_kimg": config.t_start_kimg, "t_end_kimg": config.t_end_kimg,
                                  "mode_seeking_weight": config.mode_seeking, "diffaugment": config.diffaugment,
-                                 "lecam_weight": config.lecam, "class_mismatch_weight": config.class_mismatch}
+                                 "lecam_weight": config.lecam, "class_mismatch_weight": config.class_mismatch,
+                                 "dual_projection_weight": config.dual_projection}
     preset = dataclasses.replace(preset, **{k: v for k, v in overrides.items() if v is not None})
     return dataclasses.replace(preset, t_end_kimg=max(preset.t_end_kimg, preset.t_start_kimg))
 

@@ -453,7 +453,10 @@ class SynthesisNetwork(nn.Module):
         # The toRGB of one block shares its w with the first conv of the next block.
         self.num_ws = sum(b.num_conv for b in blocks) + blocks[-1].num_torgb
 
-    def forward(self, ws: Tensor, noise_mode: str = "random") -> Tensor:
+    def forward(self, ws: Tensor, noise_mode: str = "random", *, noise_max_resolution: int | None = None) -> Tensor:
+        """noise_max_resolution: blocks above this resolution get no per-pixel noise (as noise_mode "none");
+        None: every block follows noise_mode. Training uses it to keep noise out of the top layers, whose noise
+        strengths then stay 0, so generation is unchanged by the noise mode there."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1] != self.num_ws:
@@ -463,7 +466,8 @@ class SynthesisNetwork(nn.Module):
         index = 0
         for block in cast(list[SynthesisBlock], self.blocks):
             block_ws = w_list[index : index + block.num_conv + block.num_torgb]
-            x, img = block(x, img, block_ws, noise_mode=noise_mode)
+            quiet = noise_max_resolution is not None and block.resolution > noise_max_resolution
+            x, img = block(x, img, block_ws, noise_mode="none" if quiet else noise_mode)
             index += block.num_conv
         assert img is not None  # the 4x4 block always writes an image
         return img

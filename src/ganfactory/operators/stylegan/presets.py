@@ -71,6 +71,12 @@ class StyleGANPreset:
     # Weight of the class-mismatch term: D also scores real images under a wrong label and is trained to call that
     # pair fake (the matching-aware loss of Reed et al. 2016 / StackGAN's wrong pairs, on D's projection head).
     class_mismatch_weight: float = 0.0
+    # Weight of the dual projection's classification term (Han et al. 2021, P2GAN): cross-entropy of D's projection
+    # scores over all classes, on real images for D and on generated images for G; 0: off.
+    dual_projection_weight: float = 0.0
+    # Highest resolution whose layers get G's per-pixel noise in training (StyleGAN's stochastic detail); None:
+    # every layer (the paper), 0: none. Layers above it keep noise strength 0, so generation ignores their noise.
+    noise_max_resolution: int | None = None
 
 
 def _auto_batch(resolution: int) -> int:

@@ -193,7 +193,7 @@ class StyleGANTrainable(Trainable):
                   update_emas: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         ws = losses.mix_styles(self.G, z, c, prob=self.preset.style_mixing_prob, update_emas=update_emas,
                                generator=self.noise_rng)
-        return self.G.synthesis(ws, noise_mode="random"), ws
+        return self.G.synthesis(ws, noise_mode="random", noise_max_resolution=self.preset.noise_max_resolution), ws
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         if self.preset.diffaugment:  # before ADA's pipeline: both see every image D sees, real and fake alike
@@ -208,10 +208,19 @@ class StyleGANTrainable(Trainable):
         if weight > 0 and c is not None:  # pairs (i, i + half) share a class for the mode-seeking term
             half = len(c) // 2
             c = torch.cat([c[:half], c[:half], c[2 * half:]])
+        dual = self._dual_projection_weight(c)
         with self.precision.autocast():
             fake, _ = self._generate(z, c, update_emas=True)  # the G step tracks w_avg for truncation
-            loss = losses.g_nonsaturating_loss(self.D(self._augment(fake), c), transition=self.transition)
+            if dual > 0 and c is not None:
+                fake_logits, class_scores = self.D.forward_with_class_scores(self._augment(fake), c)
+            else:
+                fake_logits = self.D(self._augment(fake), c)
+            loss = losses.g_nonsaturating_loss(fake_logits, transition=self.transition)
             stats = {"loss/G": loss.item()}
+            if dual > 0 and c is not None:
+                classified = losses.dual_projection_loss(class_scores, c)
+                loss = loss + dual * classified
+                stats["loss/G_class"] = classified.item()
             if weight > 0:
                 seeking = losses.mode_seeking_penalty(fake, z)
                 loss = loss + weight * seeking
@@ -238,7 +247,12 @@ class StyleGANTrainable(Trainable):
                 fake, _ = self._generate(z, c_fake)
             fake_logits = self.D(self._augment(fake), c_fake)
             mismatch = self.preset.class_mismatch_weight if c_real is not None and self.num_classes > 1 else 0.0
-            if mismatch > 0 and c_real is not None:
+            dual = self._dual_projection_weight(c_real)
+            if dual > 0 and c_real is not None:
+                # the class scores hold the wrong labels' logits too, so the mismatch term needs no second pass
+                real_logits, class_scores = self.D.forward_with_class_scores(self._augment(real), c_real)
+                wrong_logits = class_scores.gather(1, self._wrong_labels(c_real)[:, None])
+            elif mismatch > 0 and c_real is not None:
                 real_logits, wrong_logits = self.D.forward_with_other_labels(self._augment(real), c_real,
                                                                               self._wrong_labels(c_real))
             else:
@@ -249,6 +263,10 @@ class StyleGANTrainable(Trainable):
             wrong = losses.class_mismatch_loss(wrong_logits)
             loss = loss + mismatch * wrong
             stats["loss/D_mismatch"] = wrong.item()
+        if dual > 0 and c_real is not None:
+            classified = losses.dual_projection_loss(class_scores, c_real)
+            loss = loss + dual * classified
+            stats["loss/D_class"] = classified.item()
         if "_penalty" in stats:
             loss = loss + self.preset.lecam_weight * stats.pop("_penalty")
         self._step(loss, self.D, self.opt_D)
@@ -256,6 +274,10 @@ class StyleGANTrainable(Trainable):
         self.ada.accumulate(gather_cat(real_scores, self.context))  # p stays equal on every rank
         return {"loss/D": loss.item(), "D/real": real_scores.mean().item(),
                 "D/fake": losses.realness_logits(fake_logits.detach()).mean().item(), **stats}
+
+    def _dual_projection_weight(self, c: torch.Tensor | None) -> float:
+        """The dual projection's weight for this batch: 0 without labels or with one class."""
+        return self.preset.dual_projection_weight if c is not None and self.num_classes > 1 else 0.0
 
     def _wrong_labels(self, c: torch.Tensor) -> torch.Tensor:
         """A label other than c for every sample, uniform over the other classes."""
