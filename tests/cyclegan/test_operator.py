@@ -16,9 +16,10 @@ from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_che
 from ganfactory.engine.loop import TrainingInterrupted
 from ganfactory.engine.precision import FP32
 from ganfactory.export.cli import export_run
+from ganfactory.operators.cyclegan.architecture import CycleGANArchitecture
 from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.operator import run_cyclegan
-from ganfactory.operators.cyclegan.training import CycleGANTrainable, build_generator
+from ganfactory.operators.cyclegan.training import CycleGANTrainable
 
 from .conftest import image_files, manifest_lines, stop_after_steps, tiny_config, tree_digest
 
@@ -117,7 +118,7 @@ def test_onnx_export_matches_torch_at_dynamic_sizes(trained):
     result, _ = trained
     path = export_run(result.run.root)
     state = load_checkpoint(result.checkpoint)["operator"]
-    G = build_generator(tiny_config()).eval()
+    G = CycleGANArchitecture.from_config(tiny_config()).generator().eval()
     G.load_state_dict(state["G_AB"])
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for shape in ((1, 3, 16, 32), (3, 3, 32, 48)):
