@@ -37,7 +37,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ganfactory.data.dataset import load_image_folder
+from ganfactory.engine.precision import FP32
 from ganfactory.operators.cyclegan.config import CycleGANConfig
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.training import CycleGANTrainable
 from ganfactory.output.images import save_grid
 
@@ -153,8 +155,8 @@ def train(root: Path, out: Path, *, size: int, epochs: int, lr: float, batch: in
                             input_skip=input_skip, lambda_identity=lambda_identity,
                             lambda_cycle=lambda_cycle, skip_mode=skip_mode)
     domains = [load_image_folder(root / d, resolution=config.load_hw(), mode="crop") for d in ("A", "B")]
-    trainable = CycleGANTrainable(config=config, source=domains[0], target=domains[1], device=torch.device(device),
-                                  precision="fp32")
+    trainable = CycleGANTrainable(hparams=CycleGANTraining.from_config(config), source=domains[0], target=domains[1],
+                                  device=torch.device(device), precision=FP32)
     step = _reference_step(trainable, config) if reference else trainable.train_step
     a, b = (x.to(device) for x in _heldout(root, size))
     out.mkdir(parents=True, exist_ok=True)

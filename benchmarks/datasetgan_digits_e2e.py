@@ -26,7 +26,7 @@ from ganfactory.engine.checkpoint import resolve_checkpoint_path
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.precision import resolve_device
 from ganfactory.operators.datasetgan.classes import template_classes, write_classes
-from ganfactory.operators.datasetgan.config import DatasetGANConfig, SegmentationEvalConfig
+from ganfactory.operators.datasetgan.config import DatasetGANConfig, SampleOptions, SegmentationEvalConfig
 from ganfactory.operators.datasetgan.evaluate import evaluate_segmentation, format_report
 from ganfactory.operators.datasetgan.generator import load_generator, read_latents
 from ganfactory.operators.datasetgan.layout import annotation_folder
@@ -101,8 +101,8 @@ def main() -> None:
     torch.set_num_threads(1)
     device = resolve_device("cpu")
     out, holdout = args.work / "out", args.work / "holdout"
-    sample_for_annotation(args.run, out, DatasetGANConfig(num=args.annotated, seed=0, device="cpu"), device=device)
-    sample_for_annotation(args.run, holdout, DatasetGANConfig(num=16, seed=5000, device="cpu"), device=device)
+    sample_for_annotation(args.run, out, SampleOptions(num=args.annotated, seed=0, device="cpu"), device=device)
+    sample_for_annotation(args.run, holdout, SampleOptions(num=16, seed=5000, device="cpu"), device=device)
     classes = DIGITS if args.labels == "digit" else FOREGROUND
     annotate(out, classes)
     annotate(holdout, classes)

@@ -16,7 +16,9 @@ import torch
 
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.demo import write_lfw_subset
+from ganfactory.engine.precision import FP32
 from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import preset_for
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 
@@ -28,8 +30,8 @@ def cpu_seconds_per_kimg(data: Path, *, resolution: int, cmax: int, steps: int) 
     config = StyleGANConfig(resolution=resolution, cfg="small", cmax=cmax, batch_size=16, mirror=True,
                             device="cpu", precision="fp32")
     images = load_image_folder(data, resolution=resolution, channels=1)
-    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=images,
-                                  device=torch.device("cpu"), precision="fp32")
+    trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config),
+                                  data=images, device=torch.device("cpu"), precision=FP32)
     for _ in range(2):  # warm-up (first calls allocate)
         trainable.train_step()
     start, seen = time.process_time(), trainable.done

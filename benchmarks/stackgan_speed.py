@@ -11,14 +11,17 @@ for a quick look. Wall-clock figures on a shared machine are pessimistic; the lo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
 import numpy as np
 import torch
 
+from ganfactory.engine.precision import FP32
+from ganfactory.operators.stackgan.architecture import StackGANArchitecture
 from ganfactory.operators.stackgan.config import StackGANConfig
-from ganfactory.operators.stackgan.models import architecture
+from ganfactory.operators.stackgan.hparams import StackGANTraining
 from ganfactory.operators.stackgan.training import Stage1Trainable, Stage2Trainable, StageData
 
 
@@ -52,12 +55,12 @@ def main() -> None:
     config = StackGANConfig(stage1_resolution=args.stage1_resolution, resolution=args.resolution, gf=args.gf,
                             df=args.df, res_blocks=args.res_blocks, batch_size=args.batch)
     dim, device = 384, torch.device("cpu")
-    common = dict(config=config, device=device, class_names=[])
-    arch = architecture(config, stage="stage1", embedding_dim=dim, encoder="")
+    common = dict(hparams=StackGANTraining.from_config(config), device=device, class_names=[], precision=FP32)
+    arch = StackGANArchitecture.from_config(config, stage="stage1", embedding_dim=dim, encoder="")
     stage1 = Stage1Trainable(data=_data(args.batch * 2, args.stage1_resolution, dim), arch=arch, **common)
     rate1 = _rate(stage1, args.steps)
     stage2 = Stage2Trainable(stage1=stage1.G, data=_data(args.batch * 2, args.resolution, dim),
-                             arch={**arch, "stage": "stage2"}, **common)
+                             arch=dataclasses.replace(arch, stage="stage2"), **common)
     rate2 = _rate(stage2, args.steps)
     print(f"fp32, batch {args.batch}, gf {args.gf}, df {args.df}, res blocks {args.res_blocks}, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.1f}")

@@ -35,12 +35,14 @@ import torch
 from PIL import Image
 
 from ganfactory.data.dataset import ImageFolderData
+from ganfactory.engine.precision import resolve_precision
 from ganfactory.metrics.classifier import classification_accuracy_score, score_classifier, train_classifier
 from ganfactory.metrics.diversity import relative_diversity, summarize
 from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, preset_for, synthesize
-from ganfactory.operators.stylegan.training import StyleGANTrainable
 from ganfactory.operators.stylegan.sampling import z_batch
+from ganfactory.operators.stylegan.training import StyleGANTrainable
 from ganfactory.output.images import save_grid
 
 PER_CLASS = 100
@@ -181,8 +183,9 @@ def train_run(args: argparse.Namespace, data: tuple[torch.Tensor, ...], classifi
         preset = dataclasses.replace(preset, mbstd_group_size=args.mbstd_group)
     torch.manual_seed(config.seed * 1000003)
     folder = ImageFolderData(images=train_x, labels=train_y, class_names=CLASS_NAMES, conditional=True, files=[])
-    t = StyleGANTrainable(config=config, preset=preset, data=folder, device=torch.device(args.device),
-                          precision=args.precision)
+    device = torch.device(args.device)
+    t = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset, data=folder, device=device,
+                          precision=resolve_precision(args.precision, device))
     probe = Probe(t, train_x, train_y, classifier)
     print(f"# cfg={args.cfg} batch={preset.batch_size} gamma={preset.gamma:g} mbstd={preset.mbstd_group_size} "
           f"ema_kimg={preset.ema_kimg:g} lr={preset.lr:g} ada_kimg={t.ada.ada_kimg:g} map={preset.mapping_layers} "

@@ -41,11 +41,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stylegan_suite_data import LOADERS  # noqa: E402
 
 from ganfactory.data.dataset import ImageFolderData  # noqa: E402
-from ganfactory.metrics.classifier import (classification_accuracy_score, predict_classes, score_classifier,  # noqa: E402
-                                           train_classifier)
+from ganfactory.engine.precision import Precision
+from ganfactory.metrics.classifier import (  # noqa: E402
+    classification_accuracy_score,
+    score_classifier,
+    train_classifier,
+)
 from ganfactory.metrics.diversity import pairwise_diversity, relative_diversity, summarize  # noqa: E402
 from ganfactory.metrics.kid import kid_estimate  # noqa: E402
 from ganfactory.operators.stylegan.config import StyleGANConfig  # noqa: E402
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, preset_for, synthesize  # noqa: E402
 from ganfactory.operators.stylegan.training import StyleGANTrainable  # noqa: E402
 from ganfactory.output.images import save_grid  # noqa: E402
@@ -160,11 +165,11 @@ def build_trainable(args, split) -> StyleGANTrainable:
     preset = dataclasses.replace(preset_for(config, device_type="cpu"), **_pairs(args.set))
     torch.manual_seed(config.seed * 1000003)
     data = ImageFolderData(images=train_x, labels=train_y, class_names=names, conditional=True, files=[])
-    return StyleGANTrainable(config=config, preset=preset, data=data, device=torch.device("cpu"),
-                             precision=_precision(args.precision))
+    return StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset, data=data,
+                             device=torch.device("cpu"), precision=_precision(args.precision))
 
 
-def _precision(name: str) -> str:
+def _precision(name: str) -> Precision:
     from ganfactory.engine.precision import resolve_precision
 
     return resolve_precision(name, torch.device("cpu"))

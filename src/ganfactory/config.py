@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -17,6 +17,11 @@ from ganfactory.errors import ConfigError
 from ganfactory.output.shards import Shard
 
 ConfigT = TypeVar("ConfigT", bound="OperatorConfig")
+
+# What --precision accepts: the one declaration of the names (engine.precision resolves "auto" to one of the others).
+PrecisionChoice = Literal["auto", "fp32", "bf16", "fp16"]
+PRECISION_CHOICES: tuple[str, ...] = get_args(PrecisionChoice)
+PRECISION_HELP = "auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32."
 
 
 class OperatorConfig(BaseModel):
@@ -53,8 +58,7 @@ class RunOptions(OperatorConfig):
     do_validation: bool = Field(True, description="Check the input images first and write a report.")
     seed: int = Field(0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")
+    precision: PrecisionChoice = Field("auto", description=PRECISION_HELP)
     keep_checkpoints: int = Field(3, ge=1)
     use_checkpoint: Literal["best", "latest"] = Field(
         "best", description="Generate with the checkpoint of the best training metric (when one was kept) or the "

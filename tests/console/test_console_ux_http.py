@@ -165,7 +165,8 @@ def test_each_step_of_an_operator_with_steps_has_its_own_form(client, runs_dir, 
     fields, and a posted step is queued as `datasetgan STEP ...`."""
     sample = client.get("/jobs/form?operator=datasetgan").text
     assert '<select name="step"' in sample and '<option value="sample" selected>' in sample
-    assert 'name="run"' in sample and 'name="members"' in sample and 'name="predict"' not in sample
+    assert 'name="run"' in sample and 'name="truncation"' in sample and 'name="predict"' not in sample
+    assert 'name="members"' not in sample  # sampling reads no interpreter option (datasetgan.config.SampleOptions)
     evaluate = client.get("/jobs/form?operator=datasetgan&step=evaluate").text
     assert 'name="real_test"' in evaluate and 'name="members"' not in evaluate and 'name="run"' not in evaluate
     assert client.get("/jobs/form?operator=datasetgan&step=add-real").status_code == 404  # run directly, not queued

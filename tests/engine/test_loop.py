@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganfactory.engine.loop import EXIT_INTERRUPTED, Schedule, TrainingInterrupted, train
+from ganfactory.engine.loop import EXIT_INTERRUPTED, Schedule, Trainable, TrainingInterrupted, train
 from ganfactory.engine.signals import StopRequest
 from ganfactory.output.layout import RunFolder
 
 
-class TinyRegression:
+class TinyRegression(Trainable):
     """A real optimisation problem with random minibatches drawn from the global torch RNG."""
 
     unit = "kimg"

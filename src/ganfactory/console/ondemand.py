@@ -119,14 +119,14 @@ class OnDemandGenerators:
 def _load(path: Path) -> LoadedModel:
     import torch
 
-    from ganfactory.engine.checkpoint import checkpoint_architecture, load_checkpoint, require_operator
-    from ganfactory.operators.stylegan.models import generator_from_state
+    from ganfactory.engine.checkpoint import load_checkpoint, require_operator
+    from ganfactory.operators.stylegan.models import generator_from_state, recorded_architecture
     from ganfactory.operators.stylegan.spec import is_legacy_stylegan
 
     checkpoint = load_checkpoint(path)
     state = require_operator(checkpoint, "stylegan", path, legacy=is_legacy_stylegan)
     generator = generator_from_state(state, device=torch.device("cpu"),
-                                     architecture=checkpoint_architecture(checkpoint))
+                                     architecture=recorded_architecture(checkpoint))
     names = list(state.get("class_names") or []) if int(state["num_classes"]) > 0 else []
     return LoadedModel(generator=generator, class_names=names, checkpoint=path)
 

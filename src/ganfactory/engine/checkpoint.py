@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -212,12 +212,26 @@ def checkpoint_architecture(state: dict[str, Any]) -> dict[str, Any] | None:
     return meta.get("architecture") if isinstance(meta, dict) else None
 
 
-def architecture_difference(recorded: dict[str, Any] | None, current: dict[str, Any]) -> str:
+class Architecture(Protocol):
+    """An operator's networks as its checkpoints record them (meta["architecture"]): a frozen value that rebuilds
+    them without the run's options. Each operator has one (e.g. operators.stylegan.architecture)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe record the checkpoint keeps."""
+        ...
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> Architecture | None:
+        """The record of a whole checkpoint dict, upgraded to today's fields; None when the file records none."""
+        ...
+
+
+def architecture_difference(recorded: Architecture | None, current: Architecture) -> str:
     """"" when a checkpoint's recorded architecture equals the current one (or records none), else the
     differing values as text ("resolution 16 in the checkpoint, 32 now")."""
-    if not recorded:
+    if recorded is None:
         return ""
-    keys = sorted(set(recorded) | set(current))
-    changed = [f"{key} {recorded.get(key)!r} in the checkpoint, {current.get(key)!r} now"
-               for key in keys if recorded.get(key) != current.get(key)]
+    old, new = recorded.to_dict(), current.to_dict()
+    changed = [f"{key} {old.get(key)!r} in the checkpoint, {new.get(key)!r} now"
+               for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
     return "; ".join(changed)

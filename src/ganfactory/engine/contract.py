@@ -16,13 +16,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from ganfactory.config import OperatorConfig, RunOptions
 
 if TYPE_CHECKING:  # the contract itself stays light: `ganfactory --help` lists operators without torch
     import torch
 
+    from ganfactory.engine.checkpoint import Architecture
     from ganfactory.engine.distributed import DistributedContext
     from ganfactory.engine.loop import Schedule, Trainable
     from ganfactory.engine.precision import Precision
@@ -37,12 +38,17 @@ CHECKPOINT_FORMAT = 2  # 1: no "meta" (operator, stage, architecture) in the che
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
+# The run's options as the operator's own config model: `RunEnv[StyleGANConfig]` types env.config for its functions.
+ConfigT = TypeVar("ConfigT", bound=RunOptions, covariant=True)
+
+
 @dataclass(frozen=True)
-class RunEnv:
-    """Everything the driver decided for one run, handed to the operator's functions."""
+class RunEnv(Generic[ConfigT]):
+    """Everything the driver decided for one run, handed to the operator's functions. `config` is an instance of
+    the operator's spec.config (the driver checks it before anything runs)."""
 
     run: RunFolder
-    config: RunOptions
+    config: ConfigT
     inputs: tuple[Path, ...]  # the input folders in INPUT_NAMES order (empty for --predict of a sampler)
     context: DistributedContext
     device: torch.device  # this rank's device
@@ -63,7 +69,7 @@ class Stage:
     # --resume CKPT on a fresh run folder: the state to continue from (None: start fresh, e.g. transfer learning)
     initial_state: Callable[[Any], dict[str, Any] | None] | None = None
     # The resolved architecture the checkpoint records, so it can rebuild its networks without the config
-    architecture: Callable[[Any], dict[str, Any]] | None = None
+    architecture: Callable[[Any], Architecture] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import torch
 from ganfactory.config import RunOptions
 from ganfactory.engine.checkpoint import (
     architecture_difference,
-    checkpoint_architecture,
     checkpoint_provenance,
     find_checkpoint,
     list_checkpoints,
@@ -81,7 +80,7 @@ def run_operator(spec: OperatorSpec, inputs: tuple[Path | None, ...], out: Path,
             set_phase(run.logs_dir, "done")
         last = trainables[-1]
         return RunResult(run=run, checkpoint=checkpoint, images_written=written, done=last.done, unit=last.unit,
-                         total=last.total, precision=str(env.precision), device=str(env.device),
+                         total=last.total, precision=env.precision.name, device=str(env.device),
                          budget_reached=budget_reached, train_seconds=train_seconds)
 
 
@@ -103,7 +102,7 @@ def _train_stages(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan, *, progre
             _write_config(spec, env, plan)
         meta: dict[str, Any] = checkpoint_meta(spec)
         if stage.architecture is not None:
-            meta["architecture"] = stage.architecture(trainable)
+            meta["architecture"] = stage.architecture(trainable).to_dict()
         loop = train(trainable, run=env.run, schedule=stage.schedule, context=env.context, stop=stop,
                      progress_bar=progress_bar, initial_state=initial, stage=stage.name, meta=meta, deadline=deadline)
         trainables.append(trainable)
@@ -122,7 +121,8 @@ def _require_same_architecture(run: RunFolder, stage: Stage, trainable: Trainabl
     found = load_latest(run.model_dir / stage.name if stage.name else run.model_dir)
     if found is None:
         return
-    difference = architecture_difference(checkpoint_architecture(found[0]), stage.architecture(trainable))
+    current = stage.architecture(trainable)
+    difference = architecture_difference(current.from_checkpoint(found[0]), current)
     if difference:
         raise CheckpointError(f"{run.root} holds a run whose networks differ from these parameters ({difference}); "
                               f"run the same command with the run's own parameters (its config.json) to continue "
@@ -132,7 +132,7 @@ def _require_same_architecture(run: RunFolder, stage: Stage, trainable: Trainabl
 def _write_config(spec: OperatorSpec, env: RunEnv, plan: TrainingPlan) -> None:
     # Absolute paths: generation, export and interpolation read the recorded data from any folder later.
     inputs = dict(zip(spec.input_names, (os.path.abspath(p) for p in env.inputs)))
-    resolved = {"precision": str(env.precision), "device": str(env.device), "world_size": env.context.world_size}
+    resolved = {"precision": env.precision.name, "device": str(env.device), "world_size": env.context.world_size}
     options = env.config.to_json_dict()
     options.update({key: os.path.abspath(Path(options[key]).expanduser()) for key in env.config.path_fields
                     if isinstance(options.get(key), str) and options[key]})
@@ -164,7 +164,7 @@ def _predict(spec: OperatorSpec, env: RunEnv, *, sampler_only: bool) -> RunResul
         raise CheckpointError("--predict needs --resume MODEL: a run folder, a .pt checkpoint or an exported .onnx.")
     model = resolve_checkpoint_path(Path(env.config.resume), prefer=env.config.use_checkpoint)
     written = function(env, model)
-    return RunResult(run=env.run, checkpoint=model, images_written=written, done=0.0, precision=str(env.precision),
+    return RunResult(run=env.run, checkpoint=model, images_written=written, done=0.0, precision=env.precision.name,
                      device=str(env.device))
 
 

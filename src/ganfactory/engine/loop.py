@@ -2,11 +2,10 @@
 
 An operator hands the loop a `Trainable`: something that does one optimisation step, knows how far it
 has come in its own unit (kimg for StyleGAN, epochs for CycleGAN) and can save and restore its whole
-state. The loop owns everything around the steps. A Trainable may also stop early (`stopped_early`, e.g.
-early stopping on a validation loss) and may have no samples to draw (no `write_samples`: a classifier).
-Optional per-tick hooks: `tick_health()` (indicators), `tick_alerts()` (warning sentences, e.g. divergence) and
-a metric hook (`tick_metrics()` with `primary_metric`, an engine.best.PrimaryMetric that says which way is
-better, every `metrics_ticks` ticks: the loop keeps the best checkpoint, see engine.best).
+state. The loop owns everything around the steps. The protocol's optional hooks (early stop, progress samples,
+per-tick health, alerts and metrics) have defaults that do nothing: a trainable subclasses `Trainable` and
+overrides the ones it has. The metric hook's `primary_metric` is an engine.best.PrimaryMetric that says which way
+is better; the loop keeps the best checkpoint (see engine.best).
 A run may train in named stages: each stage's checkpoints live in model/<stage>/.
 """
 
@@ -20,7 +19,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from ganfactory.engine.best import keep_best, primary_metric_of
+from ganfactory.engine.best import PrimaryMetric, keep_best, primary_metric_of
 from ganfactory.engine.checkpoint import load_latest, save_checkpoint
 from ganfactory.engine.distributed import DistributedContext, any_rank
 from ganfactory.engine.rng import capture_rng_state, fork_global_rng_for_rank, restore_rng_state
@@ -37,25 +36,71 @@ class TrainingInterrupted(RunInterrupted):
 
 
 class Trainable(Protocol):
-    unit: str  # "kimg" or "epoch"
+    """What the loop trains. The first six members are required; the hooks below them have defaults (subclass
+    `Trainable` to inherit them): the loop calls each one unconditionally."""
+
+    unit: str  # what `done` and `total` count: "kimg", "epoch", "step"
 
     @property
-    def total(self) -> float: ...
+    def total(self) -> float:
+        """Where training ends, in `unit`."""
+        ...
 
     @property
-    def done(self) -> float: ...
+    def done(self) -> float:
+        """How far training has come, in `unit` (restored by `load_state_dict`)."""
+        ...
 
     @property
-    def steps(self) -> int: ...
+    def steps(self) -> int:
+        """Optimisation steps taken so far (checkpoint names and step-wise logging count these)."""
+        ...
 
-    def train_step(self) -> dict[str, float]: ...
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step; returns scalars to average over the tick (losses, learning rate)."""
+        ...
 
-    def state_dict(self) -> dict[str, Any]: ...
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs to continue bit for bit (weights, optimisers, its own RNGs, counters);
+        the loop adds the global RNG and its own counters beside it."""
+        ...
 
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned. Raises RuntimeError, KeyError, ValueError or TypeError when the
+        state does not fit these networks (the loop turns that into one sentence)."""
+        ...
+
+    # --- optional hooks (defaults: nothing to do) -----------------------------------------------------
+    @property
+    def stopped_early(self) -> bool:
+        """True once the trainable decides to stop before `total` (early stopping, divergence); default False."""
+        return False
+
+    @property
+    def primary_metric(self) -> PrimaryMetric | str | None:
+        """The `tick_metrics` metric whose best value keeps a best checkpoint: an engine.best.PrimaryMetric (name
+        and direction), or a plain name (lower is better); default None."""
+        return None
+
+    def write_samples(self, path: Path) -> None:
+        """Write a progress image to `path` (a PNG; called at the start and each tick); default: none to draw."""
+        return None
+
+    def tick_health(self) -> dict[str, float]:
+        """Health indicators for this tick's stats line and progress.json (e.g. sample diversity); default {}."""
+        return {}
+
+    def tick_alerts(self) -> list[str]:
+        """Warning sentences raised this tick (logged and shown by the console); default []."""
+        return []
+
+    def tick_metrics(self) -> dict[str, float]:
+        """Quality metrics, lower is better (called every `Schedule.metrics_ticks` ticks and at the end);
+        default {}."""
+        return {}
 
 
-class EpochCounter:
+class EpochCounter(Trainable):
     """`unit`, `done` and `steps` of a trainable counted in epochs: the class sets `self._steps` (optimiser steps
     taken) and `steps_per_epoch`; it still defines `total` itself."""
 
@@ -73,15 +118,8 @@ class EpochCounter:
 
 
 def is_finished(trainable: Trainable) -> bool:
-    """Reached its total, or decided to stop early (an optional `stopped_early` attribute)."""
-    return trainable.done >= trainable.total or bool(getattr(trainable, "stopped_early", False))
-
-
-def write_samples(trainable: Trainable, path: Path) -> None:
-    """Draw the progress grid when the trainable has one (a pixel classifier has none)."""
-    writer = getattr(trainable, "write_samples", None)
-    if writer is not None:
-        writer(path)
+    """Reached its total, or decided to stop early."""
+    return trainable.done >= trainable.total or trainable.stopped_early
 
 
 @dataclass(frozen=True)
@@ -174,7 +212,7 @@ class TrainingLoop:
             self.stats.close()
             return
         if trainable.done == 0 and self.context.is_main:
-            write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}init.png")
+            trainable.write_samples(self.run.samples_dir / f"{self._sample_prefix}init.png")
         bar = tqdm(total=trainable.total, initial=trainable.done, unit=trainable.unit, disable=not self.progress_bar,
                    dynamic_ncols=True,
                    bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} {unit} [{elapsed}<{remaining}]{postfix}")
@@ -241,9 +279,9 @@ class TrainingLoop:
             self.next_tick_at += self.schedule.tick_units
         finished = is_finished(trainable)
         # Optional per-tick hooks: health indicators (StyleGAN: sample diversity), metrics, alerts (divergence).
-        health = trainable.tick_health() if self.context.is_main and hasattr(trainable, "tick_health") else {}
+        health = trainable.tick_health() if self.context.is_main else {}
         metrics = self._tick_metrics(finished)
-        alerts = list(trainable.tick_alerts()) if self.context.is_main and hasattr(trainable, "tick_alerts") else []
+        alerts = list(trainable.tick_alerts()) if self.context.is_main else []
         # time: wall clock (seconds since the epoch), the console's wall-time axis
         record: dict[str, Any] = {
             "tick": self.tick, trainable.unit: round(trainable.done, 4), "steps": trainable.steps,
@@ -258,7 +296,7 @@ class TrainingLoop:
         if self.context.is_main:
             self.stats.tick(record)
             self.stats.scalars({**means, **health, **metrics}, step=trainable.steps)
-            write_samples(trainable, self.run.samples_dir / f"{self._sample_prefix}{trainable.steps:09d}.png")
+            trainable.write_samples(self.run.samples_dir / f"{self._sample_prefix}{trainable.steps:09d}.png")
             self.progress(sec_per_unit=sec_per_unit, phase="training", health={**health, **metrics}, alerts=alerts)
             log.info("%s", self._tick_line({**means, **health, **metrics}, sec_per_unit))
             for alert in alerts:
@@ -278,7 +316,7 @@ class TrainingLoop:
     def _tick_metrics(self, finished: bool) -> dict[str, float]:
         """The trainable's metrics every `metrics_ticks` ticks and at the end (main process; {} otherwise)."""
         every, trainable = self.schedule.metrics_ticks, self.trainable
-        if not (every and self.context.is_main and hasattr(trainable, "tick_metrics")):
+        if not (every and self.context.is_main):
             return {}
         if self.tick % every != 0 and not finished:
             return {}

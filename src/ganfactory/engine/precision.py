@@ -8,50 +8,78 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
+from ganfactory.config import PRECISION_CHOICES
 from ganfactory.errors import ConfigError
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = PRECISION_CHOICES  # what --precision accepts ("auto" and the resolved names)
 # Set to 0/off/false/no to treat this CPU as one without native bf16 (`auto` then means fp32 and `bf16` is
 # refused): runs the test suite, or a whole job, as it behaves on an AVX2-only CPU.
 CPU_BF16_ENV = "GANFACTORY_CPU_BF16"
+# The autocast dtype of each resolved name; fp32 runs without autocast.
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+assert set(_DTYPES) == set(PRECISIONS) - {"auto"}  # one list of names (ganfactory.config), every one resolvable
 
 
-class Precision(str):
-    """A resolved precision: compares equal to its name ("fp32", "bf16", "fp16") and carries the device,
-    the autocast dtype and whether gradients need loss scaling. Being a `str` keeps code that stores or
-    prints the name (config.json, checkpoints, the trainables' `precision` argument) unchanged."""
+@dataclass(frozen=True)
+class Precision:
+    """A resolved precision on one device: what trainables and samplers compute in.
 
-    device: torch.device
+    name: "fp32", "bf16" or "fp16", the string manifests, stats, config.json and checkpoints record.
+    device: where it runs; autocast and the grad scaler are for this device's type.
+    Raises ConfigError for a name that is not one of those three ("auto" is resolved by `resolve_precision`).
+    """
 
-    def __new__(cls, name: str, device: torch.device) -> Precision:
-        if name not in _DTYPES:
-            raise ConfigError(f"Unknown precision '{name}'; use one of {', '.join(PRECISIONS)}.")
-        value = super().__new__(cls, name)
-        value.device = torch.device(device)
-        return value
+    name: str
+    device: torch.device = torch.device("cpu")
 
-    def __reduce__(self) -> tuple:  # pickles (and deep-copies) as the plain name plus the device
-        return (Precision, (str(self), str(self.device)))
+    def __post_init__(self) -> None:
+        if self.name not in _DTYPES:
+            raise ConfigError(f"Unknown precision '{self.name}'; use one of {', '.join(PRECISIONS)}.")
+        object.__setattr__(self, "device", torch.device(self.device))
+
+    def __str__(self) -> str:
+        return self.name
 
     @property
     def dtype(self) -> torch.dtype:
         """The autocast compute dtype (torch.float32 for fp32: no autocast)."""
-        return _DTYPES[str(self)]
+        return _DTYPES[self.name]
+
+    @property
+    def reduced(self) -> bool:
+        """True for bf16 and fp16: autocast runs the matmuls and convolutions in 16 bit."""
+        return self.dtype != torch.float32
 
     @property
     def needs_grad_scaler(self) -> bool:
-        return needs_grad_scaler(self)
+        """fp16 gradients underflow without loss scaling; bf16 has fp32's range and does not need it."""
+        return self.dtype == torch.float16
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return autocast(self.device, self)
+        """The autocast context on this device (a no-op for fp32)."""
+        if not self.reduced:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
     def grad_scaler(self) -> torch.amp.GradScaler:
-        """A GradScaler that is active only for fp16."""
+        """A GradScaler that is active only for fp16 (elsewhere its calls pass the loss and step through)."""
         return torch.amp.GradScaler(self.device.type, enabled=self.needs_grad_scaler)
+
+
+# fp32 needs neither autocast nor a grad scaler, so one value serves every device.
+FP32 = Precision("fp32")
+# An exported .onnx runs its fp32 graph on onnxruntime's CPU provider, whatever the run's --precision.
+EXPORTED = FP32
+
+
+def precision_for_model(model: Path, precision: Precision) -> Precision:
+    """What generation from `model` computes in: `precision` for a checkpoint, EXPORTED for an exported .onnx."""
+    return EXPORTED if Path(model).suffix == ".onnx" else precision
 
 
 def resolve_device(device: str) -> torch.device:
@@ -104,16 +132,3 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
                   else "this CPU has no native bf16 support (avx512_bf16/AMX), so bf16 would be slower")
         raise ConfigError(f"--precision bf16 is not available: {reason}; use --precision fp32.")
     return Precision(precision, device)
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """The autocast context for a resolved precision (a no-op for fp32)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def needs_grad_scaler(precision: str) -> bool:
-    """fp16 gradients underflow without loss scaling; bf16 has fp32's range and does not need it."""
-    return precision == "fp16"

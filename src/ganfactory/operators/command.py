@@ -41,12 +41,15 @@ class OperatorRequest:
         """The request a job stored; ConfigError when its step or config no longer fits the operator."""
         step = data.get("step")
         config_model: type[OperatorConfig] = spec.config
-        options = None
+        options, stored = None, dict(data["config"])
         if step is not None:
             command = step_command(spec, step)
             config_model, options = command.config_model, command.option_fields
+            # A step job queued when its operator had one option model for every step stored all of its fields
+            # (defaults included); the step's own model keeps the ones it reads.
+            stored = {key: value for key, value in stored.items() if key in config_model.model_fields}
         return cls(operator=spec.name, inputs=tuple(Path(p) for p in data["inputs"]), out=Path(data["out"]),
-                   config=build_config(config_model, base=data["config"]), step=step, options=options)
+                   config=build_config(config_model, base=stored), step=step, options=options)
 
     def argv(self) -> list[str]:
         """The command-line arguments that run exactly this request: [step], inputs, OUT and every set parameter."""

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganfactory.data.dataset import load_image_folder
-from ganfactory.engine.checkpoint import checkpoint_provenance, load_checkpoint, require_operator
+from ganfactory.engine.checkpoint import (
+    checkpoint_architecture,
+    checkpoint_provenance,
+    load_checkpoint,
+    require_operator,
+)
 from ganfactory.engine.contract import RunEnv, Stage, TrainingPlan
-from ganfactory.engine.loop import Schedule
+from ganfactory.engine.loop import Schedule, Trainable
 from ganfactory.operators.inputs import usable_files
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.manifest import ManifestWriter, class_annotation, make_entry, stable_id
@@ -31,7 +37,22 @@ class MeanColour(torch.nn.Module):
         return torch.tanh(self.colour(ones))[:, :, None, None].expand(-1, 3, SIZE, SIZE)
 
 
-class ToyTrainable:
+@dataclass(frozen=True)
+class ToyArchitecture:
+    """What the toy's checkpoints record (engine.checkpoint.Architecture): the side of its images."""
+
+    size: int = SIZE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size}
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> ToyArchitecture | None:
+        recorded = checkpoint_architecture(checkpoint)
+        return None if recorded is None else cls(size=int(recorded["size"]))
+
+
+class ToyTrainable(Trainable):
     """A Trainable (engine.loop): one step fits the model's colour to the data's mean colour."""
 
     unit = "step"
@@ -42,7 +63,11 @@ class ToyTrainable:
             self.model.load_state_dict(start.state_dict())
         self.target = target
         self.optimiser = torch.optim.Adam(self.model.parameters(), lr=0.05)
-        self.total, self._steps, self.sleep = float(steps), 0, sleep
+        self._total, self._steps, self.sleep = float(steps), 0, sleep
+
+    @property
+    def total(self) -> float:
+        return self._total
 
     @property
     def done(self) -> float:
@@ -87,7 +112,7 @@ def plan(env: RunEnv) -> TrainingPlan:
 
     names = ["stage1", "stage2"] if config.two_stage else [""]
     return TrainingPlan(stages=[Stage(name=name, build=build, schedule=schedule,
-                                      architecture=lambda trainable: {"size": SIZE}) for name in names])
+                                      architecture=lambda trainable: ToyArchitecture()) for name in names])
 
 
 def _write(env: RunEnv, model: MeanColour, provenance: dict[str, str]) -> int:

@@ -19,14 +19,16 @@ from PIL import Image
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint
 from ganfactory.engine.loop import TrainingInterrupted
+from ganfactory.engine.precision import FP32
 from ganfactory.errors import CheckpointError
 from ganfactory.export.cli import export_run
+from ganfactory.operators.cyclegan.architecture import CycleGANArchitecture
 from ganfactory.operators.cyclegan.config import CycleGANConfig
 from ganfactory.operators.cyclegan.cut import CUTTrainable
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.nce import l2_normalise, patch_nce_loss
 from ganfactory.operators.cyclegan.networks import ResnetGenerator, nce_layers
 from ganfactory.operators.cyclegan.operator import run_cyclegan
-from ganfactory.operators.cyclegan.training import build_generator
 
 from .conftest import (
     TINY_FLAGS,
@@ -96,7 +98,8 @@ def test_modes_take_the_reference_defaults_unless_set():
 def _trainable(domains, mode: str, **overrides) -> CUTTrainable:
     config = tiny_config(mode=mode, **overrides)
     source, target = (load_image_folder(folder, resolution=config.load_hw(), mode="crop") for folder in domains)
-    return CUTTrainable(config=config, source=source, target=target, device=torch.device("cpu"), precision="fp32")
+    return CUTTrainable(hparams=CycleGANTraining.from_config(config), source=source, target=target,
+                        device=torch.device("cpu"), precision=FP32)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -155,7 +158,7 @@ def test_translates_every_source_image_once_with_its_manifest_line(trained_cut, 
 
 def test_onnx_export_matches_torch(trained_cut):
     path = export_run(trained_cut.run.root)
-    G = build_generator(tiny_config()).eval()
+    G = CycleGANArchitecture.from_config(tiny_config()).generator().eval()
     G.load_state_dict(load_checkpoint(trained_cut.checkpoint)["operator"]["G_AB"])
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for shape in ((1, 3, 16, 32), (3, 3, 32, 48)):

@@ -16,6 +16,8 @@ import pytest
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
+from ganfactory.engine.precision import FP32
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.networks import ResnetGenerator, init_weights
 from ganfactory.operators.cyclegan.training import CycleGANTrainable
 
@@ -70,8 +72,8 @@ def test_identical_domains_of_flat_glyphs_are_passed_through(input_skip):
     """
     config = tiny_config(image_height=16, image_width=16, base_channels=4, batch_size=2, pool_size=4,
                          g_learning_rate=2e-3, d_learning_rate=2e-3, max_epoch=100, input_skip=input_skip)
-    trainable = CycleGANTrainable(config=config, source=as_domain(flat_glyphs(8, 1)),
-                                  target=as_domain(flat_glyphs(8, 2)), device=torch.device("cpu"), precision="fp32")
+    trainable = CycleGANTrainable(hparams=CycleGANTraining.from_config(config), source=as_domain(flat_glyphs(8, 1)),
+                                  target=as_domain(flat_glyphs(8, 2)), device=torch.device("cpu"), precision=FP32)
     held_out = flat_glyphs(8, 99)[:, :, 1:17, 1:17].float() / 127.5 - 1
 
     def errors() -> tuple[float, float]:
@@ -100,11 +102,12 @@ def test_a_checkpoint_rebuilds_the_generator_it_was_trained_with(input_skip):
     from ganfactory.operators.cyclegan.spec import CYCLEGAN
 
     config = tiny_config(input_skip=input_skip, image_height=16, image_width=16)
-    trainable = CycleGANTrainable(config=config, source=as_domain(flat_glyphs(4, 0, size=16)),
+    trainable = CycleGANTrainable(hparams=CycleGANTraining.from_config(config),
+                                  source=as_domain(flat_glyphs(4, 0, size=16)),
                                   target=as_domain(flat_glyphs(4, 1, size=16)), device=torch.device("cpu"),
-                                  precision="fp32")
+                                  precision=FP32)
     state = {"operator": trainable.state_dict(),
-             "meta": {**checkpoint_meta(CYCLEGAN), "architecture": generator_architecture(config)}}
+             "meta": {**checkpoint_meta(CYCLEGAN), "architecture": generator_architecture(config).to_dict()}}
     G, _, _ = load_generator(state, path=None)
     x = flat_glyphs(2, 2, size=16).float() / 127.5 - 1
     with torch.no_grad():
@@ -116,9 +119,10 @@ def test_a_checkpoint_from_before_the_skip_loads_without_it():
     from ganfactory.operators.cyclegan.models import load_generator
 
     config = tiny_config(input_skip=False, image_height=16, image_width=16)
-    trainable = CycleGANTrainable(config=config, source=as_domain(flat_glyphs(4, 0, size=16)),
+    trainable = CycleGANTrainable(hparams=CycleGANTraining.from_config(config),
+                                  source=as_domain(flat_glyphs(4, 0, size=16)),
                                   target=as_domain(flat_glyphs(4, 1, size=16)), device=torch.device("cpu"),
-                                  precision="fp32")
+                                  precision=FP32)
     operator_state = trainable.state_dict()
     operator_state["config"] = {k: v for k, v in operator_state["config"].items() if k != "input_skip"}
     G, _, _ = load_generator({"operator": operator_state}, path=None)  # format 1: no meta, no input_skip
@@ -180,17 +184,19 @@ def test_a_checkpoint_from_before_the_lerp_skip_rebuilds_the_tanh_skip(input_ski
     from ganfactory.operators.cyclegan.spec import CYCLEGAN
 
     config = tiny_config(input_skip=input_skip, skip_mode="tanh", image_height=16, image_width=16)
-    trainable = CycleGANTrainable(config=config, source=as_domain(flat_glyphs(4, 0, size=16)),
+    trainable = CycleGANTrainable(hparams=CycleGANTraining.from_config(config),
+                                  source=as_domain(flat_glyphs(4, 0, size=16)),
                                   target=as_domain(flat_glyphs(4, 1, size=16)), device=torch.device("cpu"),
-                                  precision="fp32")
-    architecture = {k: v for k, v in generator_architecture(config).items() if k != "skip_mode"}  # an older file
+                                  precision=FP32)
+    # an older file: no skip_mode
+    architecture = {k: v for k, v in generator_architecture(config).to_dict().items() if k != "skip_mode"}
     G, arch, _ = load_generator({"operator": trainable.state_dict(),
                                  "meta": {**checkpoint_meta(CYCLEGAN), "architecture": architecture}}, path=None)
     assert G.input_skip is input_skip
     if input_skip:
-        assert G.skip_mode == arch["skip_mode"] == "tanh"
+        assert G.skip_mode == arch.skip_mode == "tanh"
     else:
-        assert "skip_mode" not in arch
+        assert "skip_mode" not in arch.to_dict()  # recorded only with the skip
     x = flat_glyphs(2, 2, size=16).float() / 127.5 - 1
     with torch.no_grad():
         torch.testing.assert_close(G(x), trainable.G_AB(x))

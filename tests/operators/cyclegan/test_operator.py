@@ -14,9 +14,12 @@ from PIL import Image
 from ganfactory.data.dataset import load_image_folder
 from ganfactory.engine.checkpoint import file_sha256, list_checkpoints, load_checkpoint
 from ganfactory.engine.loop import TrainingInterrupted
+from ganfactory.engine.precision import FP32
 from ganfactory.export.cli import export_run
+from ganfactory.operators.cyclegan.architecture import CycleGANArchitecture
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.operator import run_cyclegan
-from ganfactory.operators.cyclegan.training import CycleGANTrainable, build_generator
+from ganfactory.operators.cyclegan.training import CycleGANTrainable
 
 from .conftest import (
     assert_one_line_error,
@@ -44,8 +47,8 @@ def trained(domains, tmp_path_factory):
 def test_training_steps_lower_the_cycle_loss(domains):
     config = tiny_config(g_learning_rate=2e-3, d_learning_rate=2e-3, max_epoch=100)
     source, target = (load_image_folder(folder, resolution=config.load_hw(), mode="crop") for folder in domains)
-    trainable = CycleGANTrainable(config=config, source=source, target=target, device=torch.device("cpu"),
-                                  precision="fp32")
+    trainable = CycleGANTrainable(hparams=CycleGANTraining.from_config(config), source=source, target=target,
+                                  device=torch.device("cpu"), precision=FP32)
     cycle = [trainable.train_step()["loss/cycle_A"] for _ in range(30)]
     assert mean(cycle[-5:]) < 0.6 * mean(cycle[:5]), cycle
 
@@ -122,7 +125,7 @@ def test_onnx_export_matches_torch_at_dynamic_sizes(trained):
     result, _ = trained
     path = export_run(result.run.root)
     state = load_checkpoint(result.checkpoint)["operator"]
-    G = build_generator(tiny_config()).eval()
+    G = CycleGANArchitecture.from_config(tiny_config()).generator().eval()
     G.load_state_dict(state["G_AB"])
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for shape in ((1, 3, 16, 32), (3, 3, 32, 48)):

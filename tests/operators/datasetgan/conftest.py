@@ -15,7 +15,7 @@ from PIL import Image
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.precision import resolve_device
 from ganfactory.operators.datasetgan.classes import template_classes, write_classes
-from ganfactory.operators.datasetgan.config import DatasetGANConfig
+from ganfactory.operators.datasetgan.config import DatasetGANConfig, SampleOptions
 from ganfactory.operators.datasetgan.layout import annotation_folder
 from ganfactory.operators.datasetgan.sample import sample_for_annotation
 from ganfactory.operators.datasetgan.spec import DATASETGAN
@@ -30,6 +30,11 @@ TINY: dict[str, Any] = dict(members=3, epochs=2, pixels_per_step=32, steps_per_i
 
 def tiny(**overrides: Any) -> DatasetGANConfig:
     return DatasetGANConfig(**{**TINY, **overrides})
+
+
+def sample_options(**overrides: Any) -> SampleOptions:
+    """What `datasetgan sample` takes, on the CPU."""
+    return SampleOptions(**{"device": "cpu", **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +66,7 @@ def script_masks(images: Path) -> dict[str, np.ndarray]:
 def sampled(stylegan_run, tmp_path_factory) -> Path:
     """A folder after `datasetgan sample --num 4` (3 classes, no masks yet); copy it before writing."""
     out = tmp_path_factory.mktemp("dg") / "out"
-    sample_for_annotation(stylegan_run, out, tiny(num=4, seed=3), device=resolve_device("cpu"))
+    sample_for_annotation(stylegan_run, out, sample_options(num=4, seed=3), device=resolve_device("cpu"))
     write_classes(annotation_folder(out).classes_path, template_classes(CLASSES))
     return out
 

@@ -21,7 +21,7 @@ from ganfactory.operators.datasetgan.pixels import PixelIndex
 from ganfactory.operators.datasetgan.sample import sample_for_annotation
 from ganfactory.operators.datasetgan.uncertainty import ensemble_mode, image_score, js_uncertainty
 
-from .conftest import tiny
+from .conftest import sample_options
 
 
 def test_pixel_features_equal_bilinear_upsampling():
@@ -82,7 +82,7 @@ def test_class_balanced_sampling():
 
 def test_sample_is_deterministic_and_records_the_checkpoint(stylegan_run, sampled, tmp_path):
     again = tmp_path / "again"
-    sample_for_annotation(stylegan_run, again, tiny(num=4, seed=3), device=resolve_device("cpu"))
+    sample_for_annotation(stylegan_run, again, sample_options(num=4, seed=3), device=resolve_device("cpu"))
     first, second = annotation_folder(sampled), annotation_folder(again)
     for path in sorted(first.images_dir.glob("*.png")):
         assert path.read_bytes() == (second.images_dir / path.name).read_bytes()

@@ -19,7 +19,7 @@ from ganfactory.operators.datasetgan.real import add_real
 from ganfactory.operators.datasetgan.sample import sample_for_annotation
 
 from ..stylegan.projection.test_projection import _real_folder
-from .conftest import copy_of, script_masks, tiny
+from .conftest import copy_of, sample_options, script_masks
 
 CPU = torch.device("cpu")
 
@@ -29,7 +29,7 @@ def _digests(folder):
 
 
 def _sample(run, out, *, num, seed):
-    sample_for_annotation(run, out, tiny(num=num, seed=seed), device=CPU)
+    sample_for_annotation(run, out, sample_options(num=num, seed=seed), device=CPU)
     return read_latents(annotation_folder(out).latents_path)
 
 
@@ -61,7 +61,7 @@ def test_sampling_after_add_real_keeps_the_real_images(stylegan_run, sampled, tm
     assert main(["-q", "project", str(stylegan_run), str(_real_folder(tmp_path)), str(proj), "--steps", "2",
                  "--device", "cpu", "--perceptual", "none"]) == 0
     assert add_real(out, proj) == ["real-photo0", "real-photo1"]
-    sample_for_annotation(stylegan_run, out, tiny(num=2, seed=90), device=resolve_device("cpu"))
+    sample_for_annotation(stylegan_run, out, sample_options(num=2, seed=90), device=resolve_device("cpu"))
     folder = annotation_folder(out)
     _, ids, _ = read_latents(folder.latents_path)
     assert ids == ["0000", "0001", "0002", "0003", "real-photo0", "real-photo1", "0004", "0005"]

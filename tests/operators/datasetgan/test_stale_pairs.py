@@ -10,7 +10,7 @@ from ganfactory.engine.driver import run_operator
 from ganfactory.operators.datasetgan.spec import DATASETGAN
 from ganfactory.output.manifest import read_manifest
 
-from .conftest import tiny
+from .conftest import sample_options, tiny
 
 
 def _generate(out, **overrides):
@@ -68,7 +68,7 @@ def test_another_class_name_makes_the_pairs_again(tmp_path):
                             tick_kimg=0.004, generate_num=0, min_images=2, device="cpu", precision="fp32")
     run_stylegan(tmp_path / "data", tmp_path / "run", config, progress_bar=False)
     out = tmp_path / "out"
-    sample_for_annotation(tmp_path / "run", out, tiny(num=2), device=resolve_device("cpu"))
+    sample_for_annotation(tmp_path / "run", out, sample_options(num=2), device=resolve_device("cpu"))
     folder = annotation_folder(out)
     write_classes(folder.classes_path, template_classes(CLASSES))
     folder.masks_dir.mkdir()

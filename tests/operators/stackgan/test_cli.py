@@ -98,8 +98,8 @@ def test_onnx_export_matches_torch_and_generates(run_folder: Path, prepared: Pat
     exported = OnnxTextToImage(path)
     assert exported.arch["stage"] == "stage2" and exported.arch["resolution"] == 32
     for batch in (1, 5):  # dynamic batch
-        z, eps1, eps2 = noise(list(range(batch)), z_dim=arch["z_dim"], condition_dim=arch["condition_dim"])
-        embedding = torch.randn(batch, arch["embedding_dim"])
+        z, eps1, eps2 = noise(list(range(batch)), z_dim=arch.z_dim, condition_dim=arch.condition_dim)
+        embedding = torch.randn(batch, arch.embedding_dim)
         with torch.no_grad():
             expected = pipeline(embedding, z, eps1, eps2)
         got = exported(embedding, z, eps1, eps2)

@@ -9,7 +9,9 @@ import numpy as np
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
+from ganfactory.engine.precision import FP32
 from ganfactory.metrics.collapse import classes_alike
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import preset_for, synthesize
 from ganfactory.operators.stylegan.training import StyleGANTrainable
 
@@ -47,8 +49,8 @@ def test_a_tiny_two_class_run_draws_one_latent_differently_in_each_class():
     config = tiny_config(batch_size=8, total_kimg=STEPS * 8 / 1000)
     torch.manual_seed(0)
     with one_thread():
-        trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data,
-                                      device=torch.device("cpu"), precision="fp32")
+        trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config),
+                                      data=data, device=torch.device("cpu"), precision=FP32)
         for _ in range(STEPS):  # about 10 s on one core
             trainable.train_step()
         seeds = list(range(16))

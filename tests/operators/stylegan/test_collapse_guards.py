@@ -10,10 +10,12 @@ import pytest
 import torch
 
 from ganfactory.data.dataset import ImageFolderData
+from ganfactory.engine.precision import FP32
 from ganfactory.metrics.diversity import pairwise_diversity, relative_diversity, summarize
 from ganfactory.nn.layers import MinibatchStd
 from ganfactory.operators.stylegan import loss as losses
 from ganfactory.operators.stylegan.discriminator import Discriminator
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import preset_for
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.presets import resolve_preset
@@ -101,8 +103,8 @@ def test_a_short_real_digit_run_keeps_g_ema_samples_distinct():
     data = _digits_16px(per_class=20)
     config = tiny_config(batch_size=8, total_kimg=0.48)
     torch.manual_seed(0)
-    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                  precision="fp32")
+    trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config), data=data,
+                                  device=torch.device("cpu"), precision=FP32)
     for _ in range(60):
         trainable.train_step()
     health = trainable.tick_health()
@@ -124,8 +126,8 @@ def test_ada_speed_defaults_to_the_small_presets_and_follows_ada_kimg():
 
     def controller(**overrides):
         config = tiny_config(**overrides)
-        return StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                 precision="fp32").ada
+        return StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config), data=data,
+                                 device=torch.device("cpu"), precision=FP32).ada
 
     assert controller().ada_kimg == 20.0
     assert controller(ada_kimg=2.5).ada_kimg == 2.5
@@ -146,8 +148,8 @@ def test_conditional_batches_give_each_minibatch_std_group_one_class():
     # Mixed-class groups hide a generator that makes one image per class from D's minibatch std (issue 14).
     data = _digits_16px(per_class=6)
     config = tiny_config(batch_size=8, class_grouped_mbstd=True)
-    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                  precision="fp32")
+    trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config), data=data,
+                                  device=torch.device("cpu"), precision=FP32)
     groups = trainable._mbstd_groups  # group size 4 in a batch of 8: sample n is in group n % 2
     assert groups == 2
     seen_classes = set()
@@ -161,8 +163,9 @@ def test_conditional_batches_give_each_minibatch_std_group_one_class():
         index = trainable._real_index()
         assert torch.equal(data.labels[index].reshape(-1, groups)[0], data.labels[index][:groups])
     assert seen_classes == {0, 1, 2, 3}  # the groups' classes still follow the data
-    mixed = StyleGANTrainable(config=tiny_config(batch_size=8, class_grouped_mbstd=False), preset=preset_for(config),
-                              data=data, device=torch.device("cpu"), precision="fp32")
+    mixed_config = tiny_config(batch_size=8, class_grouped_mbstd=False)
+    mixed = StyleGANTrainable(hparams=StyleGANTraining.from_config(mixed_config), preset=preset_for(config),
+                              data=data, device=torch.device("cpu"), precision=FP32)
     assert mixed._mbstd_groups is None
 
 
@@ -183,8 +186,8 @@ def test_the_mode_seeking_term_is_small_for_varied_pairs_and_large_for_copies():
 def test_mode_seeking_pairs_share_a_class_and_the_generator_step_records_it():
     data = _digits_16px(per_class=6)
     config = tiny_config(batch_size=8, mode_seeking=1.0)
-    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                  precision="fp32")
+    trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config), data=data,
+                                  device=torch.device("cpu"), precision=FP32)
     assert trainable.preset.mode_seeking_weight == 1.0 and preset_for(tiny_config()).mode_seeking_weight == 0.1
     assert resolve_preset("auto", 32).mode_seeking_weight == 0.0  # the paper's presets leave it off
     seen = []
@@ -199,8 +202,8 @@ def test_mode_seeking_pairs_share_a_class_and_the_generator_step_records_it():
     assert "loss/G_ms" in stats and stats["loss/G_ms"] > 0
     assert torch.equal(seen[0][:4], seen[0][4:])
     off = tiny_config(batch_size=8, mode_seeking=0)
-    assert "loss/G_ms" not in StyleGANTrainable(config=off, preset=preset_for(off), data=data,
-                                                device=torch.device("cpu"), precision="fp32")._g_main()
+    assert "loss/G_ms" not in StyleGANTrainable(hparams=StyleGANTraining.from_config(off), preset=preset_for(off),
+                                                data=data, device=torch.device("cpu"), precision=FP32)._g_main()
 
 
 def test_transitional_conditioning_starts_class_blind_and_ends_conditional():
@@ -208,8 +211,8 @@ def test_transitional_conditioning_starts_class_blind_and_ends_conditional():
 
     data = _digits_16px(per_class=6)
     config = tiny_config(batch_size=8, conditioning="transitional", t_start_kimg=0.016, t_end_kimg=0.032)
-    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                  precision="fp32")
+    trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config), data=data,
+                                  device=torch.device("cpu"), precision=FP32)
     preset = trainable.preset
     assert [transition_weight(preset=preset, kimg=k) for k in (0, 0.016, 0.024, 0.032, 1)] == [0, 0, 0.5, 1, 1]
     z = torch.randn(2, trainable.G.z_dim)
@@ -247,8 +250,8 @@ def test_a_generator_that_ignores_the_class_raises_a_training_alert_without_stop
     data = _digits_16px(per_class=10)
     config = tiny_config(stop_on_divergence=True)
     torch.manual_seed(0)
-    trainable = StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                  precision="fp32")
+    trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config), data=data,
+                                  device=torch.device("cpu"), precision=FP32)
     assert trainable.tick_health()["diversity/classes"] > 0.5 and trainable.tick_alerts() == []
     with torch.no_grad():
         for parameter in trainable.G_ema.mapping.embed.parameters():

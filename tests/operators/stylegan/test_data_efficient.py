@@ -6,8 +6,10 @@ import dataclasses
 
 import torch
 
+from ganfactory.engine.precision import FP32
 from ganfactory.nn.diffaugment import color, cutout, diff_augment, translation
 from ganfactory.operators.stylegan import loss as losses
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import preset_for
 
 from .conftest import tiny_config
@@ -80,8 +82,8 @@ def test_a_training_step_applies_diffaugment_and_lecam_when_asked(monkeypatch, t
     images = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8)
     data = ImageFolderData(images=images, labels=torch.arange(8) % 2, class_names=["a", "b"], conditional=True,
                            files=[])
-    t = training.StyleGANTrainable(config=config, preset=preset, data=data, device=torch.device("cpu"),
-                                   precision="fp32")
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset, data=data,
+                                   device=torch.device("cpu"), precision=FP32)
     stats = [t.train_step() for _ in range(3)]
     assert len(calls) >= 3 * 3  # G's fakes, D's fakes and D's reals every step
     assert all("loss/D_lecam" in s for s in stats) and t.lecam.real is not None
@@ -96,8 +98,8 @@ def test_the_class_mismatch_term_scores_real_images_under_wrong_labels(monkeypat
     images = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8)
     data = ImageFolderData(images=images, labels=torch.arange(8) % 2, class_names=["a", "b"], conditional=True,
                            files=[])
-    t = training.StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                   precision="fp32")
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config),
+                                   data=data, device=torch.device("cpu"), precision=FP32)
     c = torch.tensor([0, 1, 0, 1])
     assert torch.all(t._wrong_labels(c) != c)
     img = torch.randn(4, 3, 16, 16)
@@ -133,8 +135,8 @@ def test_the_dual_projection_scores_every_class_with_the_projection_head_and_tra
     images = torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8)
     data = ImageFolderData(images=images, labels=torch.arange(8) % 2, class_names=["a", "b"], conditional=True,
                            files=[])
-    t = training.StyleGANTrainable(config=config, preset=preset_for(config), data=data, device=torch.device("cpu"),
-                                   precision="fp32")
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset_for(config),
+                                   data=data, device=torch.device("cpu"), precision=FP32)
     img, c = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 1, 0])
     logits, scores = t.D.forward_with_class_scores(img, c)
     assert scores.shape == (4, 2)
@@ -161,8 +163,8 @@ def test_noise_above_the_noise_resolution_stays_out_of_training_and_so_out_of_ge
     preset = dataclasses.replace(preset_for(config), noise_max_resolution=8)
     data = ImageFolderData(images=torch.randint(0, 255, (8, 3, 16, 16), dtype=torch.uint8),
                            labels=torch.zeros(8, dtype=torch.long), class_names=["a"], conditional=False, files=[])
-    t = training.StyleGANTrainable(config=config, preset=preset, data=data, device=torch.device("cpu"),
-                                   precision="fp32")
+    t = training.StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset, data=data,
+                                   device=torch.device("cpu"), precision=FP32)
     for _ in range(3):
         t.train_step()
     strengths = {name: float(p) for name, p in t.G.named_parameters() if name.endswith("noise_strength")}

@@ -12,6 +12,7 @@ from PIL import Image
 from ganfactory.engine.checkpoint import file_sha256
 from ganfactory.errors import ConfigError
 from ganfactory.export.cli import export_run
+from ganfactory.operators.stylegan.architecture import StyleGANArchitecture
 from ganfactory.operators.stylegan.generate import TorchSampler
 from ganfactory.operators.stylegan.interpolate import interpolate_run
 from ganfactory.operators.stylegan.models import generator_from_state
@@ -93,7 +94,7 @@ def test_a_checkpoint_rebuilds_its_generator_from_its_recorded_architecture(trai
     assert (arch["resolution"], arch["num_classes"], arch["img_channels"]) == (16, len(CLASSES), 3)
     # A config whose preset would build another network (as after a preset-table change) is not read.
     changed = dict(checkpoint["operator"], config={**checkpoint["operator"]["config"], "cmax": 4})
-    G = generator_from_state(changed, device=torch.device("cpu"), architecture=arch)
+    G = generator_from_state(changed, device=torch.device("cpu"), architecture=StyleGANArchitecture.from_dict(arch))
     expected = torch_sampler(seeds=[5], class_index=1, truncation=1.0)
     got = TorchSampler(G, torch.device("cpu"))(seeds=[5], class_index=1, truncation=1.0)
     assert torch.equal(got, expected)

@@ -17,10 +17,10 @@ import torch
 
 from ganfactory.data.dataset import ImageFolderData
 from ganfactory.engine.distributed import DistributedContext, broadcast_module
-from ganfactory.engine.precision import autocast, needs_grad_scaler
+from ganfactory.engine.precision import Precision
 from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.operators.cyclegan import loss as losses
-from ganfactory.operators.cyclegan.config import CycleGANConfig
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.nce import patch_nce
 from ganfactory.operators.cyclegan.networks import (
     PatchHeads,
@@ -41,9 +41,10 @@ from ganfactory.output.images import save_grid
 class CUTTrainable(UnpairedTrainable):
     """G, D and the PatchNCE heads F with their optimisers and schedulers; the engine's loop drives it."""
 
-    def __init__(self, *, config: CycleGANConfig, source: ImageFolderData, target: ImageFolderData,
-                 device: torch.device, precision: str, context: DistributedContext = DistributedContext(),
+    def __init__(self, *, hparams: CycleGANTraining, source: ImageFolderData, target: ImageFolderData,
+                 device: torch.device, precision: Precision, context: DistributedContext = DistributedContext(),
                  domain_names: tuple[str, str] = ("source", "target")) -> None:
+        config = hparams
         self.config, self.device, self.precision, self.context = config, device, precision, context
         self.domain_names = domain_names
         with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
@@ -65,7 +66,7 @@ class CUTTrainable(UnpairedTrainable):
         self.schedulers = [make_lr_scheduler(opt, max_epoch=config.max_epoch, constant_fraction=config.decay_fraction)
                            for opt in (self.opt_G, self.opt_D, self.opt_F)]
         self.sampler = torch.Generator().manual_seed(config.seed * 104_729 + 11)  # patch locations and flips
-        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+        self.scaler = precision.grad_scaler()
 
     @property
     def nets(self) -> dict[str, torch.nn.Module]:
@@ -88,11 +89,11 @@ class CUTTrainable(UnpairedTrainable):
 
     def train_step(self) -> dict[str, float]:
         real_A, real_B = self._batch(0), self._batch(1)
-        with autocast(self.device, self.precision):
+        with self.precision.autocast():
             fake_B, idt_B, flipped = self._translate(real_A, real_B)
             loss_D = losses.discriminator_loss(self.D, real_B, fake_B)  # detaches fake_B
         self._optimise(loss_D, [self.opt_D], [self.D])
-        with autocast(self.device, self.precision):
+        with self.precision.autocast():
             with losses.frozen((self.D,)):
                 loss_gan = self.config.lambda_gan * losses.lsgan_loss(self.D(fake_B), True)
             no_nce = torch.zeros((), device=self.device)

@@ -15,9 +15,9 @@ from ganfactory.output.onnx import export_module, open_session
 def export_cyclegan(state: dict[str, Any], path: Path) -> Path:
     """Export G_AB of a whole checkpoint dict (its recorded architecture, else its config)."""
     G, arch, operator_state = load_generator(state, path)
-    example = torch.zeros(1, arch["channels"], arch["height"], arch["width"])
-    metadata = {"operator": "cyclegan", "mode": arch.get("mode", "cyclegan"), "channels": arch["channels"],
-                "height": arch["height"], "width": arch["width"],
+    example = torch.zeros(1, arch.channels, arch.height, arch.width)
+    metadata = {"operator": "cyclegan", "mode": arch.mode, "channels": arch.channels,
+                "height": arch.height, "width": arch.width,
                 "source_name": operator_state["domain_names"][0], "target_name": operator_state["domain_names"][1]}
     return export_module(G, (example,), path, input_names=["image"], output_names=["translated"],
                          dynamic_axes={"image": (0, 2, 3)}, metadata=metadata)

@@ -20,11 +20,12 @@ from ganfactory.engine.checkpoint import (
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator
 from ganfactory.engine.loop import Schedule
-from ganfactory.engine.precision import autocast
+from ganfactory.engine.precision import FP32, Precision, precision_for_model
 from ganfactory.engine.signals import StopRequest
 from ganfactory.errors import CheckpointError, ConfigError
 from ganfactory.operators.cyclegan.config import CycleGANConfig
 from ganfactory.operators.cyclegan.cut import CUTTrainable
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.models import generator_architecture, load_generator, recorded_architecture
 from ganfactory.operators.cyclegan.onnx import OnnxCycleGANTranslator
 from ganfactory.operators.cyclegan.spec import CYCLEGAN
@@ -51,18 +52,16 @@ def run_cyclegan(source: Path, target: Path | None, out: Path, config: CycleGANC
     return CycleGANResult(**vars(result))
 
 
-def _files(folder: Path, name: str, env: RunEnv) -> list[Path]:
+def _files(folder: Path, name: str, env: RunEnv[CycleGANConfig]) -> list[Path]:
     config = env.config
-    assert isinstance(config, CycleGANConfig)
     found = usable_files(folder, run=env.run if env.context.is_main else None, do_validation=config.do_validation,
                          resolution=(config.image_height, config.image_width), min_images=config.min_images,
                          report_name=f"validation_{name}.json")
     return [path for paths in found.values() for path in paths]
 
 
-def plan_cyclegan(env: RunEnv) -> TrainingPlan:
+def plan_cyclegan(env: RunEnv[CycleGANConfig]) -> TrainingPlan:
     config = env.config
-    assert isinstance(config, CycleGANConfig)
     if config.one_sided_problem():
         raise ConfigError(config.one_sided_problem())
     source, target = env.inputs
@@ -73,8 +72,9 @@ def plan_cyclegan(env: RunEnv) -> TrainingPlan:
 
     def build(previous: list[Any]) -> CycleGANTrainable | CUTTrainable:
         kind = CycleGANTrainable if config.mode == "cyclegan" else CUTTrainable
-        trainable = kind(config=config, source=domains[0], target=domains[1], device=env.device,
-                         precision=env.precision, context=env.context, domain_names=(source.name, target.name))
+        trainable = kind(hparams=CycleGANTraining.from_config(config), source=domains[0], target=domains[1],
+                         device=env.device, precision=env.precision, context=env.context,
+                         domain_names=(source.name, target.name))
         trainable.files = files  # the translation after training reads the same validated files
         return trainable
 
@@ -101,21 +101,22 @@ def _initial_state(config: CycleGANConfig) -> dict[str, Any] | None:
     return state
 
 
-def torch_translator(G: torch.nn.Module, device: torch.device, precision: str = "fp32") -> Translator:
+def torch_translator(G: torch.nn.Module, device: torch.device, precision: Precision = FP32) -> Translator:
+    """images [B, C, H, W] in [-1, 1] -> G's translations [B, C, H, W] (float32, on the CPU), in `precision`."""
     G = G.to(device).eval()
 
     def translate(images: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad(), autocast(device, precision):
+        with torch.no_grad(), precision.autocast():
             return G(images.to(device).contiguous(memory_format=torch.channels_last)).float().cpu()
     return translate
 
 
 def _jobs(source: Path, target: Path, files: dict[str, list[Path]], run: RunFolder,
-          config: CycleGANConfig, precision: str) -> list[tuple[str, TranslationJob]]:
+          config: CycleGANConfig, precision: Precision) -> list[tuple[str, TranslationJob]]:
     """ab: SOURCE -> Data/; both: Data/source_to_target/ and Data/target_to_source/."""
     both = config.direction == "both"
     common: dict[str, Any] = dict(size=(config.image_height, config.image_width), channels=config.image_channel,
-                  batch_size=config.translate_batch, image_format=config.image_format, precision=str(precision))
+                  batch_size=config.translate_batch, image_format=config.image_format, precision=precision)
     jobs = [("G_AB", TranslationJob(files=files["source"], root=source, target_name=target.name,
                                     out_dir=run.data_dir / "source_to_target" if both else run.data_dir,
                                     direction="source_to_target", **common))]
@@ -126,10 +127,9 @@ def _jobs(source: Path, target: Path, files: dict[str, list[Path]], run: RunFold
     return jobs
 
 
-def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
+def translate_after_training(env: RunEnv[CycleGANConfig], trainables: list[Any], provenance: dict[str, str]) -> int:
     trainable = trainables[-1]
     config = env.config
-    assert isinstance(config, CycleGANConfig)
     source, target = env.inputs
     jobs = _jobs(source, target, trainable.files, env.run, config, env.precision)
     written = sum(translate_folder(torch_translator(trainable.nets[name], env.device, env.precision), job,
@@ -141,26 +141,26 @@ def translate_after_training(env: RunEnv, trainables: list[Any], provenance: dic
     return written
 
 
-def predict_cyclegan(env: RunEnv, model: Path) -> int:
+def predict_cyclegan(env: RunEnv[CycleGANConfig], model: Path) -> int:
     """Only translate SOURCE with MODEL (a .pt checkpoint or an exported .onnx), in the run's precision."""
     config = env.config
-    assert isinstance(config, CycleGANConfig)
     source = env.inputs[0]
     files = _files(source, "source", env)
-    translator, target_name, size, channels = _load_translator(model, env.device, env.precision)
+    precision = precision_for_model(model, env.precision)
+    translator, target_name, size, channels = _load_translator(model, env.device, precision)
     job = TranslationJob(files=files, root=source, out_dir=env.run.data_dir, target_name=target_name,
                          direction="source_to_target", size=size or (config.image_height, config.image_width),
                          channels=channels, batch_size=config.translate_batch, image_format=config.image_format,
-                         precision="fp32" if model.suffix == ".onnx" else str(env.precision))
+                         precision=precision)
     return translate_folder(translator, job, run=env.run, provenance=checkpoint_provenance(model), stop=env.stop)
 
 
 def _load_translator(model: Path, device: torch.device,
-                     precision: str) -> tuple[Translator, str, tuple[int, int] | None, int]:
+                     precision: Precision) -> tuple[Translator, str, tuple[int, int] | None, int]:
     """(translator, target domain name, trained size or None for any, channels) of a checkpoint or .onnx."""
     if model.suffix == ".onnx":
         onnx_translator = OnnxCycleGANTranslator(model)
         return onnx_translator, onnx_translator.target_name, onnx_translator.size, onnx_translator.channels
     G, arch, operator_state = load_generator(load_checkpoint(model), model)
-    return (torch_translator(G, device, precision), operator_state["domain_names"][1], (arch["height"], arch["width"]),
-            arch["channels"])
+    return (torch_translator(G, device, precision), operator_state["domain_names"][1], (arch.height, arch.width),
+            arch.channels)

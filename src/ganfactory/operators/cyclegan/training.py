@@ -12,15 +12,13 @@ import torch
 from ganfactory.data.dataset import ImageFolderData
 from ganfactory.engine.distributed import DistributedContext, average_gradients, broadcast_module, local_batch_size
 from ganfactory.engine.loop import EpochCounter
-from ganfactory.engine.precision import autocast, needs_grad_scaler
+from ganfactory.engine.precision import Precision
 from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.operators.cyclegan import loss as losses
-from ganfactory.operators.cyclegan.config import CycleGANConfig
+from ganfactory.operators.cyclegan.hparams import CycleGANTraining
 from ganfactory.operators.cyclegan.networks import (
     PatchDiscriminator,
     ResnetGenerator,
-    default_n_blocks,
-    default_n_layers,
     init_weights,
 )
 from ganfactory.operators.cyclegan.pool import ImagePool
@@ -30,23 +28,21 @@ from ganfactory.output.images import save_grid
 SAMPLE_COUNT = 4
 
 
-def build_generator(config: CycleGANConfig) -> ResnetGenerator:
-    n_blocks = config.n_blocks or default_n_blocks(config.image_height, config.image_width)
-    return ResnetGenerator(config.image_channel, config.image_channel, base_channels=config.base_channels,
-                           n_blocks=n_blocks, input_skip=config.input_skip,
-                           skip_mode=config.skip_mode)
+def build_generator(config: CycleGANTraining) -> ResnetGenerator:
+    """A fresh generator of the architecture the checkpoints record (both directions have this shape)."""
+    return config.architecture.generator()
 
 
-def build_discriminator(config: CycleGANConfig) -> PatchDiscriminator:
-    return PatchDiscriminator(config.image_channel, base_channels=config.base_channels,
-                              n_layers=default_n_layers(config.image_height, config.image_width))
+def build_discriminator(config: CycleGANTraining) -> PatchDiscriminator:
+    """A fresh PatchGAN discriminator, from the same architecture as the generators."""
+    return config.architecture.discriminator()
 
 
 class UnpairedTrainable(EpochCounter):
     """What every unpaired mode shares: the two domains' batches (crop + flip, resumable from (seed, epoch) and
     data_rng), the epoch counters and the (scaled, DDP-averaged) optimiser step."""
 
-    config: CycleGANConfig
+    config: CycleGANTraining  # the hyper-parameters (CycleGANTraining.from_config), not the run's options
     context: DistributedContext
     device: torch.device
     scaler: torch.amp.GradScaler
@@ -115,9 +111,10 @@ class UnpairedTrainable(EpochCounter):
 class CycleGANTrainable(UnpairedTrainable):
     """Both generators and discriminators, their optimisers, schedulers and pools; the engine's loop drives it."""
 
-    def __init__(self, *, config: CycleGANConfig, source: ImageFolderData, target: ImageFolderData,
-                 device: torch.device, precision: str, context: DistributedContext = DistributedContext(),
+    def __init__(self, *, hparams: CycleGANTraining, source: ImageFolderData, target: ImageFolderData,
+                 device: torch.device, precision: Precision, context: DistributedContext = DistributedContext(),
                  domain_names: tuple[str, str] = ("source", "target")) -> None:
+        config = hparams
         self.config, self.device, self.precision, self.context = config, device, precision, context
         self.domain_names = domain_names
         with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
@@ -137,7 +134,7 @@ class CycleGANTrainable(UnpairedTrainable):
                            for opt in (self.opt_G, self.opt_D)]
         self.pools = (ImagePool(config.pool_size, generator=torch.Generator().manual_seed(config.seed + 1)),
                       ImagePool(config.pool_size, generator=torch.Generator().manual_seed(config.seed + 2)))
-        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+        self.scaler = precision.grad_scaler()
 
     @property
     def nets(self) -> dict[str, torch.nn.Module]:
@@ -146,14 +143,14 @@ class CycleGANTrainable(UnpairedTrainable):
     def train_step(self) -> dict[str, float]:
         real_A, real_B = self._batch(0), self._batch(1)
         lam = self.config.lambda_cycle
-        with autocast(self.device, self.precision):  # the objective computes no gradient for D's weights
+        with self.precision.autocast():  # the objective computes no gradient for D's weights
             out = losses.generator_objective(g_a=self.G_AB, g_b=self.G_BA, d_a=self.D_B, d_b=self.D_A,
                                              real_a=real_A, real_b=real_B, lambda_a=lam, lambda_b=lam,
                                              lambda_identity=self.config.lambda_identity)
         self._optimise(out.total, [self.opt_G], [self.G_AB, self.G_BA])
         fake_B = self.pools[1].query(out.fake_b.detach().float())
         fake_A = self.pools[0].query(out.fake_a.detach().float())
-        with autocast(self.device, self.precision):
+        with self.precision.autocast():
             loss_D_B = losses.discriminator_loss(self.D_B, real_B, fake_B)
             loss_D_A = losses.discriminator_loss(self.D_A, real_A, fake_A)
         self._optimise(loss_D_A + loss_D_B, [self.opt_D], [self.D_A, self.D_B])

@@ -12,6 +12,7 @@ import torch
 
 from ganfactory.data.dataset import iter_image_batches
 from ganfactory.engine.checkpoint import file_sha256
+from ganfactory.engine.precision import FP32, Precision
 from ganfactory.engine.signals import StopRequest
 from ganfactory.output.images import save_image, to_uint8
 from ganfactory.output.layout import RunFolder
@@ -34,7 +35,7 @@ class TranslationJob:
     channels: int
     batch_size: int = 8
     image_format: str = "png"
-    precision: str = "fp32"  # what the translator computes in (an exported .onnx: fp32)
+    precision: Precision = FP32  # what the translator computes in (engine.precision.precision_for_model)
 
 
 def _wanted_path(job: TranslationJob, source: Path) -> Path:
@@ -87,7 +88,7 @@ def _determinants(job: TranslationJob, source: Path, provenance: dict[str, Any])
     precision."""
     return {"checkpoint_sha256": provenance.get("checkpoint_sha256"), "source_file": str(source.resolve()),
             "source_sha256": file_sha256(source), "direction": job.direction, "size": list(job.size),
-            "precision": job.precision}
+            "precision": job.precision.name}
 
 
 def _done(path: Path, run: RunFolder, manifest: ManifestWriter, determinants: dict[str, Any]) -> bool:

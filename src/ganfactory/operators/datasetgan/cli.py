@@ -12,9 +12,16 @@ import click
 from ganfactory.cli_options import config_from_options
 from ganfactory.engine.contract import OperatorSpec
 from ganfactory.operators.command import step
-from ganfactory.operators.datasetgan.config import DatasetGANConfig, SegmentationEvalConfig
+from ganfactory.operators.datasetgan.config import (
+    DatasetGANConfig,
+    GenerateOptions,
+    SampleOptions,
+    SegmentationEvalConfig,
+)
 
-_SKIP = ("predict", "resume", "do_validation", "min_images", "image_format")
+# Run options `train` does not read: it starts from OUT (no --resume, no images to validate), writes PNG pairs, and
+# computes in fp32 whatever --precision would say (see datasetgan.config).
+_SKIP = ("predict", "resume", "do_validation", "min_images", "image_format", "precision")
 
 
 def _echo_report(spec: OperatorSpec, result: Any) -> None:
@@ -27,13 +34,13 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
     def group() -> None:
         pass
 
-    @step(group, spec, "sample", config_model=DatasetGANConfig, input_names=("run",), skip=(*_SKIP, "shard"))
+    @step(group, spec, "sample", config_model=SampleOptions, input_names=("run",))
     def sample(run: Path, out: Path, **options: Any) -> None:
         """Write --num images of a StyleGAN RUN to annotate into OUT/annotation (with latents, classes.json)."""
         from ganfactory.engine.precision import resolve_device
         from ganfactory.operators.datasetgan.sample import sample_for_annotation
 
-        config = config_from_options(DatasetGANConfig, options)
+        config = config_from_options(SampleOptions, options)
         folder = sample_for_annotation(run, out, config, device=resolve_device(config.device))
         click.echo(f"Annotate the images in {folder / 'images'}: masks go in {folder / 'masks'} "
                    f"(index PNG, RGB colours of {folder / 'classes.json'}, or LabelMe JSON).")
@@ -59,12 +66,13 @@ def datasetgan_group(spec: OperatorSpec) -> click.Group:
         result = run_operator(spec, (), out, config_from_options(DatasetGANConfig, options))
         _echo_report(spec, result)
 
-    @step(group, spec, "generate", config_model=DatasetGANConfig, skip=_SKIP)
+    @step(group, spec, "generate", config_model=GenerateOptions)
     def generate(out: Path, **options: Any) -> None:
         """Write --num image + mask pairs with OUT's trained interpreter, the most uncertain dropped."""
         from ganfactory.engine.driver import run_operator
 
-        config = config_from_options(DatasetGANConfig, {**options, "resume": str(out), "predict": True})
+        chosen = config_from_options(GenerateOptions, options)
+        config = DatasetGANConfig(**chosen.model_dump(), resume=str(out), predict=True)
         result = run_operator(spec, (), out, config, sampler_only=True)
         _echo_report(spec, result)
 

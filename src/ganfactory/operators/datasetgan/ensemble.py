@@ -81,6 +81,3 @@ class PixelEnsemble(nn.Module):
         x = self.bn1(torch.relu(x))
         x = self.bn2(torch.relu(self.fc2(x)))
         return self.fc3(x)
-
-    def architecture(self) -> dict[str, int]:
-        return {"in_features": self.in_features, "num_classes": self.num_classes, "members": self.members}

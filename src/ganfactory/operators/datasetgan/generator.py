@@ -7,21 +7,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 
 from ganfactory.engine.checkpoint import (
-    checkpoint_architecture,
     file_sha256,
     load_checkpoint,
     require_operator,
     resolve_checkpoint_path,
 )
 from ganfactory.errors import InputError
-from ganfactory.operators.stylegan.config import StyleGANConfig
-from ganfactory.operators.stylegan.models import generator_architecture, generator_from_state, preset_for
+from ganfactory.operators.stylegan.architecture import StyleGANArchitecture
+from ganfactory.operators.stylegan.models import generator_from_state, recorded_architecture
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.sampling import z_batch
 from ganfactory.operators.stylegan.spec import is_legacy_stylegan
@@ -35,7 +33,7 @@ class SourceGenerator:
     """G_ema of a StyleGAN run with what identifies it."""
 
     G: Generator
-    architecture: dict[str, Any]
+    architecture: StyleGANArchitecture
     class_names: list[str]
     checkpoint_sha256: str
 
@@ -50,22 +48,15 @@ def load_stylegan_run(run: Path, *, device: torch.device) -> SourceGenerator:
     path = resolve_checkpoint_path(Path(run))
     state = load_checkpoint(path)
     operator_state = require_operator(state, "stylegan", path, legacy=is_legacy_stylegan)
-    G = generator_from_state(operator_state, device=device, architecture=checkpoint_architecture(state))
-    architecture = checkpoint_architecture(state) or _legacy_architecture(operator_state)
+    architecture = recorded_architecture(state)
+    G = generator_from_state(operator_state, device=device, architecture=architecture)
     return SourceGenerator(G=G, architecture=architecture, class_names=list(operator_state.get("class_names", [])),
                            checkpoint_sha256=file_sha256(path))
 
 
-def _legacy_architecture(operator_state: dict[str, Any]) -> dict[str, Any]:
-    """A format-1 checkpoint records no architecture: resolve it from its saved config, as StyleGAN does."""
-    preset = preset_for(StyleGANConfig(**operator_state["config"]))
-    return generator_architecture(preset, img_channels=int(operator_state["img_channels"]),
-                                  num_classes=int(operator_state["num_classes"]))
-
-
 def save_generator(source: SourceGenerator, path: Path) -> Path:
     tensors = {k: v.detach().cpu().contiguous() for k, v in source.G.state_dict().items()}
-    meta = {"architecture": json.dumps(source.architecture), "class_names": json.dumps(source.class_names),
+    meta = {"architecture": json.dumps(source.architecture.to_dict()), "class_names": json.dumps(source.class_names),
             "checkpoint_sha256": source.checkpoint_sha256}
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
@@ -75,8 +66,8 @@ def load_generator(path: Path, *, device: torch.device) -> SourceGenerator:
         raise InputError(f"{path} does not exist; run 'ganfactory datasetgan sample RUN OUT' first.")
     with safe_open(str(path), framework="pt") as handle:
         meta = handle.metadata()
-    architecture = json.loads(meta["architecture"])
-    G = Generator(**architecture, channels_last=True)
+    architecture = StyleGANArchitecture.from_dict(json.loads(meta["architecture"]))
+    G = architecture.generator()
     G.load_state_dict(load_file(str(path)))
     G = G.to(device).eval().requires_grad_(False)
     return SourceGenerator(G=G, architecture=architecture, class_names=json.loads(meta["class_names"]),

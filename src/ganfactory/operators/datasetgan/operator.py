@@ -12,7 +12,6 @@ from typing import Any
 import torch
 
 from ganfactory.engine.checkpoint import (
-    checkpoint_architecture,
     checkpoint_provenance,
     checkpoint_run_root,
     load_checkpoint,
@@ -22,13 +21,15 @@ from ganfactory.engine.checkpoint import (
 from ganfactory.engine.contract import RunEnv, Stage, TrainingPlan
 from ganfactory.engine.driver import seed_everything
 from ganfactory.engine.loop import Schedule
-from ganfactory.errors import InputError
+from ganfactory.errors import CheckpointError, InputError
 from ganfactory.operators.datasetgan.annotations import load_annotations
+from ganfactory.operators.datasetgan.architecture import InterpreterArchitecture
 from ganfactory.operators.datasetgan.classes import SegmentationClass, read_classes
-from ganfactory.operators.datasetgan.config import DatasetGANConfig
+from ganfactory.operators.datasetgan.config import DatasetGANConfig, GenerateOptions
 from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
 from ganfactory.operators.datasetgan.generate import PairPlan, generate_pairs
 from ganfactory.operators.datasetgan.generator import SourceGenerator, load_generator, read_latents
+from ganfactory.operators.datasetgan.hparams import InterpreterTraining
 from ganfactory.operators.datasetgan.layout import AnnotationFolder, annotation_folder
 from ganfactory.operators.datasetgan.training import InterpreterTrainable
 from ganfactory.output.layout import RunFolder
@@ -92,9 +93,8 @@ def _retire_other_interpreter(run: RunFolder, digest: str) -> None:
                 "training a new interpreter; the old checkpoints are kept in %s.", run.model_dir, aside)
 
 
-def plan_datasetgan(env: RunEnv) -> TrainingPlan:
+def plan_datasetgan(env: RunEnv[DatasetGANConfig]) -> TrainingPlan:
     config = env.config
-    assert isinstance(config, DatasetGANConfig)
     folder = annotation_folder(env.run.root)
     source = load_generator(folder.generator_path, device=env.device)
     classes, ids, ws, masks, digest = current_annotations(folder, source)
@@ -104,7 +104,8 @@ def plan_datasetgan(env: RunEnv) -> TrainingPlan:
 
     def build(previous: list[Any]) -> InterpreterTrainable:
         seed_everything(config.seed, env.context.rank)
-        return InterpreterTrainable(config=config, G=source.G, ws=ws.to(env.device), masks=masks,
+        return InterpreterTrainable(hparams=InterpreterTraining.from_config(config), G=source.G, ws=ws.to(env.device),
+                                    masks=masks,
                                     num_classes=len(classes), annotations_sha256=digest)
 
     stage = Stage(name="", build=build, architecture=lambda t: t.architecture(),
@@ -113,28 +114,27 @@ def plan_datasetgan(env: RunEnv) -> TrainingPlan:
     return TrainingPlan(stages=[stage], config_record=record)
 
 
-def _plan(config: DatasetGANConfig) -> PairPlan:
+def _plan(config: GenerateOptions) -> PairPlan:
     return PairPlan(keep=config.num, drop_uncertain=config.drop_uncertain, seed=config.seed,
                     truncation=config.truncation, batch=config.batch, pixel_chunk=config.pixel_chunk,
                     class_name=config.class_name, shard=config.shard_part)
 
 
-def _generate(env: RunEnv, ensemble: PixelEnsemble, provenance: dict[str, Any], folder: AnnotationFolder) -> int:
+def _generate(env: RunEnv[Any], ensemble: PixelEnsemble, provenance: dict[str, Any], folder: AnnotationFolder,
+              options: GenerateOptions) -> int:
     """Pairs from `folder`'s generator and classes into env.run (the DatasetGAN folder itself, or the OUT of
-    `ganfactory generate FOLDER OUT`)."""
-    config = env.config
-    assert isinstance(config, DatasetGANConfig)
+    `ganfactory generate FOLDER OUT`), as `options` say."""
     source = load_generator(folder.generator_path, device=env.device)
     provenance = {**provenance, "generator_checkpoint_sha256": source.checkpoint_sha256}
-    return generate_pairs(source, ensemble, run=env.run, plan=_plan(config),
+    return generate_pairs(source, ensemble, run=env.run, plan=_plan(options),
                           classes=read_classes(folder.classes_path), provenance=provenance, stop=env.stop)
 
 
-def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
+def generate_after_training(env: RunEnv[DatasetGANConfig], trainables: list[Any], provenance: dict[str, str]) -> int:
     """`train ... --num N` also generates N pairs; without --num only the interpreter is trained."""
     config = env.config
-    assert isinstance(config, DatasetGANConfig)
-    return _generate(env, trainables[-1].ensemble, provenance, annotation_folder(env.run.root)) if config.num else 0
+    return (_generate(env, trainables[-1].ensemble, provenance, annotation_folder(env.run.root), config.pair_options())
+            if config.num else 0)
 
 
 def load_interpreter(path: Path, *, annotations_sha256: str | None = None,
@@ -144,23 +144,25 @@ def load_interpreter(path: Path, *, annotations_sha256: str | None = None,
     checkpoint was trained on other annotations or another number of classes."""
     state = load_checkpoint(path)
     operator_state = require_operator(state, "datasetgan", path)
-    architecture = checkpoint_architecture(state) or {}
+    architecture = InterpreterArchitecture.from_checkpoint(state)
+    if architecture is None:
+        raise CheckpointError(f"{path} records no interpreter architecture; pass a checkpoint of a 'ganfactory "
+                              "datasetgan train' run.")
     recorded = operator_state.get("annotations_sha256")
-    other_classes = num_classes is not None and architecture.get("num_classes") not in (None, num_classes)
+    other_classes = num_classes is not None and architecture.num_classes != num_classes
     if other_classes or (annotations_sha256 and recorded and recorded != annotations_sha256):
         raise InputError(f"The interpreter {path} was trained on other annotations than {path.parent.parent} holds "
                          f"now (masks, classes or samples changed); run 'ganfactory datasetgan train "
                          f"{path.parent.parent}' to train on them, then generate.")
-    ensemble = PixelEnsemble(**architecture)
+    ensemble = architecture.ensemble()
     ensemble.load_state_dict(operator_state["ensemble"])
     return ensemble.eval()
 
 
-def generate_from_checkpoint(env: RunEnv, model: Path) -> int:
+def generate_from_checkpoint(env: RunEnv[DatasetGANConfig], model: Path) -> int:
     """`datasetgan generate OUT` (pairs into OUT from its latest interpreter checkpoint) and `ganfactory generate
     FOLDER OUT` (pairs into OUT from FOLDER's): the annotations are read from the folder the checkpoint is in."""
     config = env.config
-    assert isinstance(config, DatasetGANConfig)
     if not config.num:
         raise InputError("Give --num N (at least 1): how many image + mask pairs to write.")
     folder = annotation_folder(checkpoint_run_root(model))
@@ -170,4 +172,4 @@ def generate_from_checkpoint(env: RunEnv, model: Path) -> int:
     except InputError:  # samples still being annotated (sampled again): the interpreter is what there is
         digest = None
     ensemble = load_interpreter(model, annotations_sha256=digest, num_classes=len(classes))
-    return _generate(env, ensemble.to(env.device), checkpoint_provenance(model), folder)
+    return _generate(env, ensemble.to(env.device), checkpoint_provenance(model), folder, config.pair_options())

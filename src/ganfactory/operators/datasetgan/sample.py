@@ -20,7 +20,7 @@ from safetensors import safe_open
 
 from ganfactory.errors import InputError
 from ganfactory.operators.datasetgan.classes import template_classes, write_classes
-from ganfactory.operators.datasetgan.config import DatasetGANConfig
+from ganfactory.operators.datasetgan.config import SampleOptions
 from ganfactory.operators.datasetgan.generator import (
     SourceGenerator,
     class_for,
@@ -44,7 +44,7 @@ def sample_id(index: int) -> str:
     return f"{index:04d}"
 
 
-def sample_for_annotation(run: Path, out: Path, config: DatasetGANConfig, *, device: torch.device) -> Path:
+def sample_for_annotation(run: Path, out: Path, config: SampleOptions, *, device: torch.device) -> Path:
     """Write OUT/annotation/{images/<id>.png, latents.safetensors, generator.safetensors, classes.json,
     samples.json}; returns the annotation folder. Run again (more samples, another --seed or --truncation) it
     appends: a (seed, class, truncation) already sampled is kept, each new one gets the next free id, and no
@@ -59,7 +59,7 @@ def sample_for_annotation(run: Path, out: Path, config: DatasetGANConfig, *, dev
         return _append_samples(source, Path(run), annotation_folder(root), config)
 
 
-def _append_samples(source: SourceGenerator, run: Path, folder: AnnotationFolder, config: DatasetGANConfig) -> Path:
+def _append_samples(source: SourceGenerator, run: Path, folder: AnnotationFolder, config: SampleOptions) -> Path:
     folder.images_dir.mkdir(parents=True, exist_ok=True)
     present = _present(folder, source)
     wanted = [(config.seed + i, class_for(source, i, config.class_name)) for i in range(config.num)]

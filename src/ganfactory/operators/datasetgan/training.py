@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganfactory.engine.loop import EpochCounter
-from ganfactory.operators.datasetgan.config import DatasetGANConfig
-from ganfactory.operators.datasetgan.ensemble import PixelEnsemble
+from ganfactory.operators.datasetgan.architecture import InterpreterArchitecture
 from ganfactory.operators.datasetgan.features import feature_channels, pixel_features, synthesize_with_maps
+from ganfactory.operators.datasetgan.hparams import InterpreterTraining
 from ganfactory.operators.datasetgan.pixels import PixelIndex
 from ganfactory.operators.stylegan.networks import Generator
 
@@ -29,15 +29,16 @@ MAP_DTYPE = torch.float16  # as the reference's feature store; halves the window
 
 class InterpreterTrainable(EpochCounter):
 
-    def __init__(self, *, config: DatasetGANConfig, G: Generator, ws: Tensor, masks: Tensor,
+    def __init__(self, *, hparams: InterpreterTraining, G: Generator, ws: Tensor, masks: Tensor,
                  num_classes: int, annotations_sha256: str = "") -> None:
         """ws: [N, num_ws, w_dim] latents of the annotated images; masks: uint8 [N, R, R] class indices;
         annotations_sha256: what they hash to (annotations_digest), recorded in every checkpoint."""
+        config = hparams  # `self.config`: the hyper-parameters (InterpreterTraining.from_config)
         self.config, self.G, self.ws, self.masks = config, G, ws, masks.to(ws.device)
         self.annotations_sha256 = annotations_sha256
         self.count = int(ws.shape[0])
-        self.ensemble = PixelEnsemble(in_features=feature_channels(G), num_classes=num_classes,
-                                      members=config.members).to(ws.device)
+        self.ensemble = InterpreterArchitecture(in_features=feature_channels(G), num_classes=num_classes,
+                                                members=config.members).ensemble().to(ws.device)
         self.optimizer = torch.optim.Adam(self.ensemble.parameters(), lr=config.lr, foreach=True)
         self._steps = 0
         self.best = torch.full((config.members,), math.inf)
@@ -116,5 +117,8 @@ class InterpreterTrainable(EpochCounter):
         self.best, self.stalled = state["best"].clone(), state["stalled"].clone()
         self._window = None
 
-    def architecture(self) -> dict[str, int]:
-        return self.ensemble.architecture()
+    def architecture(self) -> InterpreterArchitecture:
+        """What the checkpoint records to rebuild the ensemble."""
+        ensemble = self.ensemble
+        return InterpreterArchitecture(in_features=ensemble.in_features, num_classes=ensemble.num_classes,
+                                       members=ensemble.members)

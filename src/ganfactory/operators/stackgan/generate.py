@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from ganfactory.engine.precision import autocast
+from ganfactory.engine.precision import FP32, Precision
 from ganfactory.engine.signals import StopRequest
 from ganfactory.errors import InputError
 from ganfactory.operators.stackgan.models import noise
@@ -66,12 +66,13 @@ def captions_from_file(path: Path, encoder_name: str) -> list[CaptionRequest]:
 @torch.no_grad()
 def generate_from_captions(pipeline: ImagePipeline, requests: list[CaptionRequest], *, run: RunFolder, count: int,
                            seed: int, z_dim: int, condition_dim: int, device: torch.device, image_format: str,
-                           provenance: dict[str, Any], precision: str = "fp32", stop: StopRequest | None = None) -> int:
-    """Write `count` images per caption; returns how many files were written now. `precision`: the autocast
-    of a torch pipeline ("fp32", "bf16", "fp16"; an ONNX pipeline computes in fp32 and takes "fp32"), recorded
+                           provenance: dict[str, Any], precision: Precision = FP32,
+                           stop: StopRequest | None = None) -> int:
+    """Write `count` images per caption; returns how many files were written now. `precision`: what the
+    pipeline computes in (an ONNX pipeline: engine.precision.EXPORTED; see precision_for_model), recorded
     in every manifest line since the last bits of an image depend on it. Raises RunInterrupted (exit 75)
     between batches once `stop` is set (SIGTERM, Ctrl-C, the job worker)."""
-    provenance = {**provenance, "precision": str(precision)}
+    provenance = {**provenance, "precision": precision.name}
     pipeline = pipeline.to(device).eval()
     jobs = [(c, i) for c in range(len(requests)) for i in range(count)]
     written = 0
@@ -83,7 +84,7 @@ def generate_from_captions(pipeline: ImagePipeline, requests: list[CaptionReques
             part = todo[start:start + BATCH]
             z, eps1, eps2 = noise([seed + i for _, i in part], z_dim=z_dim, condition_dim=condition_dim)
             embedding = torch.from_numpy(np.stack([requests[c].embedding for c, _ in part]))
-            with autocast(device, str(precision)):
+            with precision.autocast():
                 images = pipeline(embedding.to(device), z.to(device), eps1.to(device), eps2.to(device))
             images = to_uint8(images.float())
             for (c, i), image in zip(part, images):

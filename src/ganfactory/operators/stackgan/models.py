@@ -3,38 +3,39 @@ the architecture a checkpoint records, with its noise as explicit inputs (determ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ganfactory.engine.checkpoint import checkpoint_architecture, require_operator
+from ganfactory.engine.checkpoint import require_operator
 from ganfactory.errors import CheckpointError
-from ganfactory.operators.stackgan.config import StackGANConfig
+from ganfactory.operators.stackgan.architecture import StackGANArchitecture
 from ganfactory.operators.stackgan.networks import Stage1Generator, Stage2Generator
 
-STAGES = ("stage1", "stage2")
 
+@dataclass(frozen=True)
+class SamplingInputs:
+    """What generation needs to know about a pipeline beside its weights: the noise sizes it takes, the stage its
+    images come from (recorded with each image) and the sentence encoder its captions must be embedded with
+    ("" when unknown)."""
 
-def architecture(config: StackGANConfig, *, stage: str, embedding_dim: int, encoder: str) -> dict[str, Any]:
-    """What rebuilds the generators of a checkpoint without the config."""
-    return {"stage": stage, "embedding_dim": embedding_dim, "condition_dim": config.condition_dim,
-            "z_dim": config.z_dim, "gf": config.gf, "stage1_resolution": config.stage1_resolution,
-            "resolution": config.resolution, "res_blocks": config.res_blocks, "encoder": encoder,
-            "standardise_embeddings": config.standardise_embeddings}
+    stage: str
+    z_dim: int
+    condition_dim: int
+    encoder: str
 
+    @classmethod
+    def of(cls, arch: StackGANArchitecture) -> SamplingInputs:
+        return cls(stage=arch.stage, z_dim=arch.z_dim, condition_dim=arch.condition_dim, encoder=arch.encoder)
 
-def build_stage1(arch: dict[str, Any]) -> Stage1Generator:
-    return Stage1Generator(embedding_dim=arch["embedding_dim"], condition_dim=arch["condition_dim"],
-                           z_dim=arch["z_dim"], gf=arch["gf"], resolution=arch["stage1_resolution"],
-                           standardise=arch.get("standardise_embeddings", False))  # older checkpoints: raw
-
-
-def build_stage2(arch: dict[str, Any]) -> Stage2Generator:
-    return Stage2Generator(embedding_dim=arch["embedding_dim"], condition_dim=arch["condition_dim"], gf=arch["gf"],
-                           stage1_resolution=arch["stage1_resolution"], resolution=arch["resolution"],
-                           res_blocks=arch["res_blocks"], standardise=arch.get("standardise_embeddings", False))
+    @classmethod
+    def of_export(cls, metadata: dict[str, Any]) -> SamplingInputs:
+        """From an exported .onnx's metadata (export_stackgan writes these keys)."""
+        return cls(stage=str(metadata["stage"]), z_dim=int(metadata["z_dim"]),
+                   condition_dim=int(metadata["condition_dim"]), encoder=str(metadata.get("encoder", "")))
 
 
 class TextToImage(nn.Module):
@@ -53,18 +54,20 @@ class TextToImage(nn.Module):
         return self.stage2(image, embedding, eps2)[0]
 
 
-def pipeline_from_checkpoint(state: dict[str, Any], path: Path) -> tuple[TextToImage, dict[str, Any], dict[str, Any]]:
-    """(pipeline in eval mode, architecture, operator state) of a whole StackGAN checkpoint dict (either stage)."""
+def pipeline_from_checkpoint(state: dict[str, Any],
+                             path: Path) -> tuple[TextToImage, StackGANArchitecture, dict[str, Any]]:
+    """(pipeline in eval mode, architecture, operator state) of a whole StackGAN checkpoint dict (either stage).
+    Raises CheckpointError for a checkpoint of another operator or one that records no stage."""
     operator_state = require_operator(state, "stackgan", path)
-    arch = checkpoint_architecture(state)
-    if arch is None or arch.get("stage") not in STAGES:
+    arch = StackGANArchitecture.from_checkpoint(state)
+    if arch is None:
         raise CheckpointError(f"{path} records no StackGAN architecture; pass a checkpoint of a 'ganfactory "
                               "stackgan' run.")
-    stage1 = build_stage1(arch)
-    stage1.load_state_dict(operator_state["G1"] if arch["stage"] == "stage2" else operator_state["G"])
+    stage1 = arch.stage1_generator()
+    stage1.load_state_dict(operator_state["G1"] if arch.stage == "stage2" else operator_state["G"])
     stage2 = None
-    if arch["stage"] == "stage2":
-        stage2 = build_stage2(arch)
+    if arch.stage == "stage2":
+        stage2 = arch.stage2_generator()
         stage2.load_state_dict(operator_state["G"])
     return TextToImage(stage1, stage2).eval().requires_grad_(False), arch, operator_state
 

@@ -21,10 +21,11 @@ def export_stackgan(state: dict[str, Any], path: Path) -> Path:
     """Export a StackGAN checkpoint of either stage (a stage-II one includes its frozen stage I)."""
     pipeline, arch, _ = pipeline_from_checkpoint(state, path)
     batch = 2
-    args = (torch.randn(batch, arch["embedding_dim"]), torch.randn(batch, arch["z_dim"]),
-            torch.randn(batch, arch["condition_dim"]), torch.randn(batch, arch["condition_dim"]))
-    metadata = {"operator": "stackgan", **{k: arch[k] for k in ("stage", "embedding_dim", "z_dim", "condition_dim",
-                                                                "stage1_resolution", "resolution", "encoder")}}
+    args = (torch.randn(batch, arch.embedding_dim), torch.randn(batch, arch.z_dim),
+            torch.randn(batch, arch.condition_dim), torch.randn(batch, arch.condition_dim))
+    record = arch.to_dict()
+    metadata = {"operator": "stackgan", **{k: record[k] for k in ("stage", "embedding_dim", "z_dim", "condition_dim",
+                                                                  "stage1_resolution", "resolution", "encoder")}}
     return export_module(pipeline.float(), args, Path(path), input_names=INPUTS, output_names=["image"],
                          dynamic_axes={name: (0,) for name in INPUTS}, metadata=metadata)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -19,7 +19,9 @@ from ganfactory.engine.checkpoint import (
 from ganfactory.engine.contract import RunEnv, Stage, TrainingPlan
 from ganfactory.engine.driver import seed_everything
 from ganfactory.engine.loop import Schedule
+from ganfactory.engine.precision import Precision, precision_for_model
 from ganfactory.errors import InputError
+from ganfactory.operators.stackgan.architecture import StackGANArchitecture
 from ganfactory.operators.stackgan.config import StackGANConfig
 from ganfactory.operators.stackgan.data import PreparedData, load_images, read_prepared
 from ganfactory.operators.stackgan.generate import (
@@ -28,7 +30,8 @@ from ganfactory.operators.stackgan.generate import (
     captions_from_file,
     generate_from_captions,
 )
-from ganfactory.operators.stackgan.models import architecture, pipeline_from_checkpoint
+from ganfactory.operators.stackgan.hparams import StackGANTraining
+from ganfactory.operators.stackgan.models import SamplingInputs, pipeline_from_checkpoint
 from ganfactory.operators.stackgan.training import Stage1Trainable, Stage2Trainable, StageData
 
 log = logging.getLogger(__name__)
@@ -48,9 +51,8 @@ def _schedule(config: StackGANConfig) -> Schedule:
                     keep_checkpoints=config.keep_checkpoints)
 
 
-def plan_stackgan(env: RunEnv) -> TrainingPlan:
+def plan_stackgan(env: RunEnv[StackGANConfig]) -> TrainingPlan:
     config = env.config
-    assert isinstance(config, StackGANConfig)
     data = read_prepared(env.inputs[0])
     rows = data.subset(test=False)
     if len(rows) < 2:
@@ -58,10 +60,12 @@ def plan_stackgan(env: RunEnv) -> TrainingPlan:
                          "--test-fraction in stackgan-prepare).")
     _requests(env, data, data.encoder)  # what generation will need, checked before the first step
     class_names = sorted(set(data.classes))
-    common = dict(config=config, device=env.device, class_names=class_names, precision=str(env.precision))
+    common = dict(hparams=StackGANTraining.from_config(config), device=env.device, class_names=class_names,
+                  precision=env.precision)
 
-    def arch(stage: str) -> dict[str, Any]:
-        return architecture(config, stage=stage, embedding_dim=int(data.embeddings.shape[2]), encoder=data.encoder)
+    def arch(stage: Literal["stage1", "stage2"]) -> StackGANArchitecture:
+        return StackGANArchitecture.from_config(config, stage=stage, embedding_dim=int(data.embeddings.shape[2]),
+                                                encoder=data.encoder)
 
     def build1(previous: list[Any]) -> Stage1Trainable:
         seed_everything(config.seed, env.context.rank)  # training noise draws from the global RNG
@@ -93,11 +97,10 @@ def _initial_state(config: StackGANConfig) -> dict[str, Any] | None:
     return state
 
 
-def _requests(env: RunEnv, data: PreparedData | None, encoder: str) -> list[CaptionRequest]:
+def _requests(env: RunEnv[StackGANConfig], data: PreparedData | None, encoder: str) -> list[CaptionRequest]:
     """--captions FILE, else every caption of the test split (its class known, its embedding prepared); [] with
     --generate-num 0, which generates nothing. Raises InputError when there is nothing to generate from."""
     config = env.config
-    assert isinstance(config, StackGANConfig)
     if config.generate_num == 0:
         return []
     if config.captions:
@@ -114,35 +117,36 @@ def _requests(env: RunEnv, data: PreparedData | None, encoder: str) -> list[Capt
             for i in rows for j, text in enumerate(data.captions[i])]
 
 
-def _generate(env: RunEnv, pipeline: ImagePipeline, arch: dict[str, Any], data: PreparedData | None,
-              provenance: dict[str, str], precision: str) -> int:
+def _generate(env: RunEnv[StackGANConfig], pipeline: ImagePipeline, inputs: SamplingInputs, data: PreparedData | None,
+              provenance: dict[str, str], precision: Precision) -> int:
     config = env.config
-    assert isinstance(config, StackGANConfig)
-    return generate_from_captions(pipeline, _requests(env, data, arch.get("encoder", "")), run=env.run,
-                                  count=config.generate_num, seed=config.seed, z_dim=arch["z_dim"],
-                                  condition_dim=arch["condition_dim"], device=env.device,
+    return generate_from_captions(pipeline, _requests(env, data, inputs.encoder), run=env.run,
+                                  count=config.generate_num, seed=config.seed, z_dim=inputs.z_dim,
+                                  condition_dim=inputs.condition_dim, device=env.device,
                                   image_format=config.image_format, precision=precision,
-                                  provenance={**provenance, "stage": arch["stage"]}, stop=env.stop)
+                                  provenance={**provenance, "stage": inputs.stage}, stop=env.stop)
 
 
-def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
+def generate_after_training(env: RunEnv[StackGANConfig], trainables: list[Any], provenance: dict[str, str]) -> int:
     last = trainables[-1]
-    return _generate(env, last.pipeline(), last.arch, read_prepared(env.inputs[0]), provenance, str(env.precision))
+    return _generate(env, last.pipeline(), SamplingInputs.of(last.arch), read_prepared(env.inputs[0]), provenance,
+                     env.precision)
 
 
-def predict_stackgan(env: RunEnv, model: Path) -> int:
+def predict_stackgan(env: RunEnv[StackGANConfig], model: Path) -> int:
     """Only generate, from a checkpoint of either stage (stage I alone gives stage-I images) or its .onnx export."""
     pipeline: Any  # TextToImage, or its ONNX twin with the same interface
     if model.suffix == ".onnx":
         from ganfactory.operators.stackgan.onnx import OnnxTextToImage
 
         onnx_pipeline = OnnxTextToImage(model)
-        pipeline, arch, precision = onnx_pipeline, onnx_pipeline.arch, "fp32"
+        pipeline, inputs = onnx_pipeline, SamplingInputs.of_export(onnx_pipeline.arch)
     else:
         pipeline, arch, _ = pipeline_from_checkpoint(load_checkpoint(model), model)
-        precision = str(env.precision)
+        inputs = SamplingInputs.of(arch)
     data = read_prepared(env.inputs[0]) if env.inputs else None
-    return _generate(env, pipeline, arch, data, checkpoint_provenance(model), precision)
+    precision = precision_for_model(model, env.precision)
+    return _generate(env, pipeline, inputs, data, checkpoint_provenance(model), precision)
 
 
 def run_stackgan(data: Path | None, out: Path, config: StackGANConfig, *, progress_bar: bool = True,

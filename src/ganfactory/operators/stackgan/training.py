@@ -16,11 +16,12 @@ import numpy as np
 import torch
 
 from ganfactory.engine.loop import EpochCounter
-from ganfactory.engine.precision import autocast, needs_grad_scaler
+from ganfactory.engine.precision import Precision
 from ganfactory.operators.stackgan import loss as losses
-from ganfactory.operators.stackgan.config import StackGANConfig
+from ganfactory.operators.stackgan.architecture import StackGANArchitecture
 from ganfactory.operators.stackgan.data import mean_caption_embedding, random_crop_flip
-from ganfactory.operators.stackgan.models import TextToImage, build_stage1, build_stage2, noise
+from ganfactory.operators.stackgan.hparams import StackGANTraining
+from ganfactory.operators.stackgan.models import TextToImage, noise
 from ganfactory.operators.stackgan.networks import Discriminator, Stage1Generator, Stage2Generator, init_weights
 from ganfactory.operators.stackgan.samples import save_caption_grid
 
@@ -55,18 +56,20 @@ class StackGANStage(EpochCounter, ABC):
     def fake(self, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Generated images, and the conditioning mean and log-variance, for a batch of embeddings."""
 
-    def __init__(self, *, config: StackGANConfig, data: StageData, arch: dict[str, Any], device: torch.device,
-                 class_names: list[str], precision: str = "fp32") -> None:
-        """precision: a resolved name ("fp32", "bf16", "fp16"; engine.precision.resolve_precision)."""
+    def __init__(self, *, hparams: StackGANTraining, data: StageData, arch: StackGANArchitecture,
+                 device: torch.device, class_names: list[str], precision: Precision) -> None:
+        """hparams: StackGANTraining.from_config of the run's options; arch: this stage's networks (G and D);
+        precision: what the steps and samples compute in (engine.precision.resolve_precision)."""
+        config = hparams
         self.config, self.data, self.arch, self.device, self.class_names = config, data, arch, device, class_names
         self.precision = precision
-        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+        self.scaler = precision.grad_scaler()
         self.batch = min(config.batch_size, len(data.images))
         self.steps_per_epoch = max(1, len(data.images) // self.batch)  # drop_last, as the reference's loader
         self.data_rng = torch.Generator().manual_seed(config.seed * 7919 + 17)
         self._steps = 0
         self.sample_noise = noise([config.seed + i for i in range(len(data.sample_captions))],
-                                  z_dim=config.z_dim, condition_dim=config.condition_dim)
+                                  z_dim=arch.z_dim, condition_dim=arch.condition_dim)
 
     def _caption_embeddings(self) -> torch.Tensor:
         """[N * C, D]: every training caption's embedding, for CA's standardisation statistics."""
@@ -108,11 +111,11 @@ class StackGANStage(EpochCounter, ABC):
             for group in optimiser.param_groups:
                 group["lr"] = self._lr()
         real, embedding = self._batch()
-        with autocast(self.device, self.precision):
+        with self.precision.autocast():
             fake, mu, logvar = self.fake(embedding)
             d_loss = losses.discriminator_loss(self.D, real, fake, mu, unconditional=self.unconditional)
         self._optimise(d_loss.total, self.opt_D)
-        with autocast(self.device, self.precision):
+        with self.precision.autocast():
             g_loss, g_parts = losses.generator_loss(self.D, fake, mu, logvar, unconditional=self.unconditional,
                                                     kl_weight=self.config.kl_weight)
         self._optimise(g_loss, self.opt_G)
@@ -150,7 +153,7 @@ class StackGANStage(EpochCounter, ABC):
         training = [m.training for m in (self.G, self.D)]
         self.G.eval()
         try:
-            with autocast(self.device, self.precision):
+            with self.precision.autocast():
                 first = pipeline.stage1(embedding, z, eps1)[0]
                 cells = [[first[i]] for i in range(len(first))]
                 if pipeline.stage2 is not None:
@@ -168,18 +171,17 @@ class Stage1Trainable(StackGANStage):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         config = self.config
-        self.size, self.epochs = config.stage1_resolution, config.stage1_epochs
+        self.size, self.epochs = self.arch.size, config.stage1_epochs
         self.decay_epochs = config.lr_decay_epochs
         with torch.random.fork_rng(devices=[]):  # the same initial weights for a seed, global RNG untouched
             torch.manual_seed(config.seed)
-            self.G = init_weights(build_stage1(self.arch)).to(self.device)
+            self.G = init_weights(self.arch.stage1_generator()).to(self.device)
             self.G.ca.set_embedding_statistics(self._caption_embeddings())
-            self.D = init_weights(Discriminator(df=config.df, condition_dim=config.condition_dim,
-                                                resolution=self.size, unconditional=False)).to(self.device)
+            self.D = init_weights(self.arch.discriminator()).to(self.device)
         self._optimisers()
 
     def fake(self, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        z = torch.randn(embedding.shape[0], self.config.z_dim, device=self.device)
+        z = torch.randn(embedding.shape[0], self.arch.z_dim, device=self.device)
         return self.G(embedding, z)
 
     def pipeline(self) -> TextToImage:
@@ -197,19 +199,18 @@ class Stage2Trainable(StackGANStage):
     def __init__(self, *, stage1: Stage1Generator, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         config = self.config
-        self.size, self.epochs = config.resolution, config.stage2_epochs
+        self.size, self.epochs = self.arch.size, config.stage2_epochs
         self.decay_epochs = config.stage2_lr_decay_epochs
         self.G1 = copy.deepcopy(stage1).to(self.device).eval().requires_grad_(False)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed + 1)
-            self.G = init_weights(build_stage2(self.arch)).to(self.device)
+            self.G = init_weights(self.arch.stage2_generator()).to(self.device)
             self.G.ca.set_embedding_statistics(self._caption_embeddings())
-            self.D = init_weights(Discriminator(df=config.df, condition_dim=config.condition_dim,
-                                                resolution=self.size, unconditional=True)).to(self.device)
+            self.D = init_weights(self.arch.discriminator()).to(self.device)
         self._optimisers()
 
     def fake(self, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        z = torch.randn(embedding.shape[0], self.config.z_dim, device=self.device)
+        z = torch.randn(embedding.shape[0], self.arch.z_dim, device=self.device)
         with torch.no_grad():
             stage1_image = self.G1(embedding, z)[0]
         return self.G(stage1_image, embedding)

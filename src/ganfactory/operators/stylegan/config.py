@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ganfactory.config import OperatorConfig, RunOptions, check_power_of_two
+from ganfactory.config import PRECISION_HELP, OperatorConfig, PrecisionChoice, RunOptions, check_power_of_two
 from ganfactory.output.shards import Shard
 
 TRAINING_METRICS = ("kid", "fid")
@@ -172,7 +172,6 @@ class StyleGANSampleOptions(GenerationChoices):
     truncation: float = Field(1.0, ge=0, le=2)
     image_format: Literal["png", "jpg"] = "png"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="auto: bf16 where the device has native bf16, else fp16 on CUDA, else fp32.")
+    precision: PrecisionChoice = Field("auto", description=PRECISION_HELP)
     features: str = Field("", description="Feature network for the memorisation gate: a TorchScript or ONNX file "
                           "(default: the shipped FID Inception).")

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import torch
 
-from ganfactory.engine.precision import autocast
+from ganfactory.engine.precision import FP32, Precision
 from ganfactory.engine.signals import StopRequest
 from ganfactory.engine.stats import update_progress
 from ganfactory.metrics.confidence import ClassConfidenceFilter, ConfidenceRecord
@@ -37,6 +37,8 @@ DRAW_EXTRA = 32
 class ImageSampler(Protocol):
     """A generator behind torch or onnxruntime: seeds (+ class) in, [-1, 1] images out."""
 
+    precision: Precision  # what it computes in; recorded with every image (bf16 and fp32 differ in the last bits)
+
     def __call__(self, *, seeds: list[int], class_index: int | None, truncation: float) -> torch.Tensor: ...
 
 
@@ -44,10 +46,11 @@ class ImageSampler(Protocol):
 class TorchSampler:
     G: Generator
     device: torch.device
-    precision: str = "fp32"  # bf16 generates ~2.3x faster on CPUs with native bf16
+    precision: Precision = FP32  # bf16 generates ~2.3x faster on CPUs with native bf16
 
     def __call__(self, *, seeds: list[int], class_index: int | None, truncation: float) -> torch.Tensor:
-        with autocast(self.device, self.precision):
+        """[len(seeds), C, R, R] images in [-1, 1] (float32) of class `class_index` (None: unconditional)."""
+        with self.precision.autocast():
             return synthesize(self.G, seeds=seeds, class_index=class_index, truncation=truncation,
                               device=self.device)
 
@@ -132,7 +135,7 @@ def generate_dataset(sampler: ImageSampler, *, run: RunFolder, plan: GenerationP
     threshold a near-copy is not written (an older file of that seed is removed) and the next seed is drawn; with
     `confidence`, likewise an image whose intended class the real-data classifier gives less than its threshold.
     Raises RunInterrupted (exit 75) between batches once `stop` is set."""
-    provenance = {**provenance, "precision": str(getattr(sampler, "precision", "fp32"))}  # onnxruntime: fp32
+    provenance = {**provenance, "precision": sampler.precision.name}
     classes: list[tuple[int | None, str | None]] = (
         list(enumerate(plan.class_names)) if plan.conditional else [(None, None)])
     jobs: list[_ClassJob] = []

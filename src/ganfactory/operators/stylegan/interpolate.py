@@ -7,13 +7,12 @@ from pathlib import Path
 import torch
 
 from ganfactory.engine.checkpoint import (
-    checkpoint_architecture,
     load_checkpoint,
     require_operator,
     resolve_checkpoint_path,
 )
 from ganfactory.errors import ConfigError
-from ganfactory.operators.stylegan.models import generator_from_state
+from ganfactory.operators.stylegan.models import generator_from_state, recorded_architecture
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.sampling import class_batch, z_batch
 from ganfactory.operators.stylegan.spec import is_legacy_stylegan
@@ -60,7 +59,7 @@ def interpolate_run(run_or_model: Path, *, seeds: list[int], frames: int, class_
     require_writable_output(Path(output).parent)
     checkpoint = load_checkpoint(path)
     state = require_operator(checkpoint, "stylegan", path, legacy=is_legacy_stylegan)
-    G = generator_from_state(state, device=torch.device("cpu"), architecture=checkpoint_architecture(checkpoint))
+    G = generator_from_state(state, device=torch.device("cpu"), architecture=recorded_architecture(checkpoint))
     index = class_index(list(state["class_names"]), int(state["num_classes"]) > 0, class_name)
     images = morph_frames(G, seeds=seeds, frames=frames, class_index=index, truncation=truncation)
     return save_gif(images, output, duration_ms=40)

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ganfactory.engine.checkpoint import checkpoint_architecture
+from ganfactory.operators.stylegan.architecture import StyleGANArchitecture
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.discriminator import Discriminator
 from ganfactory.operators.stylegan.networks import Generator
@@ -40,54 +40,42 @@ def preset_for(config: StyleGANConfig, *, device_type: str | None = None) -> Sty
     return dataclasses.replace(preset, t_end_kimg=max(preset.t_end_kimg, preset.t_start_kimg))
 
 
-def generator_architecture(preset: StyleGANPreset, *, img_channels: int, num_classes: int) -> dict[str, Any]:
+def generator_architecture(preset: StyleGANPreset, *, img_channels: int, num_classes: int) -> StyleGANArchitecture:
     """The Generator's constructor arguments, resolved: what a checkpoint records to rebuild G by itself."""
-    arch = {"z_dim": preset.z_dim, "w_dim": preset.w_dim, "num_classes": num_classes,
-            "resolution": preset.resolution, "img_channels": img_channels, "channel_base": preset.channel_base,
-            "channel_max": preset.channel_max, "mapping_layers": preset.mapping_layers,
-            "num_fp16_res": preset.num_fp16_res, "conv_clamp": preset.conv_clamp,
-            "conditioning": preset.conditioning if num_classes else "concat"}
-    return {key: (float(value) if isinstance(value, float) else value) for key, value in arch.items()}
+    return StyleGANArchitecture.from_preset(preset, img_channels=img_channels, num_classes=num_classes)
 
 
-def recorded_architecture(checkpoint: dict[str, Any]) -> dict[str, Any]:
+def _format1_architecture(state: dict[str, Any]) -> StyleGANArchitecture:
+    """A format-1 operator state records no architecture: its saved config and the preset table rebuild it."""
+    preset = preset_for(StyleGANConfig(**state["config"]))
+    return generator_architecture(preset, img_channels=int(state["img_channels"]),
+                                  num_classes=int(state["num_classes"]))
+
+
+def recorded_architecture(checkpoint: dict[str, Any]) -> StyleGANArchitecture:
     """The architecture a whole checkpoint dict was trained with: its record (format 2), else rebuilt from its
     saved config and the preset table (format 1)."""
-    recorded = checkpoint_architecture(checkpoint)
-    if recorded is not None:
-        return recorded
-    state = checkpoint["operator"]
-    return generator_architecture(preset_for(StyleGANConfig(**state["config"])),
-                                  img_channels=int(state["img_channels"]), num_classes=int(state["num_classes"]))
+    recorded = StyleGANArchitecture.from_checkpoint(checkpoint)
+    return recorded if recorded is not None else _format1_architecture(checkpoint["operator"])
 
 
 def generator_from_state(state: dict[str, Any], *, device: torch.device,
-                         architecture: dict[str, Any] | None = None) -> Generator:
-    """The EMA generator of a checkpoint's operator state, ready for sampling. `architecture` (recorded by
-    format-2 checkpoints) rebuilds it as trained; None rebuilds it from the saved config and preset table."""
-    if architecture is None:
-        preset = preset_for(StyleGANConfig(**state["config"]))
-        architecture = generator_architecture(preset, img_channels=int(state["img_channels"]),
-                                              num_classes=int(state["num_classes"]))
-    G = Generator(**architecture, channels_last=True)
+                         architecture: StyleGANArchitecture | None = None) -> Generator:
+    """The EMA generator of a checkpoint's operator state, ready for sampling. `architecture` (recorded_architecture
+    of the whole checkpoint) rebuilds it as trained; None rebuilds it from the saved config and preset table."""
+    G = (architecture or _format1_architecture(state)).generator()
     G.load_state_dict(state["G_ema"])
     return G.to(device).eval().requires_grad_(False)
 
 
 @torch.no_grad()
 def discriminator_from_state(state: dict[str, Any], *, device: torch.device,
-                             architecture: dict[str, Any]) -> Discriminator:
+                             architecture: StyleGANArchitecture) -> Discriminator:
     """The discriminator of a checkpoint's operator state, frozen (its features serve as a perceptual distance).
     `architecture` is the generator's record: the two share resolution, channels, capacity, classes and
     conditioning. The block type (residual or 'orig') is read from the weights: only residual blocks have `skip`."""
     weights = state["D"]
-    residual = any(".skip." in key for key in weights)
-    D = Discriminator(num_classes=int(architecture["num_classes"]), resolution=int(architecture["resolution"]),
-                      img_channels=int(architecture["img_channels"]), channel_base=int(architecture["channel_base"]),
-                      channel_max=int(architecture["channel_max"]), mapping_layers=int(architecture["mapping_layers"]),
-                      num_fp16_res=int(architecture["num_fp16_res"]), conv_clamp=architecture["conv_clamp"],
-                      architecture="resnet" if residual else "orig",
-                      conditioning=architecture.get("conditioning", "concat"))
+    D = architecture.discriminator(residual=any(".skip." in key for key in weights))
     D.load_state_dict(weights)
     return D.to(device).eval().requires_grad_(False)
 

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganfactory.engine.precision import EXPORTED
 from ganfactory.errors import CheckpointError
+from ganfactory.operators.stylegan.architecture import StyleGANArchitecture
 from ganfactory.operators.stylegan.models import generator_from_state
 from ganfactory.operators.stylegan.networks import Generator
 from ganfactory.operators.stylegan.sampling import z_batch
@@ -36,7 +38,7 @@ class _Conditional(_Unconditional):
         return _truncated_image(self.G, z, class_index, psi)
 
 
-def export_stylegan(state: dict[str, Any], path: Path, *, architecture: dict[str, Any] | None = None) -> Path:
+def export_stylegan(state: dict[str, Any], path: Path, *, architecture: StyleGANArchitecture | None = None) -> Path:
     """Export a checkpoint's EMA generator (constant noise, so a seed always gives the same image);
     `architecture`: the checkpoint's recorded one (None: rebuilt from its config)."""
     G = generator_from_state(state, device=torch.device("cpu"), architecture=architecture).float()
@@ -57,6 +59,8 @@ def export_stylegan(state: dict[str, Any], path: Path, *, architecture: dict[str
 
 class OnnxStyleGANSampler:
     """The ImageSampler interface of the generation step, behind onnxruntime."""
+
+    precision = EXPORTED
 
     def __init__(self, path: Path) -> None:
         self.session, meta = open_session(path)

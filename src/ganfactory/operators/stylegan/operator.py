@@ -18,7 +18,6 @@ from ganfactory.data.split import require_disjoint_split, resolve_split
 from ganfactory.engine.best import best_checkpoint, read_best
 from ganfactory.engine.checkpoint import (
     architecture_difference,
-    checkpoint_architecture,
     checkpoint_provenance,
     load_checkpoint,
     require_operator,
@@ -27,6 +26,7 @@ from ganfactory.engine.checkpoint import (
 from ganfactory.engine.contract import RunEnv, RunResult, Stage, TrainingPlan
 from ganfactory.engine.driver import run_operator, seed_everything
 from ganfactory.engine.loop import Schedule
+from ganfactory.engine.precision import Precision
 from ganfactory.engine.signals import StopRequest
 from ganfactory.errors import ConfigError
 from ganfactory.metrics.confidence import ClassConfidenceFilter
@@ -34,9 +34,11 @@ from ganfactory.metrics.gate import MemorisationGate
 from ganfactory.metrics.loaders import load_feature_network
 from ganfactory.metrics.network import FeatureNetwork, find_inception_file
 from ganfactory.operators.inputs import dataset_fingerprint, squeeze_grayscale, usable_files
+from ganfactory.operators.stylegan.architecture import StyleGANArchitecture
 from ganfactory.operators.stylegan.balance import class_counts, training_images, training_root
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.generate import Filters, GenerationPlan, ImageSampler, TorchSampler, generate_dataset
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import (
     GRID_ROWS,
     generator_architecture,
@@ -64,9 +66,8 @@ def run_stylegan(data: Path | None, out: Path, config: StyleGANConfig, *, progre
     return StyleGANResult(**vars(result))
 
 
-def plan_stylegan(env: RunEnv) -> TrainingPlan:
+def plan_stylegan(env: RunEnv[StyleGANConfig]) -> TrainingPlan:
     config, split = env.config, resolve_split(env.inputs[0])
-    assert isinstance(config, StyleGANConfig)
     data = split.train  # DATA/train when DATA holds train/ and test/ (data/split.py), else DATA
     files = usable_files(data, run=env.run if env.context.is_main else None, do_validation=config.do_validation,
                          resolution=config.resolution, min_images=config.min_images)
@@ -85,8 +86,8 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
 
     def build(previous: list[Any]) -> StyleGANTrainable:
         seed_everything(config.seed, env.context.rank)
-        trainable = StyleGANTrainable(config=config, preset=preset, data=images, device=env.device,
-                                      precision=env.precision, context=env.context)
+        trainable = StyleGANTrainable(hparams=StyleGANTraining.from_config(config), preset=preset, data=images,
+                                      device=env.device, precision=env.precision, context=env.context)
         trainable.data_fingerprint = dataset_fingerprint(files, data)
         if network is not None:
             trainable.metrics = TrainingMetrics(network=network, names=config.metric_names, images=images.images,
@@ -94,7 +95,7 @@ def plan_stylegan(env: RunEnv) -> TrainingPlan:
                                                 count=config.metrics_images)
         return trainable
 
-    def architecture(trainable: StyleGANTrainable) -> dict[str, Any]:
+    def architecture(trainable: StyleGANTrainable) -> StyleGANArchitecture:
         return generator_architecture(preset, img_channels=int(trainable.images.shape[1]),
                                       num_classes=trainable.num_classes)
 
@@ -136,7 +137,7 @@ def _check_generation_choices(config: StyleGANConfig, files: dict[str, list[Path
 
 
 def _initial_state(config: StyleGANConfig, trainable: StyleGANTrainable,
-                   architecture: dict[str, Any]) -> dict[str, Any] | None:
+                   architecture: StyleGANArchitecture) -> dict[str, Any] | None:
     """`--resume CKPT` on a fresh run folder: the same data and networks continue the run; other data, or
     other networks (resolution, preset, channels), is transfer learning from the weights that fit."""
     if not config.resume:
@@ -163,13 +164,12 @@ def _generation_plan(config: StyleGANConfig, class_names: list[str], conditional
                           counts=counts, shard=config.shard_part)
 
 
-def _generation_inputs(env: RunEnv, model: Path | None, class_names: list[str],
+def _generation_inputs(env: RunEnv[StyleGANConfig], model: Path | None, class_names: list[str],
                        conditional: bool) -> tuple[GenerationPlan, Filters]:
     """The plan (per-class counts under --balance / --per-class-target), the memorisation gate (with
     --max-similarity or --nearest) and the class-confidence filter (--min-class-confidence), all from the
     training images' train split (data/split.py), never its test split."""
     config = env.config
-    assert isinstance(config, StyleGANConfig)
     if not config.needs_training_images:
         return _generation_plan(config, class_names, conditional), Filters()
     if config.min_class_confidence is not None and not conditional:
@@ -194,18 +194,17 @@ def _generation_inputs(env: RunEnv, model: Path | None, class_names: list[str],
     return plan, Filters(gate=gate, confidence=confidence)
 
 
-def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict[str, str]) -> int:
+def generate_after_training(env: RunEnv[StyleGANConfig], trainables: list[Any], provenance: dict[str, str]) -> int:
     """Generate with the best checkpoint's G_ema when a metric kept one (and --use-checkpoint best), else the
     trained G_ema."""
     trainable = trainables[-1]
     config = env.config
-    assert isinstance(config, StyleGANConfig)
     G = trainable.G_ema
     best = best_checkpoint(env.run.model_dir) if config.use_checkpoint == "best" else None
     if best is not None:
         state = load_checkpoint(best)
         G = generator_from_state(require_operator(state, "stylegan", best, legacy=is_legacy_stylegan),
-                                 device=env.device, architecture=checkpoint_architecture(state))
+                                 device=env.device, architecture=recorded_architecture(state))
         provenance = checkpoint_provenance(best)
         log.info("Generating with the best checkpoint %s (%s).", best, read_best(env.run.model_dir))
     sampler = TorchSampler(G.to(env.device), env.device, env.precision)
@@ -214,22 +213,21 @@ def generate_after_training(env: RunEnv, trainables: list[Any], provenance: dict
                             confidence=filters.confidence)
 
 
-def load_sampler(model: Path, *, device: torch.device, precision: str) -> tuple[ImageSampler, list[str], bool]:
-    """(sampler, class names, conditional) of an exported .onnx or a StyleGAN checkpoint."""
+def load_sampler(model: Path, *, device: torch.device, precision: Precision) -> tuple[ImageSampler, list[str], bool]:
+    """(sampler, class names, conditional) of an exported .onnx (which computes in fp32) or a StyleGAN checkpoint
+    (in `precision`)."""
     if model.suffix == ".onnx":
         onnx_sampler = OnnxStyleGANSampler(model)
         return onnx_sampler, onnx_sampler.class_names, onnx_sampler.conditional
     state = load_checkpoint(model)
     operator_state = require_operator(state, "stylegan", model, legacy=is_legacy_stylegan)
-    G = generator_from_state(operator_state, device=device, architecture=checkpoint_architecture(state))
+    G = generator_from_state(operator_state, device=device, architecture=recorded_architecture(state))
     return (TorchSampler(G, device, precision), list(operator_state["class_names"]),
             int(operator_state["num_classes"]) > 0)
 
 
-def predict_stylegan(env: RunEnv, model: Path) -> int:
+def predict_stylegan(env: RunEnv[StyleGANConfig], model: Path) -> int:
     """Only generate, from a checkpoint or an exported .onnx."""
-    config = env.config
-    assert isinstance(config, StyleGANConfig)
     sampler, class_names, conditional = load_sampler(model, device=env.device, precision=env.precision)
     plan, filters = _generation_inputs(env, model, class_names, conditional)
     return generate_dataset(sampler, run=env.run, plan=plan, provenance=checkpoint_provenance(model), stop=env.stop,
@@ -238,4 +236,4 @@ def predict_stylegan(env: RunEnv, model: Path) -> int:
 
 def export_checkpoint(state: dict[str, Any], path: Path) -> Path:
     operator_state = require_operator(state, "stylegan", path, legacy=is_legacy_stylegan)
-    return export_stylegan(operator_state, path, architecture=checkpoint_architecture(state))
+    return export_stylegan(operator_state, path, architecture=recorded_architecture(state))

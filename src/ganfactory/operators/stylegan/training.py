@@ -24,7 +24,8 @@ from ganfactory.engine.distributed import (
     gather_cat,
     local_batch_size,
 )
-from ganfactory.engine.precision import autocast, needs_grad_scaler
+from ganfactory.engine.loop import Trainable
+from ganfactory.engine.precision import Precision
 from ganfactory.engine.rng import fork_generator_for_rank
 from ganfactory.engine.stats import RunningMeans
 from ganfactory.metrics.collapse import CollapseWatch, RealSpread
@@ -32,7 +33,7 @@ from ganfactory.metrics.stability import StabilityMonitor
 from ganfactory.nn.augment import AdaController, AdaptiveAugment
 from ganfactory.nn.diffaugment import diff_augment
 from ganfactory.operators.stylegan import loss as losses
-from ganfactory.operators.stylegan.config import StyleGANConfig
+from ganfactory.operators.stylegan.hparams import StyleGANTraining
 from ganfactory.operators.stylegan.models import generate_grid, grid_columns, synthesize
 from ganfactory.operators.stylegan.presets import (
     StyleGANPreset,
@@ -58,13 +59,15 @@ def _lazy_adam(params: Any, *, preset: StyleGANPreset, lr: float, interval: int 
     return torch.optim.Adam(params, lr=lr_scaled, betas=betas, eps=preset.eps)
 
 
-class StyleGANTrainable:
+class StyleGANTrainable(Trainable):
     """Everything one StyleGAN2-ADA run trains and counts; the engine's loop drives it."""
 
     unit = "kimg"
 
-    def __init__(self, *, config: StyleGANConfig, preset: StyleGANPreset, data: ImageFolderData,
-                 device: torch.device, precision: str, context: DistributedContext = DistributedContext()) -> None:
+    def __init__(self, *, hparams: StyleGANTraining, preset: StyleGANPreset, data: ImageFolderData,
+                 device: torch.device, precision: Precision,
+                 context: DistributedContext = DistributedContext()) -> None:
+        config = hparams  # `self.config`: the hyper-parameters, not the run's options (StyleGANTraining.from_config)
         self.config, self.preset, self.device, self.precision, self.context = config, preset, device, precision, context
         self.class_names = list(data.class_names)
         self.num_classes = len(self.class_names) if data.conditional else 0
@@ -87,7 +90,7 @@ class StyleGANTrainable:
                                  interval=preset.ada_interval, ada_kimg=config.ada_kimg or preset.ada_kimg,
                                  mode=config.aug)
         self.lecam = losses.LeCamAnchors()
-        self.scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(precision))
+        self.scaler = precision.grad_scaler()
         # Two generators of randomness, both saved: data picks on the CPU, latents/mixing/augment on the device.
         self.data_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1009 + context.rank)
         self.noise_rng = torch.Generator(device=device).manual_seed(config.seed * 2003 + context.rank)
@@ -101,7 +104,7 @@ class StyleGANTrainable:
         self._tick_means = RunningMeans()  # the monitor's view of this tick's losses
         self._pending_alerts: list[str] = []  # divergence: may stop the run
         self._health_alerts: list[str] = []  # collapse watch: reported, never stops the run
-        self.stopped_early = False  # --stop-on-divergence after the monitor flagged the run
+        self._stopped_early = False  # --stop-on-divergence after the monitor flagged the run
 
     # --- counters (the engine reads these) ---------------------------------------------------------
     @property
@@ -111,6 +114,11 @@ class StyleGANTrainable:
     @property
     def done(self) -> float:
         return self.images_seen / 1000
+
+    @property
+    def stopped_early(self) -> bool:
+        """--stop-on-divergence after the stability monitor flagged the run."""
+        return self._stopped_early
 
     @property
     def steps(self) -> int:
@@ -202,7 +210,7 @@ class StyleGANTrainable:
             half = len(c) // 2
             c = torch.cat([c[:half], c[:half], c[2 * half:]])
         dual = self._dual_projection_weight(c)
-        with autocast(self.device, self.precision):
+        with self.precision.autocast():
             fake, _ = self._generate(z, c, update_emas=True)  # the G step tracks w_avg for truncation
             if dual > 0 and c is not None:
                 fake_logits, class_scores = self.D.forward_with_class_scores(self._augment(fake), c)
@@ -235,7 +243,7 @@ class StyleGANTrainable:
         self.D.requires_grad_(True)
         z, c_fake = self._fake_inputs(self.local_batch)
         real, c_real = self._real_batch()
-        with autocast(self.device, self.precision):
+        with self.precision.autocast():
             with torch.no_grad():  # D's step needs no gradient through G
                 fake, _ = self._generate(z, c_fake)
             fake_logits = self.D(self._augment(fake), c_fake)
@@ -370,7 +378,7 @@ class StyleGANTrainable:
         self.pl_mean = state["pl_mean"].to(self.device)
         self.images_seen, self._steps = int(state["images_seen"]), int(state["steps"])
         self.monitor.reasons = list(state.get("divergence", []))  # a flagged run stays flagged after a resume
-        self.stopped_early = self.config.stop_on_divergence and self.monitor.diverged
+        self._stopped_early = self.config.stop_on_divergence and self.monitor.diverged
 
     def load_weights(self, state: dict[str, Any], *, strict: bool = True) -> None:
         """Only the networks. Not strict (transfer learning from another run, maybe another preset, resolution
@@ -424,7 +432,7 @@ class StyleGANTrainable:
         alerts = self._pending_alerts + self.monitor.observe_tick(means, where=f"at {self.done:.3f} kimg")
         self._pending_alerts = []
         if alerts and self.config.stop_on_divergence:
-            self.stopped_early = True
+            self._stopped_early = True
             alerts.append(f"Stopping early at {self.done:.3f} kimg (--stop-on-divergence).")
         collapse, self._health_alerts = self._health_alerts, []
         return collapse + alerts
