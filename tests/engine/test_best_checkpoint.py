@@ -20,7 +20,11 @@ class ScriptedMetric(TinyRegression):
     def __init__(self, total_kimg: float, script: list[float], *, higher_is_better: bool = False) -> None:
         super().__init__(total_kimg)
         self.script, self.calls = script, 0
-        self.primary_metric = PrimaryMetric("metrics/score", higher_is_better=higher_is_better)
+        self._primary = PrimaryMetric("metrics/score", higher_is_better=higher_is_better)
+
+    @property
+    def primary_metric(self) -> PrimaryMetric:
+        return self._primary
 
     def tick_metrics(self) -> dict[str, float]:
         value = self.script[self.calls]
