@@ -16,7 +16,7 @@ from .conftest import TINY, script_masks
 
 FLAGS = ("--members", str(TINY["members"]), "--epochs", "3", "--pixels-per-step", str(TINY["pixels_per_step"]),
          "--steps-per-image", str(TINY["steps_per_image"]), "--window", str(TINY["window"]), "--patience", "1000",
-         "--num", "4", "--drop-uncertain", "0", "--device", "cpu", "--precision", "fp32")
+         "--num", "4", "--drop-uncertain", "0", "--device", "cpu")
 
 
 class TestBattery(OperatorBattery):

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from ganfactory.engine.precision import FP32
 from ganfactory.metrics.confidence import ClassConfidenceFilter
 from ganfactory.metrics.utility import FILTERED, run_utility, utility_lines
 from ganfactory.operators.stylegan.generate import GenerationPlan, generate_dataset
@@ -32,7 +33,7 @@ def _real(per_class: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
 class OffClassSampler:
     """Seeds divisible by 3 draw the other class's look (off-class samples); the rest draw their own class."""
 
-    precision = "fp32"
+    precision = FP32
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, int]] = []

@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from ganfactory.engine.precision import FP32
 from ganfactory.errors import ConfigError
 from ganfactory.metrics.gate import MemorisationGate
 from ganfactory.metrics.loaders import load_feature_network
@@ -59,7 +60,7 @@ def training(tmp_path_factory) -> Path:
 class CopyingSampler:
     """Even seeds: a training image, exactly; odd seeds: smooth random colour fields, far from any training image."""
 
-    precision = "fp32"
+    precision = FP32
 
     def __init__(self, training: Path) -> None:
         self.copies = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(training.iterdir())]

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import torch
 
+from ganfactory.engine.precision import Precision
 from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.stylegan.generate import GenerationPlan, generate_dataset
 from ganfactory.operators.stylegan.operator import run_stylegan
@@ -40,7 +41,7 @@ class _FlatSampler:
     """A generator stand-in: black 8x8 images, computed in `precision` (only recorded)."""
 
     def __init__(self, precision: str) -> None:
-        self.precision = precision
+        self.precision = Precision(precision)
 
     def __call__(self, *, seeds: list[int], class_index: int | None, truncation: float) -> torch.Tensor:
         return torch.zeros(len(seeds), 1, 8, 8)
