@@ -42,7 +42,7 @@ from ganfactory.engine.checkpoint import list_checkpoints, load_checkpoint, load
 from ganfactory.operators.registry import get_operator
 from ganfactory.output.layout import RunFolder
 from ganfactory.output.manifest import read_manifest
-from run_outputs import image_files
+from run_outputs import assert_one_line_error, image_files  # noqa: F401 (assert_one_line_error re-exported)
 
 CHILD = Path(__file__).with_name("battery_child.py")
 CLI_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -109,15 +109,6 @@ def run_in_process(argv: list[str]) -> int:
         root.handlers[:] = handlers
         root.setLevel(level)
         torch.set_num_threads(threads)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
-    """Exit `code`, exactly one `error:` line on stderr (the last one), no traceback; returns the message."""
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == code, result.stderr[-3000:]
-    assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr[-3000:]
-    assert "Traceback" not in result.stderr + result.stdout
-    return errors[0]
 
 
 def _held_run(argv: list[str], *, hold_at: int, sig: signal.Signals, workdir: Path) -> subprocess.CompletedProcess:

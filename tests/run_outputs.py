@@ -1,9 +1,10 @@
-"""Reading what a run wrote, for the operator tests of every operator."""
+"""Reading what a run wrote (files, manifest, its one-line error), for the operator tests of every operator."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 
@@ -20,3 +21,12 @@ def manifest_lines(run: Path) -> list[dict]:
 
 def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".png", ".jpg"))
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
+    """Exit `code`, exactly one `error:` line on stderr (the last one), no traceback; returns the message."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == code, result.stderr[-3000:]
+    assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr[-3000:]
+    assert "Traceback" not in result.stderr + result.stdout
+    return errors[0]

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ganfactory.engine.signals import StopRequest
 from ganfactory.operators.cyclegan.config import CycleGANConfig
-from run_outputs import image_files, manifest_lines, tree_digest  # noqa: F401 (re-exported to the tests)
+from run_outputs import assert_one_line_error, image_files, manifest_lines, tree_digest  # noqa: F401 (re-exported to the tests)
 
 # 16x32 (non-square), one residual block, 4 base channels: a training step takes milliseconds on a CPU.
 TINY = dict(image_height=16, image_width=32, n_blocks=1, base_channels=4, batch_size=2, max_epoch=2,
@@ -82,15 +82,6 @@ def cli() -> Callable[..., subprocess.CompletedProcess]:
     return run
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
-    """Exit `code` (2), exactly one `error:` line on stderr (the last one), no traceback; returns the message."""
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == code, result.stderr
-    assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    return errors[0]
-
-
 
 def stop_after_steps(monkeypatch: pytest.MonkeyPatch, trainable: type, steps: int) -> StopRequest:
     """A StopRequest that `trainable`'s train_step sets after step `steps` (as a SIGTERM arriving then would);
@@ -105,3 +96,16 @@ def stop_after_steps(monkeypatch: pytest.MonkeyPatch, trainable: type, steps: in
 
     monkeypatch.setattr(trainable, "train_step", step_then_stop)
     return stop
+
+
+def assert_onnx_translates_like(path: Path, G: torch.nn.Module) -> None:
+    """The exported generator at `path` gives G's translation (within 1e-3) at two batch sizes and image sizes."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for shape in ((1, 3, 16, 32), (3, 3, 32, 48)):
+        images = torch.rand(shape, generator=torch.Generator().manual_seed(shape[0])) * 2 - 1
+        with torch.no_grad():
+            expected = G(images).numpy()
+        got = session.run(["translated"], {"image": images.numpy()})[0]
+        assert got.shape == shape and np.abs(got - expected).max() < 1e-3

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ganfactory.operators.stylegan.config import StyleGANConfig
 from ganfactory.operators.stylegan.operator import StyleGANResult, run_stylegan
-from run_outputs import image_files, manifest_lines, tree_digest  # noqa: F401 (re-exported to the tests)
+from run_outputs import assert_one_line_error, image_files, manifest_lines, tree_digest  # noqa: F401 (re-exported to the tests)
 
 # 16 px, the 'small' preset at a fraction of its width, batch 4: a training step takes tens of milliseconds.
 # 0.1 kimg = 25 steps; a tick (samples, stats line, checkpoint) every 10 steps, so the last tick is partial.
@@ -130,15 +130,6 @@ def cli() -> Callable[..., subprocess.CompletedProcess]:
     def run(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run(cli_args(*args), capture_output=True, text=True, timeout=timeout, env=CLI_ENV)
     return run
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
-    """Exit `code`, exactly one `error:` line on stderr (the last one), no traceback; returns the message."""
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == code, result.stderr
-    assert len(errors) == 1 and result.stderr.rstrip().endswith(errors[0]), result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    return errors[0]
 
 
 class PooledFeatures(torch.nn.Module):
